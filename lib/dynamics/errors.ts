@@ -1,0 +1,55 @@
+/** Errors of the Dataverse Web API, with the service's code and message and the request route. */
+
+export interface DataverseErrorBody {
+	code: string;
+	message: string;
+}
+
+/** Reads Dataverse's `{"error":{"code","message"}}`, or falls back to the raw text. */
+export function readDataverseError(body: unknown, status: number): DataverseErrorBody {
+	if (body && typeof body === 'object' && 'error' in body) {
+		const error = (body as { error?: { code?: unknown; message?: unknown } }).error;
+		if (error && typeof error === 'object') {
+			return {
+				code: typeof error.code === 'string' ? error.code : String(error.code ?? ''),
+				message: typeof error.message === 'string' ? error.message : `HTTP ${status}`,
+			};
+		}
+	}
+	if (typeof body === 'string' && body.trim())
+		return { code: '', message: body.trim().slice(0, 500) };
+	return { code: '', message: `HTTP ${status}` };
+}
+
+export class DataverseApiError extends Error {
+	/**
+	 * @param route method and path below the API root, without query string (never a token),
+	 *   e.g. `PATCH contacts(0f…)`
+	 */
+	constructor(
+		readonly status: number,
+		readonly code: string,
+		readonly serviceMessage: string,
+		readonly route: string,
+	) {
+		super(`Dataverse ${route} failed with ${status}${code ? ` ${code}` : ''}: ${serviceMessage}`);
+		this.name = 'DataverseApiError';
+	}
+}
+
+/** The change-tracking token is expired or unknown: the caller must do a full read again. */
+export class DeltaTokenExpiredError extends DataverseApiError {
+	constructor(status: number, code: string, serviceMessage: string, route: string) {
+		super(status, code, serviceMessage, route);
+		this.name = 'DeltaTokenExpiredError';
+	}
+}
+
+/** Dataverse's `ExpiredVersionStamp`, and what it says for an expired or unknown delta token. */
+const EXPIRED_CODES = new Set(['0x80044352', '-2147204270']);
+const EXPIRED_MESSAGE = /version stamp|full sync|delta ?token|deltatoken/i;
+
+export function isExpiredDeltaTokenError(status: number, error: DataverseErrorBody): boolean {
+	if (status < 400 || status >= 500) return false;
+	return EXPIRED_CODES.has(error.code.toLowerCase()) || EXPIRED_MESSAGE.test(error.message);
+}
