@@ -1,0 +1,127 @@
+import type { HttpRequest, HttpResponse, Transport, TransportErrorCode } from './types';
+
+/** Why an attempt is being repeated. */
+export type RetryReason =
+	{ kind: 'status'; status: number } | { kind: 'transport'; code: TransportErrorCode };
+
+export interface RetryEvent {
+	/** The route label (`req.route`, or `METHOD host` when the caller gave none). */
+	route: string;
+	request: HttpRequest;
+	/** The attempt that just failed, counted from 1. */
+	attempt: number;
+	/** How long we wait before the next attempt. */
+	delayMs: number;
+	reason: RetryReason;
+}
+
+/**
+ * Observers of the HTTP traffic of a transport wrapped by `withRetry` or `withHooks`. Each
+ * callback gets the route label so counters and logs can group requests without parsing URLs.
+ * Hooks must not throw; they never see credentials (the auth header is added below them).
+ */
+export interface HttpHooks {
+	/** Before every attempt, retries included. */
+	onRequest?(route: string, request: HttpRequest, attempt: number): void;
+	/** After every attempt that got an answer. */
+	onResponse?(route: string, request: HttpRequest, response: HttpResponse, attempt: number): void;
+	/** When a failed attempt will be repeated. */
+	onRetry?(event: RetryEvent): void;
+}
+
+/** The label a request is counted under. */
+export function routeLabel(request: HttpRequest): string {
+	if (request.route) return request.route;
+	let host = request.url;
+	try {
+		host = new URL(request.url).host;
+	} catch {
+		// keep the raw URL: a label is only for grouping
+	}
+	return `${request.method} ${host}`;
+}
+
+/** Counts attempts (retries included), answers and retries per route label. */
+export class RequestCounter implements HttpHooks {
+	private readonly requests = new Map<string, number>();
+	private readonly retries = new Map<string, number>();
+	private readonly statuses = new Map<string, Map<number, number>>();
+
+	onRequest(route: string): void {
+		this.requests.set(route, (this.requests.get(route) ?? 0) + 1);
+	}
+
+	onResponse(route: string, _request: HttpRequest, response: HttpResponse): void {
+		let byStatus = this.statuses.get(route);
+		if (!byStatus) {
+			byStatus = new Map();
+			this.statuses.set(route, byStatus);
+		}
+		byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
+	}
+
+	onRetry(event: RetryEvent): void {
+		this.retries.set(event.route, (this.retries.get(event.route) ?? 0) + 1);
+	}
+
+	/** Requests sent for one route, or for all routes when none is given. */
+	count(route?: string): number {
+		if (route !== undefined) return this.requests.get(route) ?? 0;
+		let total = 0;
+		for (const n of this.requests.values()) total += n;
+		return total;
+	}
+
+	/** Retries scheduled for one route, or for all routes. */
+	retryCount(route?: string): number {
+		if (route !== undefined) return this.retries.get(route) ?? 0;
+		let total = 0;
+		for (const n of this.retries.values()) total += n;
+		return total;
+	}
+
+	/** Answers with a given status for one route. */
+	statusCount(route: string, status: number): number {
+		return this.statuses.get(route)?.get(status) ?? 0;
+	}
+
+	/** Requests per route label, e.g. for a benchmark report. */
+	snapshot(): Record<string, number> {
+		return Object.fromEntries([...this.requests.entries()].sort(([a], [b]) => a.localeCompare(b)));
+	}
+
+	reset(): void {
+		this.requests.clear();
+		this.retries.clear();
+		this.statuses.clear();
+	}
+}
+
+/** Combines several hook sets into one (e.g. a counter and a logger). */
+export function combineHooks(...all: Array<HttpHooks | undefined>): HttpHooks {
+	const hooks = all.filter((h): h is HttpHooks => h !== undefined);
+	return {
+		onRequest: (route, request, attempt) => {
+			for (const h of hooks) h.onRequest?.(route, request, attempt);
+		},
+		onResponse: (route, request, response, attempt) => {
+			for (const h of hooks) h.onResponse?.(route, request, response, attempt);
+		},
+		onRetry: (event) => {
+			for (const h of hooks) h.onRetry?.(event);
+		},
+	};
+}
+
+/** Observes a transport without retrying (for code paths that must not repeat a request). */
+export function withHooks(transport: Transport, hooks: HttpHooks): Transport {
+	return {
+		async request<T = unknown>(request: HttpRequest): Promise<HttpResponse<T>> {
+			const route = routeLabel(request);
+			hooks.onRequest?.(route, request, 1);
+			const response = await transport.request<T>(request);
+			hooks.onResponse?.(route, request, response, 1);
+			return response;
+		},
+	};
+}
