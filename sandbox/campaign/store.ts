@@ -1,0 +1,529 @@
+/**
+ * The in-memory tables of the Campaign sandbox: records keyed by an opaque PKey, value indexes for
+ * filters and unique fields, cached sort orders and keyset paging, so 20,000+ records stay fast.
+ */
+import { SandboxHttpError, seededRandom } from '../common/server';
+import {
+	READ_ONLY_FIELDS,
+	SYSTEM_FIELDS,
+	defaultResources,
+	type FieldDefinition,
+	type FilterDefinition,
+	type ResourceDefinition,
+} from './schema';
+
+export type Value = string | number | boolean | null;
+
+export interface StoredRecord {
+	/** Insertion order; the default sort order and the last tie-breaker of every order. */
+	seq: number;
+	pkey: string;
+	values: Record<string, Value>;
+}
+
+/** Campaign's generic REST error code; the message says what was wrong. */
+export const RST = 'RST-360011';
+
+export function badRequest(message: string): SandboxHttpError {
+	return new SandboxHttpError(400, RST, message);
+}
+
+/** Campaign writes timestamps as `YYYY-MM-DD HH:mm:ss.SSSZ` (UTC). */
+export function formatTimestamp(ms: number): string {
+	return new Date(ms).toISOString().replace('T', ' ');
+}
+
+/** Accepts Campaign's format and ISO 8601; returns Campaign's format, or undefined when invalid. */
+export function parseTimestamp(text: string): string | undefined {
+	const iso = text.trim().replace(' ', 'T');
+	if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(iso)) {
+		return undefined;
+	}
+	const ms = Date.parse(/T/.test(iso) && !/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? `${iso}Z` : iso);
+	return Number.isNaN(ms) ? undefined : formatTimestamp(ms);
+}
+
+function compareValues(a: Value | undefined, b: Value | undefined): number {
+	const aEmpty = a === null || a === undefined || a === '';
+	const bEmpty = b === null || b === undefined || b === '';
+	if (aEmpty || bEmpty) return aEmpty && bEmpty ? 0 : aEmpty ? -1 : 1;
+	if (typeof a === 'number' && typeof b === 'number') return a - b;
+	const x = String(a);
+	const y = String(b);
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** Compares a record's sort key with a bound; a bound shorter than the key compares on its prefix. */
+function compareKeys(key: Value[], bound: Value[]): number {
+	for (let i = 0; i < bound.length; i++) {
+		const c = compareValues(key[i], bound[i]);
+		if (c !== 0) return c;
+	}
+	return 0;
+}
+
+export interface QueryOptions {
+	filter?: FilterDefinition;
+	params?: URLSearchParams;
+	orderField?: string;
+	descending?: boolean;
+}
+
+export interface Page {
+	records: StoredRecord[];
+	/** Sort key of the last record, when more records follow. */
+	nextCursor?: Value[];
+	total: number;
+}
+
+export class Table {
+	readonly fields = new Map<string, FieldDefinition>();
+	readonly records = new Map<string, StoredRecord>();
+	/** field → canonical value → PKeys. */
+	private readonly indexes = new Map<string, Map<string, Set<string>>>();
+	private version = 0;
+	private readonly sortCache = new Map<string, { version: number; list: StoredRecord[] }>();
+
+	constructor(readonly def: ResourceDefinition) {
+		for (const field of [...SYSTEM_FIELDS, ...def.fields]) this.fields.set(field.name, field);
+		const indexed = new Set<string>();
+		for (const field of def.fields) if (field.unique) indexed.add(field.name);
+		for (const filter of def.filters ?? []) {
+			if ((filter.kind ?? 'equals') === 'equals') indexed.add(filter.field);
+		}
+		for (const name of indexed) this.indexes.set(name, new Map());
+	}
+
+	filter(name: string): FilterDefinition | undefined {
+		return (this.def.filters ?? []).find((f) => f.name === name);
+	}
+
+	/** The canonical index key of a value of `field` (query parameters arrive as text). */
+	canonical(field: FieldDefinition, value: unknown): string {
+		if (value === null || value === undefined) return '';
+		if (field.type === 'datetime' && typeof value === 'string') {
+			return parseTimestamp(value) ?? value;
+		}
+		return String(value);
+	}
+
+	lookup(fieldName: string, value: unknown): StoredRecord[] {
+		const field = this.fields.get(fieldName)!;
+		const index = this.indexes.get(fieldName);
+		const key = this.canonical(field, value);
+		if (index) {
+			return [...(index.get(key) ?? [])].map((pkey) => this.records.get(pkey)!);
+		}
+		return [...this.records.values()].filter(
+			(r) => this.canonical(field, r.values[fieldName]) === key,
+		);
+	}
+
+	insert(record: StoredRecord): void {
+		this.records.set(record.pkey, record);
+		this.indexAdd(record);
+		this.version++;
+	}
+
+	replace(record: StoredRecord, values: Record<string, Value>): void {
+		this.indexRemove(record);
+		record.values = values;
+		this.indexAdd(record);
+		this.version++;
+	}
+
+	remove(record: StoredRecord): void {
+		this.indexRemove(record);
+		this.records.delete(record.pkey);
+		this.version++;
+	}
+
+	/** Records whose unique fields clash with `values` (other than `self`). */
+	uniqueConflicts(values: Record<string, Value>, self?: string): string[] {
+		const clashes: string[] = [];
+		for (const field of this.def.fields) {
+			if (!field.unique) continue;
+			const value = values[field.name];
+			if (value === null || value === undefined || value === '') continue;
+			const others = this.lookup(field.name, value).filter((r) => r.pkey !== self);
+			if (others.length) clashes.push(field.name);
+		}
+		return clashes;
+	}
+
+	query(options: QueryOptions, cursor: Value[] | undefined, lineCount: number): Page {
+		const { filter, params } = options;
+		let keyFields: string[] = [];
+		let descending = false;
+		let candidates: StoredRecord[];
+		let lowerBound: Value[] | undefined;
+		if (filter && (filter.kind ?? 'equals') === 'after') {
+			keyFields = [filter.field, ...(filter.tieField ? [filter.tieField] : [])];
+			candidates = this.sorted(keyFields, false);
+			const first = params?.get(filter.param ?? filter.field);
+			if (first === null || first === undefined || first === '') {
+				throw badRequest(
+					`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${filter.param ?? filter.field}'.`,
+				);
+			}
+			const field = this.fields.get(filter.field)!;
+			const bound: Value[] = [this.parseParam(field, first, filter.name)];
+			const tie = filter.tieField ? params?.get(filter.tieParam ?? filter.tieField) : null;
+			if (filter.tieField && tie !== null && tie !== undefined && tie !== '') {
+				bound.push(this.parseParam(this.fields.get(filter.tieField)!, tie, filter.name));
+			}
+			lowerBound = bound;
+		} else {
+			if (options.orderField) {
+				keyFields = [options.orderField];
+				descending = !!options.descending;
+			}
+			if (filter) {
+				const param = filter.param ?? filter.field;
+				const value = params?.get(param);
+				if (value === null || value === undefined) {
+					throw badRequest(
+						`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${param}'.`,
+					);
+				}
+				candidates = this.lookup(filter.field, value);
+				candidates.sort((a, b) => this.compareRecords(a, b, keyFields, descending));
+			} else {
+				candidates = this.sorted(keyFields, descending);
+			}
+		}
+		const direction = descending ? -1 : 1;
+		let start = 0;
+		if (lowerBound) start = this.firstAfter(candidates, keyFields, lowerBound, 1);
+		if (cursor) start = Math.max(start, this.firstAfter(candidates, keyFields, cursor, direction));
+		const records = candidates.slice(start, start + lineCount);
+		const more = start + lineCount < candidates.length;
+		const last = records[records.length - 1];
+		return {
+			records,
+			nextCursor: more && last ? this.key(last, keyFields) : undefined,
+			total:
+				candidates.length -
+				(lowerBound ? this.firstAfter(candidates, keyFields, lowerBound, 1) : 0),
+		};
+	}
+
+	private parseParam(field: FieldDefinition, text: string, filterName: string): Value {
+		if (field.type === 'datetime') {
+			const parsed = parseTimestamp(text);
+			if (!parsed) {
+				throw badRequest(
+					`Parameter '${field.name}' of filter '${filterName}' is not a date and time: '${text}'.`,
+				);
+			}
+			return parsed;
+		}
+		if (field.type === 'long' || field.type === 'double') {
+			const n = Number(text);
+			if (!Number.isFinite(n)) {
+				throw badRequest(`Parameter '${field.name}' of filter '${filterName}' is not a number.`);
+			}
+			return n;
+		}
+		return text;
+	}
+
+	private key(record: StoredRecord, keyFields: string[]): Value[] {
+		return [...keyFields.map((f) => this.sortValue(record, f)), record.seq];
+	}
+
+	private sortValue(record: StoredRecord, field: string): Value {
+		return field === 'PKey' ? record.pkey : (record.values[field] ?? null);
+	}
+
+	private compareRecords(
+		a: StoredRecord,
+		b: StoredRecord,
+		keyFields: string[],
+		desc: boolean,
+	): number {
+		const c = compareKeys(this.key(a, keyFields), this.key(b, keyFields));
+		return desc ? -c : c;
+	}
+
+	/** Index of the first record strictly after `bound` in the list's direction (binary search). */
+	private firstAfter(
+		list: StoredRecord[],
+		keyFields: string[],
+		bound: Value[],
+		direction: number,
+	): number {
+		let lo = 0;
+		let hi = list.length;
+		while (lo < hi) {
+			const mid = (lo + hi) >>> 1;
+			if (compareKeys(this.key(list[mid], keyFields), bound) * direction > 0) hi = mid;
+			else lo = mid + 1;
+		}
+		return lo;
+	}
+
+	private sorted(keyFields: string[], descending: boolean): StoredRecord[] {
+		const cacheKey = `${keyFields.join(',')}|${descending}`;
+		const cached = this.sortCache.get(cacheKey);
+		if (cached && cached.version === this.version) return cached.list;
+		const list = [...this.records.values()];
+		if (keyFields.length || descending) {
+			list.sort((a, b) => this.compareRecords(a, b, keyFields, descending));
+		} else {
+			list.sort((a, b) => a.seq - b.seq);
+		}
+		this.sortCache.set(cacheKey, { version: this.version, list });
+		return list;
+	}
+
+	private indexAdd(record: StoredRecord): void {
+		for (const [name, index] of this.indexes) {
+			const key = this.canonical(this.fields.get(name)!, record.values[name]);
+			let set = index.get(key);
+			if (!set) index.set(key, (set = new Set()));
+			set.add(record.pkey);
+		}
+	}
+
+	private indexRemove(record: StoredRecord): void {
+		for (const [name, index] of this.indexes) {
+			const key = this.canonical(this.fields.get(name)!, record.values[name]);
+			const set = index.get(key);
+			set?.delete(record.pkey);
+			if (set && !set.size) index.delete(key);
+		}
+	}
+}
+
+export interface StoreSnapshot {
+	version: 1;
+	seq: number;
+	clock: number;
+	resources: ResourceDefinition[];
+	records: Record<string, StoredRecord[]>;
+}
+
+const PKEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+export class CampaignStore {
+	readonly tables = new Map<string, Table>();
+	private seq = 0;
+	private clock = 0;
+	private random: () => number;
+	/** Called after every change (used to persist). */
+	onChange?: () => void;
+
+	constructor(seed = 1) {
+		this.random = seededRandom(seed);
+		this.reset(seed);
+	}
+
+	reset(seed?: number): void {
+		if (seed !== undefined) this.random = seededRandom(seed);
+		this.tables.clear();
+		for (const def of defaultResources()) this.tables.set(def.name, new Table(def));
+		this.seq = 0;
+		this.changed();
+	}
+
+	define(def: ResourceDefinition): Table {
+		const table = new Table(def);
+		const previous = this.tables.get(def.name);
+		// Redefining keeps the records, dropping values of fields that no longer exist.
+		if (previous) {
+			for (const record of previous.records.values()) {
+				const values: Record<string, Value> = {};
+				for (const [k, v] of Object.entries(record.values)) if (table.fields.has(k)) values[k] = v;
+				table.insert({ ...record, values });
+			}
+		}
+		this.tables.set(def.name, table);
+		this.changed();
+		return table;
+	}
+
+	table(name: string): Table | undefined {
+		return this.tables.get(name);
+	}
+
+	/**
+	 * A timestamp for one write: strictly later than every earlier write, so a reader resuming
+	 * after (lastModified, tie) never misses a later change.
+	 */
+	tick(): number {
+		this.clock = Math.max(Date.now(), this.clock + 1);
+		return this.clock;
+	}
+
+	newPKey(): string {
+		let key = '@';
+		for (let i = 0; i < 44; i++) key += PKEY_ALPHABET[Math.floor(this.random() * 64)];
+		return key;
+	}
+
+	/** Checks and converts a request body into stored values (throws 400 naming the field). */
+	coerce(table: Table, input: Record<string, unknown>, recordLabel: string): Record<string, Value> {
+		const out: Record<string, Value> = {};
+		for (const [name, raw] of Object.entries(input)) {
+			if (READ_ONLY_FIELDS.has(name)) continue;
+			const field = table.fields.get(name);
+			if (!field) {
+				throw badRequest(
+					`Unknown field '${name}' in ${recordLabel}: resource '${table.def.name}' has no such field.`,
+				);
+			}
+			out[name] = this.coerceValue(table, field, raw, recordLabel);
+		}
+		return out;
+	}
+
+	private coerceValue(
+		table: Table,
+		field: FieldDefinition,
+		raw: unknown,
+		recordLabel: string,
+	): Value {
+		const fail = (what: string) =>
+			badRequest(
+				`Invalid value ${JSON.stringify(raw)} for field '${field.name}' of ${recordLabel}: ${what}.`,
+			);
+		if (raw === null) return null;
+		switch (field.type) {
+			case 'string':
+				if (typeof raw !== 'string') throw fail('expected a string');
+				if (field.length && raw.length > field.length) {
+					throw fail(`longer than ${field.length} characters`);
+				}
+				return raw;
+			case 'boolean':
+				if (typeof raw !== 'boolean') throw fail('expected true or false');
+				return raw;
+			case 'long':
+				if (typeof raw !== 'number' || !Number.isInteger(raw)) throw fail('expected an integer');
+				return raw;
+			case 'double':
+				if (typeof raw !== 'number' || !Number.isFinite(raw)) throw fail('expected a number');
+				return raw;
+			case 'date':
+				if (typeof raw !== 'string') throw fail('expected a date YYYY-MM-DD');
+				if (raw === '') return '';
+				if (!/^\d{4}-\d{2}-\d{2}$/.test(raw) || Number.isNaN(Date.parse(raw))) {
+					throw fail('expected a date YYYY-MM-DD');
+				}
+				return raw;
+			case 'datetime': {
+				if (typeof raw !== 'string') throw fail('expected a date and time');
+				if (raw === '') return '';
+				const parsed = parseTimestamp(raw);
+				if (!parsed) throw fail('expected a date and time');
+				return parsed;
+			}
+			case 'enumeration':
+				if (typeof raw !== 'string' || !field.values!.includes(raw)) {
+					throw fail(`expected one of ${field.values!.join(', ')}`);
+				}
+				return raw;
+			case 'link': {
+				const pkey =
+					raw && typeof raw === 'object' ? (raw as Record<string, unknown>).PKey : undefined;
+				if (typeof pkey !== 'string') throw fail('expected {"PKey": "…"}');
+				const target = this.tables.get(field.target!);
+				if (!target?.records.has(pkey)) {
+					throw fail(`no '${field.target}' record has this PKey`);
+				}
+				void table;
+				return pkey;
+			}
+		}
+		return null;
+	}
+
+	create(
+		table: Table,
+		values: Record<string, Value>,
+		options: { bypassUnique?: boolean; at?: number } = {},
+	): StoredRecord {
+		if (!options.bypassUnique) this.assertUnique(table, values);
+		const now = formatTimestamp(options.at ?? this.tick());
+		const record: StoredRecord = {
+			seq: ++this.seq,
+			pkey: this.newPKey(),
+			values: { ...values, created: now, lastModified: now },
+		};
+		table.insert(record);
+		this.changed();
+		return record;
+	}
+
+	update(table: Table, record: StoredRecord, values: Record<string, Value>): StoredRecord {
+		const merged = { ...record.values, ...values };
+		this.assertUnique(table, merged, record.pkey, values);
+		merged.lastModified = formatTimestamp(this.tick());
+		table.replace(record, merged);
+		this.changed();
+		return record;
+	}
+
+	delete(table: Table, record: StoredRecord): void {
+		table.remove(record);
+		// Links to a deleted record are cleared, as Campaign's delete cascades to nullable links.
+		for (const other of this.tables.values()) {
+			for (const field of other.def.fields) {
+				if (field.type !== 'link' || field.target !== table.def.name) continue;
+				for (const r of other.records.values()) {
+					if (r.values[field.name] === record.pkey) {
+						other.replace(r, { ...r.values, [field.name]: null });
+					}
+				}
+			}
+		}
+		this.changed();
+	}
+
+	private assertUnique(
+		table: Table,
+		values: Record<string, Value>,
+		self?: string,
+		changed?: Record<string, Value>,
+	): void {
+		const clashes = table
+			.uniqueConflicts(values, self)
+			.filter((name) => !changed || name in changed);
+		if (clashes.length) {
+			const name = clashes[0];
+			throw new SandboxHttpError(
+				409,
+				RST,
+				`Duplicate key: a '${table.def.name}' record with ${name} ${JSON.stringify(values[name])} already exists (field '${name}' is unique).`,
+			);
+		}
+	}
+
+	snapshot(): StoreSnapshot {
+		const records: Record<string, StoredRecord[]> = {};
+		for (const [name, table] of this.tables) records[name] = [...table.records.values()];
+		return {
+			version: 1,
+			seq: this.seq,
+			clock: this.clock,
+			resources: [...this.tables.values()].map((t) => t.def),
+			records,
+		};
+	}
+
+	restore(snapshot: StoreSnapshot): void {
+		this.tables.clear();
+		for (const def of snapshot.resources) this.tables.set(def.name, new Table(def));
+		for (const [name, list] of Object.entries(snapshot.records)) {
+			const table = this.tables.get(name);
+			if (table) for (const record of list) table.insert(record);
+		}
+		this.seq = snapshot.seq;
+		this.clock = snapshot.clock;
+	}
+
+	private changed(): void {
+		this.onChange?.();
+	}
+}
