@@ -1,0 +1,78 @@
+/**
+ * The record envelope: a flat record as Dataverse returns it (later: with Campaign field names)
+ * plus one reserved key, `_sync`, that tells every node downstream what the record is and what to
+ * do with it.
+ */
+export type SyncOp = 'upsert' | 'delete';
+export type SyncLoad = 'incremental' | 'initial' | 'replay';
+
+export interface SyncTarget {
+	/** Campaign resource, e.g. `profile` or a custom resource name. */
+	resource: string;
+	/** Campaign field holding the unique key (the "CRM ID"). */
+	key: string;
+	/** Dynamics primary key column the Campaign key is filled from. */
+	dynamicsKey: string;
+	/** The mapping's "Apply deletes in Microsoft Dynamics 365 to Campaign?". */
+	applyDeletes?: boolean;
+}
+
+export interface SyncMeta {
+	/** Dynamics table logical name, e.g. `contact`. */
+	table: string;
+	/** Dynamics primary key value (GUID). */
+	id: string;
+	op: SyncOp;
+	/** Initial loads and replays push every mapped field; incremental loads only `updateFields`. */
+	load: SyncLoad;
+	version?: string;
+	modifiedOn?: string;
+	/** Display values of picklists, booleans and lookups, by source column. */
+	labels?: Record<string, string>;
+	/** Set by Apply Field Mapping. */
+	target?: SyncTarget;
+	/** Campaign fields whose "Apply updates" is on. Set by Apply Field Mapping. */
+	updateFields?: string[];
+	/** Records still to emit in the current load when this one was emitted. */
+	backlog?: number;
+	/** Set by Record Filter when a filtered-out record is turned into a delete. */
+	filteredOut?: boolean;
+	reason?: string;
+}
+
+export type SyncRecord = Record<string, unknown> & { _sync: SyncMeta };
+
+export const SYNC_KEY = '_sync';
+
+export function isSyncRecord(item: unknown): item is SyncRecord {
+	if (item === null || typeof item !== 'object') return false;
+	const meta = (item as Record<string, unknown>)[SYNC_KEY] as Partial<SyncMeta> | undefined;
+	return (
+		meta !== null &&
+		typeof meta === 'object' &&
+		typeof meta.table === 'string' &&
+		typeof meta.id === 'string' &&
+		(meta.op === 'upsert' || meta.op === 'delete')
+	);
+}
+
+/** The `_sync` part of an item, or an error telling the user how to wire the nodes. */
+export function getSync(item: unknown, itemIndex?: number): SyncMeta {
+	if (isSyncRecord(item)) return item._sync;
+	const where = itemIndex === undefined ? 'An input item' : `Input item ${itemIndex}`;
+	const hasKey = item !== null && typeof item === 'object' && SYNC_KEY in item;
+	throw new Error(
+		`${where} has ${hasKey ? 'an invalid' : 'no'} "_sync" part: this node expects items from the ` +
+			'Dynamics Trigger (through Record Filter, Field Replacement or Apply Field Mapping). If a Set ' +
+			'or Code node sits in between, keep the "_sync" field of each item.',
+	);
+}
+
+/** A copy of a record with its `_sync` copied too, so a node never mutates its input items. */
+export function cloneRecord(record: SyncRecord): SyncRecord {
+	const meta = record._sync;
+	return {
+		...record,
+		_sync: { ...meta, ...(meta.labels ? { labels: { ...meta.labels } } : {}) },
+	};
+}

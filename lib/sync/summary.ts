@@ -1,0 +1,47 @@
+/** The run summary a node returns beside its per-record results. */
+
+export type RecordOutcome = 'created' | 'updated' | 'deleted' | 'unchanged' | 'skipped' | 'failed';
+
+export interface SyncSummary {
+	created: number;
+	updated: number;
+	deleted: number;
+	unchanged: number;
+	skipped: number;
+	failed: number;
+	/** Records still waiting in Dynamics when the run ended (the Backlog metric). */
+	backlog: number;
+}
+
+export function createSummary(): SyncSummary {
+	return { created: 0, updated: 0, deleted: 0, unchanged: 0, skipped: 0, failed: 0, backlog: 0 };
+}
+
+export function countOutcome(summary: SyncSummary, outcome: RecordOutcome, by = 1): void {
+	summary[outcome] += by;
+}
+
+export function mergeSummaries(...summaries: SyncSummary[]): SyncSummary {
+	const total = createSummary();
+	for (const s of summaries) {
+		for (const k of Object.keys(total) as Array<keyof SyncSummary>) {
+			// The backlog is a level, not a flow: the latest one counts.
+			total[k] = k === 'backlog' ? s.backlog : total[k] + s[k];
+		}
+	}
+	return total;
+}
+
+/** The summary as an output item's JSON: counters plus the total processed. */
+export function summaryItem(summary: SyncSummary): {
+	summary: SyncSummary & { processed: number };
+} {
+	const processed =
+		summary.created +
+		summary.updated +
+		summary.deleted +
+		summary.unchanged +
+		summary.skipped +
+		summary.failed;
+	return { summary: { ...summary, processed } };
+}

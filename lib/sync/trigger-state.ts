@@ -1,0 +1,288 @@
+/**
+ * The Dynamics Trigger's state (a Singer-style bookmark): a typed, versioned object kept in the
+ * node's workflow static data, read and written only through `readTriggerState` and
+ * `writeTriggerState`. The cursor advances only past what was emitted.
+ */
+import type { SyncLoad } from './envelope';
+import { SyncSettingsError } from './errors';
+import { parseInstant } from './values';
+
+export const TRIGGER_STATE_VERSION = 1;
+/** The key under the node's static data. */
+export const TRIGGER_STATE_KEY = 'syncState';
+/** The spec's limit for Replay Data, on both the backlog and the table's record count. */
+export const REPLAY_LIMIT = 2_000_000;
+
+export type ChangeDetection = 'changeTracking' | 'modifiedOn';
+
+/** Position in `modifiedon` polling: rows are read in (modifiedon, id) order, strictly after this. */
+export interface ModifiedOnCursor {
+	modifiedOn: string;
+	id: string;
+}
+
+/** Where to resume a load cut short by "max records per run". */
+export interface PendingLoad {
+	/** Change tracking: the `@odata.nextLink` of the next unread page. */
+	nextLink?: string;
+	/** modifiedon polling: the last emitted row of this load. */
+	after?: ModifiedOnCursor;
+}
+
+/** The table pair the state belongs to: a state is never reused for another table. */
+export interface LockedPair {
+	table: string;
+	dynamicsKey: string;
+}
+
+export interface TriggerState {
+	version: typeof TRIGGER_STATE_VERSION;
+	table: string;
+	dynamicsKey: string;
+	mode: ChangeDetection;
+	/** Change tracking: the delta link of the last completed read. */
+	deltaLink?: string;
+	pending?: PendingLoad;
+	/** modifiedon polling: the last emitted row. */
+	modifiedOnCursor?: ModifiedOnCursor;
+	load: SyncLoad;
+	/** The last Replay Data request honoured (or refused), so one request acts once. */
+	replayToken?: string;
+	emittedInLoad?: number;
+	/** The table's record count when an initial load or replay started. */
+	totalInLoad?: number;
+	lockedPair?: LockedPair;
+}
+
+export interface TriggerSettings {
+	table: string;
+	dynamicsKey: string;
+	mode: ChangeDetection;
+}
+
+/** A fresh state: the next poll makes an initial load of every record. */
+export function initialTriggerState(settings: TriggerSettings): TriggerState {
+	return {
+		version: TRIGGER_STATE_VERSION,
+		table: settings.table,
+		dynamicsKey: settings.dynamicsKey,
+		mode: settings.mode,
+		load: 'initial',
+		emittedInLoad: 0,
+		lockedPair: { table: settings.table, dynamicsKey: settings.dynamicsKey },
+	};
+}
+
+const RESET_ADVICE =
+	'To start over, add a new Dynamics Trigger node (its state is kept per node) and delete this one.';
+
+/** The stored state, or undefined when the node has none yet. Throws on a state it cannot use. */
+export function readTriggerState(staticData: Record<string, unknown>): TriggerState | undefined {
+	const raw = staticData[TRIGGER_STATE_KEY];
+	if (raw === undefined || raw === null) return undefined;
+	const state = raw as Partial<TriggerState>;
+	if (typeof raw !== 'object' || typeof state.version !== 'number') {
+		throw new SyncSettingsError(
+			`The Dynamics Trigger's saved state is unreadable. ${RESET_ADVICE}`,
+		);
+	}
+	if (state.version > TRIGGER_STATE_VERSION) {
+		throw new SyncSettingsError(
+			`The Dynamics Trigger's saved state has version ${state.version}, written by a newer version of this package. Update the package on this n8n.`,
+		);
+	}
+	const valid =
+		typeof state.table === 'string' &&
+		typeof state.dynamicsKey === 'string' &&
+		(state.mode === 'changeTracking' || state.mode === 'modifiedOn') &&
+		(state.load === 'initial' || state.load === 'incremental' || state.load === 'replay');
+	if (!valid) {
+		throw new SyncSettingsError(
+			`The Dynamics Trigger's saved state is incomplete. ${RESET_ADVICE}`,
+		);
+	}
+	return JSON.parse(JSON.stringify(raw)) as TriggerState;
+}
+
+/** Stores a plain JSON copy (no undefined keys, nothing shared with the caller). */
+export function writeTriggerState(staticData: Record<string, unknown>, state: TriggerState): void {
+	staticData[TRIGGER_STATE_KEY] = JSON.parse(JSON.stringify(state)) as unknown;
+}
+
+/**
+ * The state to poll with under the current settings. The table pair is locked once synced (as in
+ * the spec, where table selections become read-only); changing the change-detection mode restarts
+ * with an initial load, since one mode's cursor means nothing to the other.
+ */
+export function reconcileTriggerState(
+	state: TriggerState | undefined,
+	settings: TriggerSettings,
+): TriggerState {
+	if (!state) return initialTriggerState(settings);
+	const locked = state.lockedPair ?? { table: state.table, dynamicsKey: state.dynamicsKey };
+	if (locked.table !== settings.table || locked.dynamicsKey !== settings.dynamicsKey) {
+		throw new SyncSettingsError(
+			`This Dynamics Trigger has synced table "${locked.table}" (key "${locked.dynamicsKey}"); the table cannot be changed to "${settings.table}" (key "${settings.dynamicsKey}") afterwards. ${RESET_ADVICE}`,
+			'Table',
+		);
+	}
+	if (state.mode !== settings.mode) {
+		return { ...initialTriggerState(settings), replayToken: state.replayToken };
+	}
+	return state;
+}
+
+// ---- Loads and the Backlog metric ----
+
+/** Start an initial load or a replay: every cursor is dropped, counting starts again. */
+export function startLoad(
+	state: TriggerState,
+	load: 'initial' | 'replay',
+	totalInLoad?: number,
+): TriggerState {
+	return {
+		version: TRIGGER_STATE_VERSION,
+		table: state.table,
+		dynamicsKey: state.dynamicsKey,
+		mode: state.mode,
+		load,
+		replayToken: state.replayToken,
+		lockedPair: state.lockedPair,
+		emittedInLoad: 0,
+		...(totalInLoad === undefined ? {} : { totalInLoad }),
+	};
+}
+
+/** After emitting `count` records of the current load. */
+export function noteEmitted(state: TriggerState, count: number): TriggerState {
+	return { ...state, emittedInLoad: (state.emittedInLoad ?? 0) + count };
+}
+
+/** The load read its last page: what follows is incremental. */
+export function finishLoad(state: TriggerState, deltaLink?: string): TriggerState {
+	const next: TriggerState = { ...state, load: 'incremental', pending: undefined };
+	delete next.emittedInLoad;
+	delete next.totalInLoad;
+	if (deltaLink !== undefined) next.deltaLink = deltaLink;
+	return next;
+}
+
+/**
+ * Records of the current load not yet emitted, once `emittedNow` more are out. Zero when the size
+ * of the load is unknown (incremental reads) or already exceeded (rows added during the load).
+ */
+export function backlogOf(state: TriggerState, emittedNow = 0): number {
+	if (state.totalInLoad === undefined) return 0;
+	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0) - emittedNow);
+}
+
+// ---- Replay Data ----
+
+export type ReplayCheck = { allowed: true } | { allowed: false; message: string };
+
+const formatCount = (n: number) => n.toLocaleString('en-US');
+
+/** The spec's two guards: refused when the backlog or the table has 2,000,000 or more. */
+export function checkReplayAllowed(input: {
+	tableCount?: number;
+	backlog?: number;
+	table?: string;
+}): ReplayCheck {
+	const limit = formatCount(REPLAY_LIMIT);
+	if ((input.backlog ?? 0) >= REPLAY_LIMIT) {
+		return {
+			allowed: false,
+			message: `Replay Data refused: the Backlog metric is ${formatCount(input.backlog ?? 0)} items (the limit is below ${limit}). Let the workflow work through the backlog, then request the replay again.`,
+		};
+	}
+	if ((input.tableCount ?? 0) >= REPLAY_LIMIT) {
+		const table = input.table ? `"${input.table}" ` : '';
+		return {
+			allowed: false,
+			message: `Replay Data refused: the Microsoft Dynamics 365 table ${table}has ${formatCount(input.tableCount ?? 0)} records (the limit is below ${limit}).`,
+		};
+	}
+	return { allowed: true };
+}
+
+/** Is `request` (the node's Replay Data value) a new request, not yet honoured or refused? */
+export function isNewReplayRequest(state: TriggerState, request: string | undefined): boolean {
+	const token = request?.trim();
+	return !!token && token !== state.replayToken;
+}
+
+/** Honour a replay request: a full load from the start, remembered so it runs once. */
+export function startReplay(
+	state: TriggerState,
+	request: string,
+	totalInLoad?: number,
+): TriggerState {
+	return { ...startLoad(state, 'replay', totalInLoad), replayToken: request.trim() };
+}
+
+/** Remember a refused request so the refusal is reported once; a new value asks again. */
+export function refuseReplay(state: TriggerState, request: string): TriggerState {
+	return { ...state, replayToken: request.trim() };
+}
+
+// ---- modifiedon polling ----
+
+/** How a date-time and a GUID are written as OData literals (the Dataverse client's escaping). */
+export interface ODataLiteralFormatter {
+	dateTime(iso: string): string;
+	guid(id: string): string;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** OData v4 writes both unquoted; the values are checked so nothing else can slip into a query. */
+export const plainODataLiterals: ODataLiteralFormatter = {
+	dateTime(iso) {
+		const t = parseInstant(iso);
+		if (t === undefined) throw new SyncSettingsError(`Invalid modifiedon cursor value "${iso}".`);
+		return new Date(t).toISOString();
+	},
+	guid(id) {
+		if (!GUID.test(id))
+			throw new SyncSettingsError(`Invalid id in the modifiedon cursor: "${id}".`);
+		return id.toLowerCase();
+	},
+};
+
+/**
+ * The `$filter` for rows strictly after the cursor in (modifiedon, id) order, so rows sharing one
+ * timestamp are neither skipped nor repeated across polls and pages. Undefined: read from the start.
+ */
+export function modifiedOnFilter(
+	cursor: ModifiedOnCursor | undefined,
+	idColumn: string,
+	literals: ODataLiteralFormatter = plainODataLiterals,
+): string | undefined {
+	if (!cursor) return undefined;
+	const t = literals.dateTime(cursor.modifiedOn);
+	const id = literals.guid(cursor.id);
+	return `(modifiedon gt ${t} or (modifiedon eq ${t} and ${idColumn} gt ${id}))`;
+}
+
+/** The `$orderby` that goes with `modifiedOnFilter`. */
+export function modifiedOnOrderBy(idColumn: string): string {
+	return `modifiedon asc,${idColumn} asc`;
+}
+
+/**
+ * The cursor after emitting rows read in server order: the last emitted row. (Ids are ordered by
+ * the server, which sorts GUIDs differently from text; never pick a "max" client-side.)
+ */
+export function advanceModifiedOnCursor(
+	cursor: ModifiedOnCursor | undefined,
+	emitted: ReadonlyArray<Record<string, unknown>>,
+	idColumn: string,
+): ModifiedOnCursor | undefined {
+	for (let i = emitted.length - 1; i >= 0; i--) {
+		const row = emitted[i];
+		const modifiedOn = row.modifiedon;
+		const id = row[idColumn];
+		if (typeof modifiedOn === 'string' && typeof id === 'string') return { modifiedOn, id };
+	}
+	return cursor;
+}

@@ -1,0 +1,65 @@
+/** What the core needs to know about the two schemas (read from live metadata by the adapters). */
+
+/** Dataverse `AttributeType` values the sync understands; others are treated as text. */
+export type DataverseType =
+	| 'String'
+	| 'Memo'
+	| 'Integer'
+	| 'BigInt'
+	| 'Decimal'
+	| 'Double'
+	| 'Money'
+	| 'Boolean'
+	| 'DateTime'
+	| 'DateOnly'
+	| 'Picklist'
+	| 'State'
+	| 'Status'
+	| 'Lookup'
+	| 'Customer'
+	| 'Owner'
+	| 'Uniqueidentifier'
+	| 'EntityName'
+	| 'Virtual';
+
+export interface ColumnOption {
+	value: number;
+	label: string;
+}
+
+export interface ColumnInfo {
+	logicalName: string;
+	attributeType: DataverseType | string;
+	displayName?: string;
+	/** Picklist, state, status and boolean options (booleans: 1 = true, 0 = false). */
+	options?: ColumnOption[];
+}
+
+/** Campaign Standard field types, normalised (see `normalizeCampaignType`). */
+export type CampaignFieldType =
+	'string' | 'int' | 'long' | 'double' | 'float' | 'boolean' | 'date' | 'datetime' | 'enum';
+
+export interface CampaignFieldInfo {
+	name: string;
+	type: CampaignFieldType | string;
+	label?: string;
+	/** True when Campaign enforces uniqueness (a "CRM ID" key); undefined when unknown. */
+	unique?: boolean;
+}
+
+export const NUMBER_TYPES: ReadonlySet<string> = new Set([
+	'Integer',
+	'BigInt',
+	'Decimal',
+	'Double',
+	'Money',
+]);
+export const CHOICE_TYPES: ReadonlySet<string> = new Set(['Picklist', 'State', 'Status']);
+export const LOOKUP_TYPES: ReadonlySet<string> = new Set(['Lookup', 'Customer', 'Owner']);
+export const DATE_TYPES: ReadonlySet<string> = new Set(['DateTime', 'DateOnly']);
+
+export function columnIndex(columns: readonly ColumnInfo[] | undefined): Map<string, ColumnInfo> {
+	const index = new Map<string, ColumnInfo>();
+	for (const column of columns ?? []) index.set(column.logicalName, column);
+	return index;
+}
