@@ -247,8 +247,12 @@ export function compileMapping(
 		if (rawKey === null || rawKey === undefined || rawKey === '') {
 			return error(record, key.dynamicsField, rawKey, 'the primary key is empty.');
 		}
-		const out: SyncRecord = { [key.campaignField]: toText(rawKey), _sync: meta(record._sync) };
-		if (record._sync.op === 'delete') return { ok: true, record: out };
+		// Built flat first so `_sync` stays the last key, as in every other item.
+		const out: Record<string, unknown> = { [key.campaignField]: toText(rawKey) };
+		if (record._sync.op === 'delete') {
+			out._sync = meta(record._sync);
+			return { ok: true, record: out as SyncRecord };
+		}
 		const labels = record._sync.labels;
 		for (const plan of plans) {
 			if (!hasColumn(record, plan.dynamicsField)) {
@@ -271,7 +275,8 @@ export function compileMapping(
 			}
 			out[plan.campaignField] = result.value;
 		}
-		return { ok: true, record: out };
+		out._sync = meta(record._sync);
+		return { ok: true, record: out as SyncRecord };
 	};
 
 	return {

@@ -1,0 +1,168 @@
+import {
+	REPLAY_LIMIT,
+	SyncSettingsError,
+	TRIGGER_STATE_KEY,
+	advanceModifiedOnCursor,
+	backlogOf,
+	checkReplayAllowed,
+	finishLoad,
+	initialTriggerState,
+	isNewReplayRequest,
+	modifiedOnFilter,
+	modifiedOnOrderBy,
+	noteEmitted,
+	readTriggerState,
+	reconcileTriggerState,
+	refuseReplay,
+	startLoad,
+	startReplay,
+	writeTriggerState,
+	type TriggerState,
+} from '../../../lib/sync';
+
+const settings = { table: 'contact', dynamicsKey: 'contactid', mode: 'changeTracking' as const };
+
+describe('Dynamics Trigger state', () => {
+	it('starts with an initial load and round-trips through static data as plain JSON', () => {
+		const staticData: Record<string, unknown> = {};
+		expect(readTriggerState(staticData)).toBeUndefined();
+		const state = {
+			...initialTriggerState(settings),
+			deltaLink: 'https://x/contacts?$deltatoken=1',
+			pending: undefined,
+		};
+		writeTriggerState(staticData, state);
+		expect(Object.keys(staticData[TRIGGER_STATE_KEY] as object)).not.toContain('pending');
+		const read = readTriggerState(staticData);
+		expect(read).toEqual({
+			version: 1,
+			table: 'contact',
+			dynamicsKey: 'contactid',
+			mode: 'changeTracking',
+			load: 'initial',
+			emittedInLoad: 0,
+			deltaLink: 'https://x/contacts?$deltatoken=1',
+			lockedPair: { table: 'contact', dynamicsKey: 'contactid' },
+		});
+		read!.load = 'replay';
+		expect((staticData[TRIGGER_STATE_KEY] as TriggerState).load).toBe('initial'); // no shared objects
+	});
+
+	it('refuses a state from a newer version or a damaged one', () => {
+		expect(() => readTriggerState({ [TRIGGER_STATE_KEY]: { version: 2 } })).toThrow(
+			/version 2, written by a newer version/,
+		);
+		expect(() =>
+			readTriggerState({ [TRIGGER_STATE_KEY]: { version: 1, table: 'contact' } }),
+		).toThrow(SyncSettingsError);
+		expect(() => readTriggerState({ [TRIGGER_STATE_KEY]: 'x' })).toThrow(/unreadable/);
+	});
+
+	it('locks the table once synced, and restarts with an initial load when the change detection changes', () => {
+		const state = finishLoad(initialTriggerState(settings), 'delta-1');
+		expect(reconcileTriggerState(state, settings)).toBe(state);
+		expect(() =>
+			reconcileTriggerState(state, { ...settings, table: 'account', dynamicsKey: 'accountid' }),
+		).toThrow(/has synced table "contact"/);
+		const switched = reconcileTriggerState(
+			{ ...state, replayToken: 'r1' },
+			{ ...settings, mode: 'modifiedOn' },
+		);
+		expect(switched).toMatchObject({ mode: 'modifiedOn', load: 'initial', replayToken: 'r1' });
+		expect(switched.deltaLink).toBeUndefined();
+	});
+
+	describe('Backlog metric', () => {
+		it('counts what the current load has still to emit', () => {
+			let s = startLoad(initialTriggerState(settings), 'initial', 1000);
+			expect(backlogOf(s)).toBe(1000);
+			s = noteEmitted(s, 300);
+			expect(backlogOf(s)).toBe(700);
+			expect(backlogOf(s, 200)).toBe(500);
+			expect(backlogOf(noteEmitted(s, 900))).toBe(0); // rows added during the load never make it negative
+			s = finishLoad(s, 'delta-2');
+			expect(backlogOf(s)).toBe(0);
+			expect(s).toMatchObject({ load: 'incremental', deltaLink: 'delta-2' });
+			expect(s.emittedInLoad).toBeUndefined();
+		});
+	});
+
+	describe('Replay Data', () => {
+		it('is refused when the backlog reaches 2,000,000, giving the count', () => {
+			expect(checkReplayAllowed({ backlog: 1_999_999, tableCount: 10 })).toEqual({ allowed: true });
+			const refused = checkReplayAllowed({ backlog: REPLAY_LIMIT, tableCount: 10 });
+			expect(refused).toEqual({
+				allowed: false,
+				message: expect.stringContaining('the Backlog metric is 2,000,000 items'),
+			});
+		});
+
+		it('is refused when the table has 2,000,000 records or more, giving the count', () => {
+			expect(checkReplayAllowed({ tableCount: 1_999_999 }).allowed).toBe(true);
+			const refused = checkReplayAllowed({ tableCount: 2_345_678, table: 'contact' });
+			expect(refused.allowed === false && refused.message).toMatch(
+				/table "contact" has 2,345,678 records/,
+			);
+		});
+
+		it('honours one request once, and a new value asks again', () => {
+			let s = finishLoad(initialTriggerState(settings), 'delta-1');
+			expect(isNewReplayRequest(s, '')).toBe(false);
+			expect(isNewReplayRequest(s, 'r1')).toBe(true);
+			s = startReplay(s, 'r1', 50);
+			expect(s).toMatchObject({
+				load: 'replay',
+				replayToken: 'r1',
+				totalInLoad: 50,
+				emittedInLoad: 0,
+			});
+			expect(s.deltaLink).toBeUndefined();
+			expect(isNewReplayRequest(s, 'r1')).toBe(false);
+			s = refuseReplay(s, 'r2');
+			expect(isNewReplayRequest(s, 'r2')).toBe(false);
+			expect(isNewReplayRequest(s, 'r3')).toBe(true);
+		});
+	});
+
+	describe('modifiedon polling', () => {
+		const id = '0a1b2c3d-0000-0000-0000-0000000000ff';
+		it('reads strictly after (modifiedon, id), so equal timestamps are neither skipped nor repeated', () => {
+			expect(modifiedOnFilter(undefined, 'contactid')).toBeUndefined();
+			expect(
+				modifiedOnFilter(
+					{ modifiedOn: '2024-03-01T10:00:00+02:00', id: id.toUpperCase() },
+					'contactid',
+				),
+			).toBe(
+				`(modifiedon gt 2024-03-01T08:00:00.000Z or (modifiedon eq 2024-03-01T08:00:00.000Z and contactid gt ${id}))`,
+			);
+			expect(modifiedOnOrderBy('contactid')).toBe('modifiedon asc,contactid asc');
+		});
+
+		it('uses the literal formatter it is given and refuses values that are not dates or GUIDs', () => {
+			const literals = { dateTime: (v: string) => `D(${v})`, guid: (v: string) => `G(${v})` };
+			expect(modifiedOnFilter({ modifiedOn: 't', id: 'i' }, 'accountid', literals)).toBe(
+				'(modifiedon gt D(t) or (modifiedon eq D(t) and accountid gt G(i)))',
+			);
+			expect(() => modifiedOnFilter({ modifiedOn: "2024' or 1 eq 1", id }, 'contactid')).toThrow(
+				/Invalid modifiedon/,
+			);
+			expect(() =>
+				modifiedOnFilter({ modifiedOn: '2024-01-01T00:00:00Z', id: "x' or 'a" }, 'contactid'),
+			).toThrow(/Invalid id/);
+		});
+
+		it('advances to the last emitted row in server order', () => {
+			const rows = [
+				{ contactid: 'b', modifiedon: '2024-01-01T00:00:00Z' },
+				{ contactid: 'a', modifiedon: '2024-01-01T00:00:00Z' },
+			];
+			expect(advanceModifiedOnCursor(undefined, rows, 'contactid')).toEqual({
+				modifiedOn: '2024-01-01T00:00:00Z',
+				id: 'a',
+			});
+			const cursor = { modifiedOn: 'x', id: 'y' };
+			expect(advanceModifiedOnCursor(cursor, [], 'contactid')).toBe(cursor);
+		});
+	});
+});
