@@ -237,7 +237,8 @@ export class CampaignClient {
 	recordHref(resource: ResourcePath, pkey: string): string {
 		const { api, name } = parseResourcePath(resource);
 		if (!pkey) throw new Error(`A PKey is needed to address a ${name} record`);
-		return `${this.apiBase}/${api}/${name}/${encodeURIComponent(pkey)}`;
+		// '@' is legal in a path segment and is how Campaign writes PKeys in its own hrefs.
+		return `${this.apiBase}/${api}/${name}/${encodeURIComponent(pkey).replace(/%40/g, '@')}`;
 	}
 
 	/** Lists records page by page, following `next.href`. */

@@ -38,7 +38,7 @@ describe('Campaign URLs', () => {
 		const client = new CampaignClient({ transport: noTransport, apiBaseUrl: `${BASE}/` });
 		expect(client.apiBase).toBe(BASE);
 		expect(client.recordHref('profileAndServicesExt/profile', '@a/b+c')).toBe(
-			`${BASE}/profileAndServicesExt/profile/%40a%2Fb%2Bc`,
+			`${BASE}/profileAndServicesExt/profile/@a%2Fb%2Bc`,
 		);
 		expect(
 			() => new CampaignClient({ transport: noTransport, apiBaseUrl: 'https://mc.adobe.io' }),
