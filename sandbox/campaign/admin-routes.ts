@@ -65,7 +65,7 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 	admin('POST', 'reset', 'reset', (ctx) => {
 		const body = parseJsonBody(ctx);
 		store.reset(typeof body.seed === 'number' ? body.seed : undefined);
-		state.tokens.clear();
+		// Issued tokens stay valid: a reset changes data, not who is signed in.
 		deliveries = 0;
 		server.setLatency(0);
 		server.setFaults({});

@@ -1,0 +1,182 @@
+/**
+ * Adobe's own Campaign Standard SDK against the sandbox. The SDK has no host option: its base URL
+ * is the `servers` entry of the OpenAPI description that its swagger-client instance (`sdk`) holds
+ * and reads on every call. We point that entry at the sandbox after `init`, keeping the
+ * `{ORGANIZATION}` template so the SDK still fills in the tenant id. No library file is changed.
+ */
+import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
+import {
+	CampaignSandboxAdmin,
+	startCampaignSandbox,
+	type CampaignSandbox,
+} from '../../sandbox/campaign';
+
+const { clientId, clientSecret, scopes, organizationId } = SANDBOX_DEFAULTS.campaign;
+
+interface Json {
+	[key: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+interface CampaignClient {
+	sdk: { spec: Json };
+	[method: string]: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+// The SDK ships no type declarations.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const campaignSdk = require('@adobe/aio-lib-campaign-standard') as {
+	init(tenantId: string, apiKey: string, accessToken: string): Promise<unknown>;
+};
+
+let sandbox: CampaignSandbox;
+let admin: CampaignSandboxAdmin;
+let client: CampaignClient;
+let accessToken: string;
+
+async function initClient(tenantId: string, token: string): Promise<CampaignClient> {
+	const created = (await campaignSdk.init(tenantId, clientId, token)) as unknown as CampaignClient;
+	created.sdk.spec = {
+		...created.sdk.spec,
+		servers: [
+			{
+				url: `${sandbox.url}/{ORGANIZATION}/campaign`,
+				variables: { ORGANIZATION: { default: organizationId } },
+			},
+		],
+	};
+	return created;
+}
+
+beforeAll(async () => {
+	sandbox = await startCampaignSandbox({ port: 0, seed: 11 });
+	admin = new CampaignSandboxAdmin(sandbox.url);
+	const response = await fetch(`${sandbox.url}/ims/token/v3`, {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+		body: new URLSearchParams({
+			grant_type: 'client_credentials',
+			client_id: clientId,
+			client_secret: clientSecret,
+			scope: scopes,
+		}).toString(),
+	});
+	accessToken = ((await response.json()) as Json).access_token;
+	client = await initClient(organizationId, accessToken);
+});
+
+afterAll(async () => {
+	await sandbox.close();
+});
+
+beforeEach(async () => {
+	await admin.reset({ seed: 11 });
+});
+
+describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => {
+	it('lists profiles page by page (getAllProfiles + next.href), in ascending and descending order', async () => {
+		await admin.generateProfiles({ count: 57, seed: 2 });
+		const first = await client.getAllProfiles({ lineCount: 20, order: 'email' });
+		expect(first.status).toBe(200);
+		expect(first.body.content).toHaveLength(20);
+		const emails: string[] = first.body.content.map((p: Json) => p.email);
+		let next: string | undefined = first.body.next?.href;
+		while (next) {
+			// Users follow `next.href` as is, with the same headers the SDK sends.
+			const page = (await (
+				await fetch(next, {
+					headers: { Authorization: `Bearer ${accessToken}`, 'X-Api-Key': clientId },
+				})
+			).json()) as Json;
+			emails.push(...page.content.map((p: Json) => p.email));
+			next = page.next?.href;
+		}
+		expect(emails).toHaveLength(57);
+		expect(emails).toEqual([...emails].sort());
+
+		const descending = await client.getAllProfiles({
+			lineCount: 5,
+			order: 'email',
+			descendingSort: true,
+		});
+		expect(descending.body.content.map((p: Json) => p.email)).toEqual(
+			[...emails].sort().reverse().slice(0, 5),
+		);
+	});
+
+	it('filters profiles with the standard and the Ext filter paths', async () => {
+		const [profile] = await admin.insert('profile', [
+			{ email: `zoë.o'neil@example.com`, externalId: 'contact-42' },
+		]);
+		const byEmail = await client.getAllProfiles({
+			filters: ['byEmail'],
+			email: `zoë.o'neil@example.com`,
+		});
+		expect(byEmail.body.content.map((p: Json) => p.PKey)).toEqual([profile.PKey]);
+		const byExternalId = await client.getAllProfiles({
+			filters: ['byExternalId'],
+			hasCustomFilter: true,
+			externalId: 'contact-42',
+		});
+		expect(byExternalId.body.content[0].href).toContain('/profileAndServicesExt/profile/');
+	});
+
+	it('creates, reads and updates a profile', async () => {
+		const created = await client.createProfile({
+			email: 'nguyen@example.com',
+			firstName: 'Nguyễn',
+			externalId: 'c-7',
+		});
+		expect(created.status).toBe(201);
+		const pkey = created.body.PKey;
+		const updated = await client.updateProfile(pkey, { lastName: 'Văn A', denyListEmail: true });
+		expect(updated.body).toEqual({ PKey: pkey, href: expect.stringContaining(pkey) });
+		const read = await client.getProfile(pkey);
+		expect(read.body).toMatchObject({
+			firstName: 'Nguyễn',
+			lastName: 'Văn A',
+			denyListEmail: true,
+			externalId: 'c-7',
+		});
+		await expect(client.getProfile('@missing')).rejects.toThrow(/404/);
+		await expect(client.createProfile({ externalId: 'c-7' })).rejects.toThrow(/409/);
+	});
+
+	it('reads metadata and the list of custom resources', async () => {
+		const metadata = await client.getMetadataForResource('profile');
+		expect(Object.keys(metadata.body.content)).toEqual(
+			expect.arrayContaining(['email', 'externalId', 'denyList', 'ccpaOptOut']),
+		);
+		expect(Object.keys(metadata.body.filters)).toEqual(['byEmail', 'byExternalId']);
+		const resources = await client.getCustomResources();
+		expect(resources.body.content.map((r: Json) => r.name)).toContain('cusLoyaltyCard');
+	});
+
+	it('creates, lists, filters, updates and deletes custom resource records', async () => {
+		const created = await client.createCustomResource('cusLoyaltyCard', {
+			crmId: 'CRM-9',
+			cardNumber: '9999',
+			points: 10,
+			tier: 'silver',
+		});
+		expect(created.status).toBe(201);
+		const pkey = created.body.PKey;
+		await client.updateCustomResource('cusLoyaltyCard', pkey, { points: 25 });
+		const filtered = await client.getAllProfileAndServicesExt('cusLoyaltyCard', {
+			filters: ['byCrmId'],
+			crmId: 'CRM-9',
+		});
+		expect(filtered.body.content).toEqual([expect.objectContaining({ PKey: pkey, points: 25 })]);
+		const basic = await client.getAllBasicCustomResources('cusLoyaltyCard');
+		expect(basic.body.content).toHaveLength(1);
+		await expect(client.createCustomResource('cusLoyaltyCard', { crmId: 'CRM-9' })).rejects.toThrow(
+			/409/,
+		);
+		await client.deleteCustomResource('cusLoyaltyCard', pkey);
+		const after = await client.getAllProfileAndServicesExt('cusLoyaltyCard', {});
+		expect(after.body.content).toEqual([]);
+	});
+
+	it('surfaces auth errors the way the real gateway shapes them', async () => {
+		const forged = await initClient(organizationId, 'forged-token');
+		await expect(forged.getAllProfiles({})).rejects.toThrow(/401.*Oauth token is not valid/);
+	});
+});
