@@ -1,0 +1,207 @@
+/**
+ * The Dataverse sandbox's admin API (`/_sandbox/...`, no auth, loopback only): its request and
+ * response types, and a small typed client for tests, benchmarks and tools.
+ */
+import type { FaultSettings } from '../common/server';
+import type { TableDefinition } from './schema';
+
+/** A record in logical form: column logical names; lookups as `{ id, table }` (or a bare id). */
+export type AdminRecord = Record<string, unknown>;
+
+export interface ResetRequest {
+	/** Seed of the demo data (default: the sandbox's seed). */
+	seed?: number;
+	/** Contacts to generate (default: the sandbox's demoRecords; 0 leaves the tables empty). */
+	demoRecords?: number;
+}
+
+export interface DefineTablesRequest {
+	tables: TableDefinition[];
+}
+
+export interface TablesResponse {
+	tables: TableDefinition[];
+}
+
+export interface SeedRecordsRequest {
+	records: AdminRecord[];
+}
+
+export interface IdsResponse {
+	ids: string[];
+}
+
+export interface GenerateRequest {
+	count: number;
+	seed?: number;
+}
+
+export interface DumpResponse {
+	table: string;
+	count: number;
+	/** Current row version counter; delta links issued now continue from here. */
+	version: number;
+	records: AdminRecord[];
+}
+
+export interface ReportedCountRequest {
+	/** What RetrieveTotalRecordCount reports; null reports the real count again. */
+	count: number | null;
+}
+
+export interface LatencyRequest {
+	ms: number;
+}
+
+/** Service protection limits (per client, sliding window), as Dataverse enforces them. */
+export interface ServiceProtectionLimits {
+	/** Requests per window (Dataverse: 6000). */
+	maxRequests?: number;
+	/** Window length in seconds (Dataverse: 300). */
+	windowSeconds?: number;
+	/** Concurrent requests (Dataverse: 52). */
+	maxConcurrent?: number;
+	/** Combined execution time per window in ms (Dataverse: 1,200,000). */
+	maxExecutionMs?: number;
+	/** Every Web API request takes at least this long, so concurrency can build up. */
+	requestDurationMs?: number;
+	/** Fixed Retry-After seconds; by default the time until the window frees a slot. */
+	retryAfterSeconds?: number;
+}
+
+export interface CountersResponse {
+	counters: Record<string, number>;
+}
+
+export interface SandboxInfo {
+	url: string;
+	tenantId: string;
+	tokenUrl: string;
+	scope: string;
+	clientIds: string[];
+}
+
+export class DataverseSandboxAdminError extends Error {
+	constructor(
+		readonly status: number,
+		message: string,
+	) {
+		super(message);
+	}
+}
+
+export class DataverseSandboxAdmin {
+	constructor(private readonly baseUrl: string) {}
+
+	private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+		const response = await fetch(`${this.baseUrl.replace(/\/$/, '')}/_sandbox/${path}`, {
+			method,
+			headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await response.text();
+		const parsed = text ? JSON.parse(text) : undefined;
+		if (!response.ok) {
+			throw new DataverseSandboxAdminError(
+				response.status,
+				`Sandbox admin ${method} ${path} failed (${response.status}): ${parsed?.error?.message ?? text}`,
+			);
+		}
+		return parsed as T;
+	}
+
+	info(): Promise<SandboxInfo> {
+		return this.call('GET', 'info');
+	}
+
+	reset(request: ResetRequest = {}): Promise<void> {
+		return this.call('POST', 'reset', request);
+	}
+
+	tables(): Promise<TablesResponse> {
+		return this.call('GET', 'tables');
+	}
+
+	defineTables(tables: TableDefinition[]): Promise<TablesResponse> {
+		return this.call('POST', 'tables', { tables } satisfies DefineTablesRequest);
+	}
+
+	/** Inserts records as they are (ids, createdon and modifiedon may be given). */
+	async seed(table: string, records: AdminRecord[]): Promise<string[]> {
+		const result = await this.call<IdsResponse>('POST', `tables/${table}/records`, {
+			records,
+		} satisfies SeedRecordsRequest);
+		return result.ids;
+	}
+
+	/** Generates realistic records (contacts; other tables get generic values). */
+	async generate(table: string, count: number, seed?: number): Promise<string[]> {
+		const result = await this.call<IdsResponse>('POST', `tables/${table}/generate`, {
+			count,
+			seed,
+		} satisfies GenerateRequest);
+		return result.ids;
+	}
+
+	/** Changes a record as a user would: modifiedon and the row version move. */
+	editRecord(table: string, id: string, changes: AdminRecord): Promise<AdminRecord> {
+		return this.call('PATCH', `tables/${table}/records/${id}`, changes);
+	}
+
+	deleteRecord(table: string, id: string): Promise<void> {
+		return this.call('DELETE', `tables/${table}/records/${id}`);
+	}
+
+	dump(table: string): Promise<DumpResponse> {
+		return this.call('GET', `tables/${table}/records`);
+	}
+
+	setReportedCount(table: string, count: number | null): Promise<void> {
+		return this.call('PUT', `tables/${table}/reported-count`, {
+			count,
+		} satisfies ReportedCountRequest);
+	}
+
+	/** Every delta link issued so far for the table fails as an expired version stamp. */
+	expireChangeTracking(table: string): Promise<void> {
+		return this.call('POST', `tables/${table}/expire-change-tracking`);
+	}
+
+	/** Every access token issued so far is rejected with 401. */
+	expireTokens(): Promise<void> {
+		return this.call('POST', 'tokens/expire');
+	}
+
+	setLatency(ms: number): Promise<void> {
+		return this.call('PUT', 'latency', { ms } satisfies LatencyRequest);
+	}
+
+	setFaults(faults: FaultSettings): Promise<void> {
+		return this.call('PUT', 'faults', faults);
+	}
+
+	getFaults(): Promise<FaultSettings> {
+		return this.call('GET', 'faults');
+	}
+
+	setLimits(limits: ServiceProtectionLimits): Promise<void> {
+		return this.call('PUT', 'limits', limits);
+	}
+
+	getLimits(): Promise<ServiceProtectionLimits> {
+		return this.call('GET', 'limits');
+	}
+
+	async counters(): Promise<Record<string, number>> {
+		return (await this.call<CountersResponse>('GET', 'counters')).counters;
+	}
+
+	resetCounters(): Promise<void> {
+		return this.call('DELETE', 'counters');
+	}
+
+	/** Writes the state to the sandbox's persist file now. */
+	save(): Promise<void> {
+		return this.call('POST', 'save');
+	}
+}

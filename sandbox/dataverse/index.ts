@@ -1,0 +1,545 @@
+/**
+ * The Dataverse sandbox: a loopback HTTP server playing Microsoft Entra ID's token endpoint and the
+ * Dataverse Web API (`/api/data/v9.2/`), with service protection limits and an admin API.
+ */
+import fs from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import {
+	parseJsonBody,
+	SandboxHttpError,
+	SandboxServer,
+	seededRandom,
+	type FaultSettings,
+	type Reply,
+	type RequestContext,
+} from '../common/server';
+import { SANDBOX_DEFAULTS } from '../defaults';
+import type { AdminRecord, DumpResponse, ServiceProtectionLimits } from './admin';
+import { DataverseApi, errorReply } from './api';
+import { TokenAuthority, type ClientCredentials } from './auth';
+import { executeBatch, parseBatch } from './batch';
+import { generateContacts, generateDemoData } from './demo';
+import { API_PATH, parsePrefer } from './query';
+import { convertValue, isGuid } from './records';
+import { isLookup, stableGuid, tableDefinitionOf, type TableDefinition } from './schema';
+import { Store, StoreError, type LookupValue, type Row, type TableState } from './store';
+
+export type { TableDefinition, ColumnDefinition, KeyDefinition } from './schema';
+export { DataverseSandboxAdmin } from './admin';
+export type * from './admin';
+export { Store } from './store';
+
+export interface DataverseSandboxOptions {
+	host?: string;
+	/** 0 picks a free port. */
+	port?: number;
+	tenantId?: string;
+	clients?: ClientCredentials[];
+	tokenLifetimeSeconds?: number;
+	seed?: number;
+	/** Contacts to generate at start and on reset (default 50). */
+	demoRecords?: number;
+	/** Loads the state from this JSON file at start when it exists; saves it on close. */
+	persistFile?: string;
+}
+
+export interface DataverseSandbox {
+	/** The environment URL (base URL); the Web API is at `${url}/api/data/v9.2/`. */
+	url: string;
+	tenantId: string;
+	/** `${url}/${tenantId}/oauth2/v2.0/token`: point the credential's authority host at `url`. */
+	tokenUrl: string;
+	server: SandboxServer;
+	/** Direct access to the state, for tests. */
+	readonly store: Store;
+	api: DataverseApi;
+	close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+const SERVICE_PROTECTION = {
+	requests: {
+		code: '0x80072322',
+		message: (n: number, w: number) =>
+			`Number of requests exceeded the limit of ${n} over time window of ${w} seconds.`,
+	},
+	time: {
+		code: '0x80072321',
+		message: (n: number, w: number) =>
+			`Combined execution time of incoming requests exceeded limit of ${n.toLocaleString('en-US')}  milliseconds over time window of ${w} seconds. Decrease number of concurrent requests or reduce the duration of requests and try again later.`,
+	},
+	concurrency: {
+		code: '0x80072326',
+		message: (n: number) => `Number of concurrent requests exceeded the limit of ${n}.`,
+	},
+};
+
+/** Per-client sliding windows of request times and execution time, and in-flight counts. */
+class ServiceProtection {
+	limits: ServiceProtectionLimits = {};
+	private readonly requests = new Map<string, number[]>();
+	private readonly executions = new Map<string, Array<{ at: number; ms: number }>>();
+	private readonly inFlight = new Map<string, number>();
+
+	enter(clientId: string): void {
+		const limits = this.limits;
+		const now = Date.now();
+		const windowMs = (limits.windowSeconds ?? 300) * 1000;
+		const retry = (freeAt: number) =>
+			String(limits.retryAfterSeconds ?? Math.max(1, Math.ceil((freeAt - now) / 1000)));
+		const times = (this.requests.get(clientId) ?? []).filter((t) => t > now - windowMs);
+		this.requests.set(clientId, times);
+		const executions = (this.executions.get(clientId) ?? []).filter((e) => e.at > now - windowMs);
+		this.executions.set(clientId, executions);
+		if (
+			limits.maxConcurrent !== undefined &&
+			(this.inFlight.get(clientId) ?? 0) >= limits.maxConcurrent
+		) {
+			throw new SandboxHttpError(
+				429,
+				SERVICE_PROTECTION.concurrency.code,
+				SERVICE_PROTECTION.concurrency.message(limits.maxConcurrent),
+				{
+					'Retry-After': String(limits.retryAfterSeconds ?? 1),
+				},
+			);
+		}
+		if (limits.maxRequests !== undefined && times.length >= limits.maxRequests) {
+			throw new SandboxHttpError(
+				429,
+				SERVICE_PROTECTION.requests.code,
+				SERVICE_PROTECTION.requests.message(limits.maxRequests, limits.windowSeconds ?? 300),
+				{ 'Retry-After': retry(times[times.length - limits.maxRequests] + windowMs) },
+			);
+		}
+		if (limits.maxExecutionMs !== undefined) {
+			const used = executions.reduce((sum, e) => sum + e.ms, 0);
+			if (used >= limits.maxExecutionMs) {
+				throw new SandboxHttpError(
+					429,
+					SERVICE_PROTECTION.time.code,
+					SERVICE_PROTECTION.time.message(limits.maxExecutionMs, limits.windowSeconds ?? 300),
+					{ 'Retry-After': retry(executions[0].at + windowMs) },
+				);
+			}
+		}
+		times.push(now);
+		this.inFlight.set(clientId, (this.inFlight.get(clientId) ?? 0) + 1);
+	}
+
+	leave(clientId: string, startedAt: number): void {
+		this.inFlight.set(clientId, Math.max(0, (this.inFlight.get(clientId) ?? 1) - 1));
+		const executions = this.executions.get(clientId) ?? [];
+		executions.push({ at: Date.now(), ms: Date.now() - startedAt });
+		this.executions.set(clientId, executions);
+	}
+
+	reset(): void {
+		this.requests.clear();
+		this.executions.clear();
+		this.inFlight.clear();
+	}
+}
+
+/** Dataverse's error JSON for errors raised by the shared plumbing (faults, unknown routes). */
+function formatError(status: number, code: string, message: string): Reply {
+	if (code === 'TooManyRequests') {
+		return errorReply(
+			429,
+			SERVICE_PROTECTION.requests.code,
+			SERVICE_PROTECTION.requests.message(6000, 300),
+		);
+	}
+	if (code === 'NotFound' || code === 'MethodNotAllowed')
+		return errorReply(status, '0x80060888', message);
+	if (!/^(0x[0-9a-fA-F]+|-?\d+|)$/.test(code)) {
+		return errorReply(
+			status,
+			'0x80040216',
+			status === 503 ? message : `An unexpected error occurred. ${message}`.trim(),
+		);
+	}
+	return errorReply(status, code, message);
+}
+
+function headerRecord(ctx: RequestContext): Record<string, string | undefined> {
+	const out: Record<string, string | undefined> = {};
+	for (const [name, value] of Object.entries(ctx.headers)) {
+		out[name] = Array.isArray(value) ? value.join(',') : value;
+	}
+	return out;
+}
+
+/** A record from the admin API (logical form) to stored values. */
+function adminValues(store: Store, state: TableState, input: AdminRecord): Row {
+	const table = state.table;
+	const values: Row = {};
+	for (const [name, value] of Object.entries(input)) {
+		const column = table.columnsByName.get(name);
+		if (!column) {
+			throw new StoreError(
+				400,
+				'BadRequest',
+				`Table '${table.logicalName}' has no column '${name}'.`,
+			);
+		}
+		if (name === 'versionnumber') continue;
+		if (isLookup(column)) {
+			if (value === null) {
+				values[name] = null;
+				continue;
+			}
+			const lookup: LookupValue =
+				typeof value === 'string'
+					? { id: value.toLowerCase(), table: column.targets![0] }
+					: {
+							id: String((value as LookupValue).id).toLowerCase(),
+							table: String((value as LookupValue).table),
+						};
+			if (!isGuid(lookup.id) || !column.targets!.includes(lookup.table)) {
+				throw new StoreError(
+					400,
+					'BadRequest',
+					`Column '${name}' of '${table.logicalName}' needs an id of one of: ${column.targets!.join(', ')}.`,
+				);
+			}
+			if (!store.table(lookup.table)?.rows.has(lookup.id)) {
+				throw new StoreError(
+					404,
+					'0x80040217',
+					`Entity '${lookup.table}' With Id = ${lookup.id} Does Not Exist`,
+				);
+			}
+			values[name] = lookup;
+			continue;
+		}
+		if ((name === 'createdon' || name === 'modifiedon') && typeof value === 'string') {
+			values[name] = new Date(value).toISOString().replace('.000Z', 'Z');
+			continue;
+		}
+		if (column.readOnly) continue;
+		values[name] = convertValue(table, column, value);
+	}
+	return values;
+}
+
+function adminRecord(row: Row): AdminRecord {
+	return { ...row };
+}
+
+/** Generic values for tables without a dedicated generator. */
+function genericRecord(state: TableState, i: number, random: () => number): Row {
+	const row: Row = {};
+	for (const column of state.table.columns) {
+		switch (column.type) {
+			case 'String':
+				row[column.logicalName] = `${column.displayName ?? column.logicalName} ${i + 1}`.slice(
+					0,
+					column.maxLength ?? 100,
+				);
+				break;
+			case 'Integer':
+				row[column.logicalName] = Math.floor(random() * 10000);
+				break;
+			case 'Money':
+			case 'Decimal':
+			case 'Double':
+				row[column.logicalName] = Math.round(random() * 1e6) / 100;
+				break;
+			case 'Boolean':
+				row[column.logicalName] = random() < 0.5;
+				break;
+			case 'Picklist':
+				row[column.logicalName] =
+					column.options![Math.floor(random() * column.options!.length)].value;
+				break;
+			case 'DateTime':
+				row[column.logicalName] =
+					column.format === 'DateOnly'
+						? '2024-06-01'
+						: new Date(Date.UTC(2024, 0, 1) + Math.floor(random() * 3e10))
+								.toISOString()
+								.replace(/\.\d+Z$/, 'Z');
+				break;
+		}
+	}
+	delete row.createdon;
+	delete row.modifiedon;
+	return row;
+}
+
+export async function startDataverseSandbox(
+	options: DataverseSandboxOptions = {},
+): Promise<DataverseSandbox> {
+	const defaults = SANDBOX_DEFAULTS.dataverse;
+	const tenantId = options.tenantId ?? defaults.tenantId;
+	const clients = options.clients ?? [
+		{ clientId: defaults.clientId, clientSecret: defaults.clientSecret },
+	];
+	const seed = options.seed ?? 1;
+	const demoRecords = options.demoRecords ?? 50;
+	const identity = {
+		userId: stableGuid(`systemuser:${tenantId}`),
+		businessUnitId: stableGuid(`businessunit:${tenantId}`),
+		organizationId: stableGuid(`organization:${tenantId}`),
+	};
+	const authority = new TokenAuthority(
+		tenantId,
+		clients,
+		options.tokenLifetimeSeconds ?? defaults.tokenLifetimeSeconds,
+	);
+	const protection = new ServiceProtection();
+
+	const freshStore = (contacts: number, demoSeed: number): Store => {
+		const store = new Store();
+		generateDemoData(store, { seed: demoSeed, contacts, ownerId: identity.userId });
+		return store;
+	};
+	let initial: Store;
+	if (options.persistFile && fs.existsSync(options.persistFile)) {
+		initial = Store.fromJSON(JSON.parse(fs.readFileSync(options.persistFile, 'utf8')));
+	} else {
+		initial = freshStore(demoRecords, seed);
+	}
+	const api = new DataverseApi(initial, identity);
+	let url = '';
+
+	const server = new SandboxServer({
+		name: 'dataverse',
+		host: options.host ?? SANDBOX_DEFAULTS.host,
+		port: options.port ?? 0,
+		formatError,
+		tokenExpiredReply: () => authority.unauthorized(url, true),
+	});
+
+	const save = () => {
+		if (options.persistFile)
+			fs.writeFileSync(options.persistFile, JSON.stringify(api.store.toJSON()));
+	};
+
+	// Token endpoint (Entra ID shape).
+	server.route('POST', /^\/(?<tenant>[^/]+)\/oauth2\/v2\.0\/token$/, 'token', (ctx) =>
+		authority.issue(ctx.params.tenant, ctx.rawBody, url),
+	);
+
+	const webApi = async (ctx: RequestContext): Promise<Reply> => {
+		const auth = authority.authenticate(ctx.req.headers.authorization, url);
+		if (!('clientId' in auth)) return auth;
+		const startedAt = Date.now();
+		protection.enter(auth.clientId);
+		try {
+			const duration = protection.limits.requestDurationMs ?? 0;
+			if (duration > 0) await new Promise((resolve) => setTimeout(resolve, duration));
+			const headers = headerRecord(ctx);
+			const path = ctx.url.pathname.slice(API_PATH.length);
+			if (path === '$batch') {
+				if (ctx.method !== 'POST')
+					throw new SandboxHttpError(405, '0x80060888', "Only POST is allowed for '$batch'.");
+				try {
+					const items = parseBatch(ctx.rawBody, headers['content-type']);
+					return executeBatch(
+						api,
+						items,
+						headers,
+						url,
+						parsePrefer(headers.prefer).continueOnError,
+					);
+				} catch (error) {
+					if (error instanceof StoreError)
+						return errorReply(error.status, error.code, error.message);
+					throw error;
+				}
+			}
+			return api.execute({
+				method: ctx.method,
+				path,
+				query: ctx.url.searchParams,
+				headers,
+				body: ctx.rawBody,
+				baseUrl: url,
+			});
+		} finally {
+			protection.leave(auth.clientId, startedAt);
+		}
+	};
+
+	const methods = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'];
+	server.route('POST', /^\/api\/data\/v9\.2\/\$batch$/, '$batch', webApi);
+	server.route(
+		'GET',
+		/^\/api\/data\/v9\.2\/EntityDefinitions(?:[(/].*)?$/,
+		'EntityDefinitions',
+		webApi,
+	);
+	// Named routes for the default tables give readable request counters ("GET contacts").
+	for (const state of initial.tables.values()) {
+		const set = state.table.entitySetName;
+		for (const method of methods)
+			server.route(method, new RegExp(`^/api/data/v9\\.2/${set}(?:[(/].*)?$`), set, webApi);
+	}
+	for (const method of methods) server.route(method, /^\/api\/data\/v9\.2\/.*$/, 'api', webApi);
+
+	// Admin API.
+	const admin = (method: string, path: string, handler: (ctx: RequestContext) => unknown) => {
+		server.admin(method, new RegExp(`^/_sandbox/${path}$`), `admin ${path}`, async (ctx) => {
+			if (!LOOPBACK.has(ctx.req.socket.remoteAddress ?? '')) {
+				return errorReply(403, 'Forbidden', 'The sandbox admin API answers loopback clients only.');
+			}
+			try {
+				const result = await handler(ctx);
+				return result === undefined ? { status: 204 } : { status: 200, body: result };
+			} catch (error) {
+				if (error instanceof StoreError) return errorReply(error.status, error.code, error.message);
+				if (error instanceof SandboxHttpError)
+					return errorReply(error.status, error.code, error.message);
+				return errorReply(400, 'BadRequest', String((error as Error).message));
+			}
+		});
+	};
+	const tableOf = (ctx: RequestContext): TableState => {
+		const state = api.store.table(ctx.params.table) ?? api.store.bySetName(ctx.params.table);
+		if (!state)
+			throw new StoreError(404, 'NotFound', `No table '${ctx.params.table}' in the sandbox.`);
+		return state;
+	};
+	const T = '(?<table>[a-z0-9_]+)';
+
+	admin('GET', 'info', () => ({
+		url,
+		tenantId,
+		tokenUrl: `${url}/${tenantId}/oauth2/v2.0/token`,
+		scope: `${url}/.default`,
+		clientIds: clients.map((c) => c.clientId),
+	}));
+	admin('POST', 'reset', (ctx) => {
+		const body = parseJsonBody(ctx);
+		const count = typeof body.demoRecords === 'number' ? body.demoRecords : demoRecords;
+		api.setStore(freshStore(count, typeof body.seed === 'number' ? body.seed : seed));
+		protection.reset();
+		server.resetCounters();
+		server.setFaults({});
+		server.setLatency(0);
+		protection.limits = {};
+	});
+	admin('GET', 'tables', () => ({
+		tables: [...api.store.tables.values()].map((s) => tableDefinitionOf(s.table)),
+	}));
+	admin('POST', 'tables', (ctx) => {
+		const body = parseJsonBody(ctx);
+		const tables = body.tables as TableDefinition[] | undefined;
+		if (!Array.isArray(tables))
+			throw new StoreError(
+				400,
+				'BadRequest',
+				"The body needs 'tables': an array of table definitions.",
+			);
+		for (const def of tables) api.store.defineTable(def);
+		api.engine.clear();
+		return {
+			tables: tables.map((def) => tableDefinitionOf(api.store.table(def.logicalName)!.table)),
+		};
+	});
+	admin('GET', `tables/${T}/records`, (ctx): DumpResponse => {
+		const state = tableOf(ctx);
+		return {
+			table: state.table.logicalName,
+			count: state.rows.size,
+			version: api.store.version,
+			records: [...state.rows.values()].map(adminRecord),
+		};
+	});
+	admin('POST', `tables/${T}/records`, (ctx) => {
+		const state = tableOf(ctx);
+		const records = parseJsonBody(ctx).records;
+		if (!Array.isArray(records))
+			throw new StoreError(400, 'BadRequest', "The body needs 'records': an array.");
+		const ids = api.store.transaction(() =>
+			records.map((record: AdminRecord) => {
+				const row = api.store.insert(state, adminValues(api.store, state, record));
+				return row[state.table.primaryIdAttribute] as string;
+			}),
+		);
+		return { ids };
+	});
+	admin('POST', `tables/${T}/generate`, (ctx) => {
+		const state = tableOf(ctx);
+		const body = parseJsonBody(ctx);
+		const count = Number(body.count);
+		if (!Number.isInteger(count) || count < 0)
+			throw new StoreError(400, 'BadRequest', "'count' must be a non-negative integer.");
+		const genSeed = typeof body.seed === 'number' ? body.seed : Date.now() % 100000;
+		if (state.table.logicalName === 'contact') {
+			return { ids: generateContacts(api.store, count, genSeed, identity.userId) };
+		}
+		const random = seededRandom(genSeed);
+		const ids: string[] = [];
+		for (let i = 0; i < count; i++) {
+			const row = api.store.insert(state, genericRecord(state, state.rows.size + i, random));
+			ids.push(row[state.table.primaryIdAttribute] as string);
+		}
+		return { ids };
+	});
+	admin('PATCH', `tables/${T}/records/(?<id>[0-9a-fA-F-]{36})`, (ctx) => {
+		const state = tableOf(ctx);
+		const changes = adminValues(api.store, state, parseJsonBody(ctx));
+		return adminRecord(api.store.update(state, ctx.params.id.toLowerCase(), changes));
+	});
+	admin('DELETE', `tables/${T}/records/(?<id>[0-9a-fA-F-]{36})`, (ctx) => {
+		api.store.remove(tableOf(ctx), ctx.params.id.toLowerCase());
+	});
+	admin('PUT', `tables/${T}/reported-count`, (ctx) => {
+		const count = parseJsonBody(ctx).count;
+		if (count !== null && (typeof count !== 'number' || !Number.isInteger(count) || count < 0)) {
+			throw new StoreError(400, 'BadRequest', "'count' must be a non-negative integer or null.");
+		}
+		tableOf(ctx).reportedCount = count as number | null;
+	});
+	admin('POST', `tables/${T}/expire-change-tracking`, (ctx) => {
+		api.store.expireChangeTracking(tableOf(ctx));
+		api.engine.clear();
+	});
+	admin('POST', 'tokens/expire', () => authority.expireAll());
+	admin('GET', 'latency', () => ({ ms: 0 }));
+	admin('PUT', 'latency', (ctx) => {
+		const ms = Number(parseJsonBody(ctx).ms);
+		if (!Number.isFinite(ms) || ms < 0)
+			throw new StoreError(400, 'BadRequest', "'ms' must be a non-negative number.");
+		server.setLatency(ms);
+	});
+	admin('GET', 'faults', () => server.getFaults());
+	admin('PUT', 'faults', (ctx) => server.setFaults(parseJsonBody(ctx) as FaultSettings));
+	admin('GET', 'limits', () => protection.limits);
+	admin('PUT', 'limits', (ctx) => {
+		protection.limits = parseJsonBody(ctx) as ServiceProtectionLimits;
+		protection.reset();
+	});
+	admin('GET', 'counters', () => ({ counters: server.getCounters() }));
+	admin('DELETE', 'counters', () => server.resetCounters());
+	admin('POST', 'save', () => {
+		if (!options.persistFile)
+			throw new StoreError(400, 'BadRequest', 'The sandbox was started without a persist file.');
+		save();
+	});
+
+	url = await server.listen();
+	return {
+		url,
+		tenantId,
+		tokenUrl: `${url}/${tenantId}/oauth2/v2.0/token`,
+		server,
+		get store() {
+			return api.store;
+		},
+		api,
+		async close() {
+			save();
+			await server.close();
+		},
+	};
+}
+
+/** A fresh GUID, for tests that build their own records. */
+export function newId(): string {
+	return randomUUID();
+}
