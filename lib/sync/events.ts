@@ -71,7 +71,7 @@ export function validateEvent(raw: unknown): EventValidation {
 		text[f] = v;
 	}
 	const id = text.eventId;
-	const which = id ? `event ${id}` : 'event';
+	const which = id ? `event ${id}` : 'email event';
 	const missing = (f: string) => ({ ok: false as const, reason: `${which}: "${f}" is missing` });
 	if (!id) return missing('eventId');
 	const type = typeof r.type === 'string' ? TYPE_ALIASES[r.type.trim().toLowerCase()] : undefined;
