@@ -5,3 +5,5 @@ export * from './limiter';
 export * from './url';
 export * from './wire';
 export * from './n8n';
+export * from './oauth';
+export * from './token-request';

@@ -1,0 +1,62 @@
+/**
+ * An n8n node context whose `helpers` are n8n-core's real request helpers (the same
+ * `httpRequestWithAuthentication` that runs inside n8n: preAuthentication, authenticate, the
+ * retry after a 401), over the in-memory credential store of the test harness.
+ */
+// not re-exported from the package root; the node contexts build their helpers with it
+import { getRequestHelperFunctions } from 'n8n-core/dist/execution-engine/node-execution-context/utils/request-helpers';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialType,
+	IExecuteFunctions,
+	INode,
+	IWorkflowExecuteAdditionalData,
+	Workflow,
+} from 'n8n-workflow';
+
+import { TestCredentialsHelper } from '../../support/harness';
+
+export interface N8nTestContext {
+	ctx: IExecuteFunctions;
+	credentials: TestCredentialsHelper;
+	/** How often the credential's preAuthentication ran (token requests). */
+	tokenRuns(): number;
+}
+
+export function n8nTestContext(
+	type: ICredentialType,
+	data: ICredentialDataDecryptedObject,
+): N8nTestContext {
+	const credentials = new TestCredentialsHelper([type]);
+	credentials.setCredentials(type.name, data);
+	const node: INode = {
+		id: 'node-1',
+		name: 'Test Node',
+		type: 'n8n-nodes-dynamics-campaign.test',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
+		credentials: { [type.name]: { id: 'cred-1', name: 'Test credential' } },
+	};
+	const additionalData = {
+		credentialsHelper: credentials,
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const helpers = getRequestHelperFunctions({} as Workflow, node, additionalData);
+	const silent = () => undefined;
+	const ctx = {
+		helpers,
+		getNode: () => node,
+		logger: { debug: silent, info: silent, warn: silent, error: silent },
+		getCredentials: async (name: string) =>
+			await credentials.getDecrypted(
+				additionalData,
+				{ id: 'cred-1', name: 'Test credential' },
+				name,
+			),
+	} as unknown as IExecuteFunctions;
+	return {
+		ctx,
+		credentials,
+		tokenRuns: () => credentials.preAuthenticationRuns.get(type.name) ?? 0,
+	};
+}
