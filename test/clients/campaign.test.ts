@@ -4,22 +4,22 @@ import {
 	startCampaignSandbox,
 	type CampaignSandbox,
 } from '../../sandbox/campaign';
-import { campaignTransport } from './transports';
+import { campaignClientFor, type Wired } from './transports';
 
 let sandbox: CampaignSandbox;
 let admin: CampaignSandboxAdmin;
 let client: CampaignClient;
+let wired: Wired<CampaignClient>;
 
 beforeAll(async () => {
 	sandbox = await startCampaignSandbox({ port: 0, seed: 11 });
 	admin = new CampaignSandboxAdmin(sandbox.url);
-	client = new CampaignClient({
-		transport: await campaignTransport(sandbox),
-		apiBaseUrl: sandbox.apiBase,
-	});
+	wired = campaignClientFor(sandbox);
+	client = wired.client;
 });
 
 afterAll(async () => {
+	wired?.close();
 	await sandbox?.close();
 });
 
