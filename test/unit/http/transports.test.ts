@@ -25,23 +25,30 @@ async function startEcho() {
 		req.on('end', () => {
 			seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
 			const path = (req.url ?? '').split('?')[0];
-			if (path === '/reset') return req.socket.destroy();
+			if (path === '/reset') {
+				req.socket.destroy();
+				return;
+			}
 			if (path === '/hang') return; // never answers
 			if (path === '/text') {
 				res.writeHead(200, { 'Content-Type': 'text/plain', 'X-Custom-Header': 'Yes' });
-				return res.end('10');
+				res.end('10');
+				return;
 			}
 			if (path === '/empty') {
 				res.writeHead(204);
-				return res.end();
+				res.end();
+				return;
 			}
 			if (path === '/error') {
 				res.writeHead(500, { 'Content-Type': 'application/json' });
-				return res.end('{"error":{"code":"0x80040265","message":"plug-in failed"}}');
+				res.end('{"error":{"code":"0x80040265","message":"plug-in failed"}}');
+				return;
 			}
 			if (path === '/throttled') {
 				res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': '3' });
-				return res.end('{"error":{"code":"0x80072322","message":"too many"}}');
+				res.end('{"error":{"code":"0x80072322","message":"too many"}}');
+				return;
 			}
 			res.writeHead(200, { 'Content-Type': 'application/json; odata.metadata=minimal' });
 			res.end(JSON.stringify({ ok: true, path }));
