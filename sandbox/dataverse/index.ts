@@ -293,12 +293,14 @@ export async function startDataverseSandbox(
 
 	const freshStore = (contacts: number, demoSeed: number): Store => {
 		const store = new Store();
+		store.defaultOwnerId = identity.userId;
 		generateDemoData(store, { seed: demoSeed, contacts, ownerId: identity.userId });
 		return store;
 	};
 	let initial: Store;
 	if (options.persistFile && fs.existsSync(options.persistFile)) {
 		initial = Store.fromJSON(JSON.parse(fs.readFileSync(options.persistFile, 'utf8')));
+		initial.defaultOwnerId = identity.userId;
 	} else {
 		initial = freshStore(demoRecords, seed);
 	}

@@ -69,6 +69,8 @@ export class Store {
 	readonly tables = new Map<string, TableState>();
 	private readonly bySet = new Map<string, TableState>();
 	private undo: Array<() => void> | null = null;
+	/** The user new records belong to when no owner is given (the calling application user). */
+	defaultOwnerId: string | null = null;
 
 	constructor(definitions: TableDefinition[] = DEFAULT_SCHEMA) {
 		for (const def of definitions) this.defineTable(def);
@@ -183,6 +185,9 @@ export class Store {
 		for (const column of state.table.columns)
 			row[column.logicalName] = values[column.logicalName] ?? null;
 		row[pk] = id;
+		if (row.ownerid === null && this.defaultOwnerId && state.table.columnsByName.has('ownerid')) {
+			row.ownerid = { id: this.defaultOwnerId, table: 'systemuser' };
+		}
 		if (row.statecode === null) row.statecode = 0;
 		if (row.statuscode === null)
 			row.statuscode = defaultStatus(state.table, row.statecode as number);

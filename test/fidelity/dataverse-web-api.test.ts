@@ -1,0 +1,248 @@
+/**
+ * Fidelity: the real `dynamics-web-api` client, configured the way a user points it at another
+ * environment (serverUrl + onTokenRefresh against the token endpoint), works against the sandbox.
+ */
+import { DynamicsWebApi } from 'dynamics-web-api';
+import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
+import {
+	DataverseSandboxAdmin,
+	newId,
+	startDataverseSandbox,
+	type DataverseSandbox,
+} from '../../sandbox/dataverse';
+
+let sandbox: DataverseSandbox;
+let admin: DataverseSandboxAdmin;
+let client: DynamicsWebApi;
+let tokenRequests = 0;
+
+async function fetchToken(): Promise<string> {
+	tokenRequests++;
+	const { clientId, clientSecret } = SANDBOX_DEFAULTS.dataverse;
+	const response = await fetch(sandbox.tokenUrl, {
+		method: 'POST',
+		body: new URLSearchParams({
+			grant_type: 'client_credentials',
+			client_id: clientId,
+			client_secret: clientSecret,
+			scope: `${sandbox.url}/.default`,
+		}),
+	});
+	const body = (await response.json()) as { access_token: string };
+	return body.access_token;
+}
+
+beforeAll(async () => {
+	sandbox = await startDataverseSandbox({ port: 0, demoRecords: 25, seed: 11 });
+	admin = new DataverseSandboxAdmin(sandbox.url);
+	client = new DynamicsWebApi({ serverUrl: sandbox.url, onTokenRefresh: fetchToken });
+});
+
+afterAll(async () => {
+	await sandbox.close();
+});
+
+describe('dynamics-web-api against the Dataverse sandbox', () => {
+	it('calls WhoAmI with a token from the sandbox token endpoint', async () => {
+		const who = await client.callFunction({ name: 'WhoAmI' });
+		expect(who.UserId).toMatch(/^[0-9a-f-]{36}$/);
+		expect(tokenRequests).toBeGreaterThan(0);
+	});
+
+	it('retrieves with filters, ordering, paging and formatted values', async () => {
+		const city = `Lib-${Date.now()}`;
+		await admin.seed(
+			'contact',
+			Array.from({ length: 7 }, (_, i) => ({
+				firstname: i === 0 ? "D'Arcy" : `N${i}`,
+				lastname: `Lib ${i}`,
+				address1_city: city,
+				gendercode: 1 + (i % 2),
+			})),
+		);
+		const request = {
+			collection: 'contacts',
+			select: ['firstname', 'lastname', 'gendercode'],
+			filter: `address1_city eq '${city}'`,
+			orderBy: ['lastname desc'],
+			maxPageSize: 3,
+			includeAnnotations: 'OData.Community.Display.V1.FormattedValue',
+		};
+		const first = await client.retrieveMultiple(request);
+		expect(first.value).toHaveLength(3);
+		expect(first.oDataNextLink).toBeDefined();
+		expect(first.value[0].lastname).toBe('Lib 6');
+		expect(first.value[0].gendercode_Formatted).toBe('Male');
+		const second = await client.retrieveMultiple(request, first.oDataNextLink);
+		expect(second.value.map((c: any) => c.lastname)).toEqual(['Lib 3', 'Lib 2', 'Lib 1']);
+
+		const all = await client.retrieveAll(request);
+		expect(all.value).toHaveLength(7);
+
+		const quoted = await client.retrieveMultiple({
+			collection: 'contacts',
+			select: ['lastname'],
+			filter: `firstname eq 'D''Arcy' and address1_city eq '${city}'`,
+		});
+		expect(quoted.value.map((c: any) => c.lastname)).toEqual(['Lib 0']);
+	});
+
+	it('follows change tracking across create, update and delete with delta links', async () => {
+		const initial = await client.retrieveAll({
+			collection: 'new_loyaltycards',
+			select: ['new_name', 'new_points'],
+			trackChanges: true,
+			maxPageSize: 10,
+		});
+		expect(initial.value.length).toBe(sandbox.store.table('new_loyaltycard')!.rows.size);
+		expect(initial.oDataDeltaLink).toContain('$deltatoken=');
+
+		const contact = (await admin.seed('contact', [{ lastname: 'Card Holder' }]))[0];
+		const created = await client.create({
+			collection: 'new_loyaltycards',
+			data: {
+				new_name: 'Fresh card',
+				new_cardnumber: `LC-${Date.now()}`,
+				'new_contactid@odata.bind': `/contacts(${contact})`,
+			},
+		});
+		const existing = initial.value[0].new_loyaltycardid as string;
+		const removed = initial.value[1].new_loyaltycardid as string;
+		await client.update({
+			collection: 'new_loyaltycards',
+			key: existing,
+			data: { new_points: 4242 },
+		});
+		await client.deleteRecord({ collection: 'new_loyaltycards', key: removed });
+
+		const delta = await client.retrieveMultiple(
+			{ collection: 'new_loyaltycards', trackChanges: true },
+			initial.oDataDeltaLink,
+		);
+		const changedIds = delta.value
+			.filter((r: any) => !r.reason)
+			.map((r: any) => r.new_loyaltycardid);
+		expect(changedIds.sort()).toEqual([created, existing].sort());
+		expect(delta.value.find((r: any) => r.new_loyaltycardid === existing).new_points).toBe(4242);
+		expect(delta.value.filter((r: any) => r.reason === 'deleted').map((r: any) => r.id)).toEqual([
+			removed,
+		]);
+		expect(delta.oDataDeltaLink).toBeDefined();
+		expect(delta.oDataDeltaLink).not.toBe(initial.oDataDeltaLink);
+	});
+
+	it('reads metadata: entity, attributes and picklist options', async () => {
+		const entity = await client.retrieveEntity({
+			key: "LogicalName='contact'",
+			select: ['LogicalName', 'EntitySetName', 'PrimaryIdAttribute', 'ChangeTrackingEnabled'],
+		});
+		expect(entity).toMatchObject({
+			LogicalName: 'contact',
+			EntitySetName: 'contacts',
+			PrimaryIdAttribute: 'contactid',
+			ChangeTrackingEnabled: true,
+		});
+		const attributes = await client.retrieveAttributes({
+			entityKey: "LogicalName='contact'",
+			select: ['LogicalName', 'AttributeType'],
+		});
+		expect(
+			attributes.value.find((a: any) => a.LogicalName === 'parentcustomerid')?.AttributeType,
+		).toBe('Customer');
+		const picklists = await client.retrieveAttributes({
+			entityKey: "LogicalName='contact'",
+			castType: 'Microsoft.Dynamics.CRM.PicklistAttributeMetadata',
+			select: ['LogicalName'],
+			expand: [{ property: 'OptionSet', select: ['Options'] }],
+		});
+		const gender = picklists.value.find((a: any) => a.LogicalName === 'gendercode');
+		expect(gender.OptionSet.Options.map((o: any) => o.Label.UserLocalizedLabel.Label)).toEqual([
+			'Male',
+			'Female',
+		]);
+	});
+
+	it('creates, updates, upserts and deletes with the library semantics', async () => {
+		const id = await client.create({
+			collection: 'contacts',
+			data: { firstname: 'Lib', lastname: 'Create' },
+		});
+		expect(id).toMatch(/^[0-9a-f-]{36}$/);
+		const updated = await client.update({
+			collection: 'contacts',
+			key: id,
+			data: { lastname: 'Updated' },
+			returnRepresentation: true,
+			select: ['fullname'],
+		});
+		expect(updated.fullname).toBe('Lib Updated');
+
+		// update() sends If-Match: * so a missing record is not created.
+		const missing = newId();
+		await expect(
+			client.update({ collection: 'contacts', key: missing, data: { lastname: 'Ghost' } }),
+		).rejects.toMatchObject({
+			status: 404,
+		});
+		expect(sandbox.store.table('contact')!.rows.has(missing)).toBe(false);
+
+		const eventId = `LIB-${Date.now()}`;
+		await client.upsert({
+			collection: 'adobe_emailclicks',
+			key: `adobe_eventid='${eventId}'`,
+			data: { subject: 'Click', adobe_clickedurl: 'https://example.com/a' },
+		});
+		await client.upsert({
+			collection: 'adobe_emailclicks',
+			key: `adobe_eventid='${eventId}'`,
+			data: { subject: 'Click again' },
+		});
+		const clicks = [...sandbox.store.table('adobe_emailclick')!.rows.values()].filter(
+			(r) => r.adobe_eventid === eventId,
+		);
+		expect(clicks).toHaveLength(1);
+		expect(clicks[0].subject).toBe('Click again');
+
+		await client.deleteRecord({ collection: 'contacts', key: id });
+		expect(sandbox.store.table('contact')!.rows.has(id)).toBe(false);
+	});
+
+	it('executes a batch with a changeset and Content-ID references', async () => {
+		const name = `Batch Co ${Date.now()}`;
+		client.startBatch();
+		client.create({ collection: 'accounts', data: { name }, contentId: '1' });
+		client.create({
+			collection: 'contacts',
+			data: { lastname: 'Batch', 'parentcustomerid_account@odata.bind': '$1' },
+		});
+		client.retrieveMultiple({
+			collection: 'accounts',
+			select: ['name'],
+			filter: `name eq '${name}'`,
+		});
+		const responses = await client.executeBatch();
+		expect(responses).toHaveLength(3);
+		const account = [...sandbox.store.table('account')!.rows.values()].find(
+			(a) => a.name === name,
+		)!;
+		expect(responses[0]).toBe(account.accountid);
+		const contact = [...sandbox.store.table('contact')!.rows.values()].find(
+			(c) =>
+				c.lastname === 'Batch' &&
+				(c.parentcustomerid as { id: string } | null)?.id === account.accountid,
+		);
+		expect(contact).toBeDefined();
+		expect(responses[2].value.map((a: any) => a.name)).toEqual([name]);
+	});
+
+	it('rolls a failing changeset back and reports the error', async () => {
+		const name = `Rollback ${Date.now()}`;
+		client.startBatch();
+		client.create({ collection: 'contacts', data: { lastname: name } });
+		client.create({ collection: 'contacts', data: { lastname: name, gendercode: 77 } });
+		await expect(client.executeBatch()).rejects.toBeDefined();
+		expect(
+			[...sandbox.store.table('contact')!.rows.values()].some((c) => c.lastname === name),
+		).toBe(false);
+	});
+});
