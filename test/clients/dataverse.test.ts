@@ -31,6 +31,16 @@ beforeEach(async () => {
 	await admin.reset({ seed: 5, demoRecords: 0 });
 });
 
+/** The error a promise rejects with; fails the test when it resolves. */
+async function rejection<E>(promise: Promise<unknown>): Promise<E> {
+	try {
+		await promise;
+	} catch (error) {
+		return error as E;
+	}
+	throw new Error('Expected the call to fail');
+}
+
 function contacts(n: number, prefix = 'Person'): Array<Record<string, unknown>> {
 	return Array.from({ length: n }, (_, i) => ({
 		firstname: `${prefix}${String(i).padStart(3, '0')}`,
@@ -88,9 +98,9 @@ describe('Queries', () => {
 	});
 
 	it("reports Dataverse's error code and the route, never the token", async () => {
-		const error = await client
-			.query('contact', { select: ['nosuchcolumn'] })
-			.catch((e: unknown) => e as DataverseApiError);
+		const error = await rejection<DataverseApiError>(
+			client.query('contact', { select: ['nosuchcolumn'] }),
+		);
 		expect(error).toBeInstanceOf(DataverseApiError);
 		expect(error.status).toBe(400);
 		expect(error.route).toBe('GET contacts');
@@ -159,7 +169,7 @@ describe('Change tracking', () => {
 		}
 		await admin.expireChangeTracking('contact');
 		const pages = client.trackChanges('contact', { deltaLink });
-		const error = await pages.next().catch((e: unknown) => e as DeltaTokenExpiredError);
+		const error = await rejection<DeltaTokenExpiredError>(pages.next());
 		expect(error).toBeInstanceOf(DeltaTokenExpiredError);
 		expect(error.message).toMatch(/full sync/i);
 	});
@@ -233,9 +243,9 @@ describe('Writes', () => {
 
 	it('never creates a row when updating a missing one', async () => {
 		const missing = '00000000-0000-0000-0000-000000000001';
-		const error = await client
-			.update('contact', missing, { firstname: 'X' })
-			.catch((e: unknown) => e as DataverseApiError);
+		const error = await rejection<DataverseApiError>(
+			client.update('contact', missing, { firstname: 'X' }),
+		);
 		expect(error).toBeInstanceOf(DataverseApiError);
 		expect(error.status).toBe(404);
 		expect(error.route).toBe(`PATCH contacts(${missing})`);
