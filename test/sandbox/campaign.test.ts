@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import {
 	CampaignSandboxAdmin,
@@ -415,6 +418,29 @@ describe('Email events', () => {
 		expect(sends[0].mirrorPageUrl).toMatch(/^https:\/\//);
 		const clicks = await readAll('profileAndServicesExt/cusEmailEvent/byType?type=click');
 		for (const click of clicks) expect(click.clickedUrl).toMatch(/^https:\/\//);
+	});
+});
+
+describe('Persistence', () => {
+	it('keeps records across a restart when persistFile is set', async () => {
+		const file = path.join(
+			fs.mkdtempSync(path.join(os.tmpdir(), 'campaign-sandbox-')),
+			'state.json',
+		);
+		const first = await startCampaignSandbox({ port: 0, persistFile: file });
+		const [saved] = await new CampaignSandboxAdmin(first.url).insert('cusLoyaltyCard', [
+			{ crmId: 'KEEP-1', points: 3 },
+		]);
+		await first.close();
+		const second = await startCampaignSandbox({ port: 0, persistFile: file });
+		try {
+			const dump = await new CampaignSandboxAdmin(second.url).dump('cusLoyaltyCard');
+			expect(dump.records).toEqual([
+				expect.objectContaining({ PKey: saved.PKey, crmId: 'KEEP-1' }),
+			]);
+		} finally {
+			await second.close();
+		}
 	});
 });
 
