@@ -253,7 +253,9 @@ export class Store {
 
 	/** Every delta token issued so far for this table stops working. */
 	expireChangeTracking(state: TableState): void {
-		state.minTokenVersion = this.version + 1;
+		// Tokens issued from now on stay valid: they carry a version above the cut.
+		this.version += 1;
+		state.minTokenVersion = this.version;
 		state.deletes = [];
 	}
 

@@ -1,0 +1,111 @@
+import type {
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+	IPollFunctions,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { DYNAMICS_CREDENTIAL } from '../shared/clients';
+import { getColumns, getTables } from '../shared/methods';
+import { dynamicsTableProperty } from '../shared/properties';
+import { poll } from './poll';
+
+export class DynamicsTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Dynamics 365 Trigger',
+		name: 'dynamicsTrigger',
+		icon: { light: 'file:../icons/dynamics.svg', dark: 'file:../icons/dynamics.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{"Table: " + $parameter["table"]}}',
+		description:
+			'Emits the records of a Microsoft Dynamics 365 table: every record on the first run, then only what changed (deletes included)',
+		defaults: { name: 'Dynamics 365 Trigger' },
+		polling: true,
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: DYNAMICS_CREDENTIAL, required: true }],
+		properties: [
+			{
+				...dynamicsTableProperty,
+				description:
+					'The Microsoft Dynamics 365 table to synchronize. Once the workflow has run, the table cannot be changed: delete this chain and add a new mapping instead. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Column Names or IDs',
+				name: 'columns',
+				type: 'multiOptions',
+				typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table'] },
+				default: [],
+				description:
+					'Columns to read. Leave empty to read every column. The primary key and modified date are always read. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Change Detection',
+				name: 'changeDetection',
+				type: 'options',
+				options: [
+					{
+						name: 'Automatic',
+						value: 'auto',
+						description:
+							'Change tracking when the table has it switched on, else polling on the modified date',
+					},
+					{
+						name: 'Change Tracking',
+						value: 'changeTracking',
+						description: 'Dataverse delta tokens: new, updated and deleted records',
+					},
+					{
+						name: 'Modified Date',
+						value: 'modifiedOn',
+						description: 'Records whose modified date moved; deletes cannot be seen this way',
+					},
+				],
+				default: 'auto',
+			},
+			{
+				displayName: 'Replay Data',
+				name: 'replayData',
+				type: 'string',
+				default: '',
+				placeholder: 'e.g. 2026-11-26 fix of the gender mapping',
+				description:
+					"To re-synchronize every record of the table, type a new value here (any text, such as today's date), then deactivate and activate the workflow. Each new value is honoured once. Refused when the table holds 2,000,000 records or more, or the backlog is 2,000,000 or more.",
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Page Size',
+						name: 'pageSize',
+						type: 'number',
+						typeOptions: { minValue: 1, maxValue: 5000 },
+						default: 500,
+						description: 'Records per request to Dataverse (at most 5,000)',
+					},
+					{
+						displayName: 'Max Records per Run',
+						name: 'maxRecordsPerRun',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 5000,
+						description:
+							'Most records one run emits; the rest follow in the next runs. Bounds the memory and time of each run.',
+					},
+				],
+			},
+		],
+	};
+
+	methods = { loadOptions: { getTables, getColumns } };
+
+	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+		return await poll.call(this);
+	}
+}

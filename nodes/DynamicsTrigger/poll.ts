@@ -1,0 +1,332 @@
+import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import type { DataverseClient, DataverseRow, TableInfo } from '../../lib/dynamics/client';
+import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
+import { and, eq, gt, or } from '../../lib/dynamics/odata';
+import type { SyncLoad, SyncRecord } from '../../lib/sync/envelope';
+import {
+	backlogOf,
+	checkReplayAllowed,
+	finishLoad,
+	isNewReplayRequest,
+	noteEmitted,
+	readTriggerState,
+	reconcileTriggerState,
+	refuseReplay,
+	startLoad,
+	startReplay,
+	writeTriggerState,
+	type ChangeDetection,
+	type TriggerState,
+} from '../../lib/sync/trigger-state';
+import { dataverseClient } from '../shared/clients';
+import { toNodeError } from '../shared/errors';
+import { RUN_KEY, type RunReport } from '../shared/run';
+
+const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
+
+interface TriggerParameters {
+	table: string;
+	columns: string[];
+	changeDetection: 'auto' | ChangeDetection;
+	replayData: string;
+	pageSize: number;
+	maxRecordsPerRun: number;
+}
+
+function readParameters(ctx: IPollFunctions): TriggerParameters {
+	const options = ctx.getNodeParameter('options', {}) as IDataObject;
+	const maxRecordsPerRun = Math.max(1, Math.floor(Number(options.maxRecordsPerRun ?? 5000)));
+	const pageSize = Math.min(5000, Math.max(1, Math.floor(Number(options.pageSize ?? 500))));
+	const table = String(ctx.getNodeParameter('table', '') ?? '').trim();
+	if (!table) {
+		throw new NodeOperationError(ctx.getNode(), 'Choose a Microsoft Dynamics 365 table', {
+			description: 'The "Microsoft Dynamics 365 Table" setting is empty.',
+		});
+	}
+	return {
+		table,
+		columns: (ctx.getNodeParameter('columns', []) as string[]) ?? [],
+		changeDetection: ctx.getNodeParameter(
+			'changeDetection',
+			'auto',
+		) as TriggerParameters['changeDetection'],
+		replayData: String(ctx.getNodeParameter('replayData', '') ?? ''),
+		// A page is emitted whole, so a page never exceeds what one run may emit.
+		pageSize: Math.min(pageSize, maxRecordsPerRun),
+		maxRecordsPerRun,
+	};
+}
+
+function detectionMode(
+	ctx: IPollFunctions,
+	p: TriggerParameters,
+	table: TableInfo,
+): ChangeDetection {
+	if (p.changeDetection === 'auto') {
+		return table.changeTrackingEnabled ? 'changeTracking' : 'modifiedOn';
+	}
+	if (p.changeDetection === 'changeTracking' && !table.changeTrackingEnabled) {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`The Dynamics 365 table "${table.logicalName}" does not have change tracking switched on`,
+			{
+				description:
+					'Switch on "Track changes" for the table in Dynamics 365, or set "Change Detection" to "Modified Date" or "Automatic".',
+			},
+		);
+	}
+	return p.changeDetection;
+}
+
+function selectedColumns(p: TriggerParameters, table: TableInfo): string[] | undefined {
+	if (!p.columns.length) return undefined;
+	return [...new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns])];
+}
+
+/** A Dataverse row as a record envelope: plain columns, display values in `_sync.labels`. */
+export function toRecord(
+	row: DataverseRow,
+	table: TableInfo,
+	load: SyncLoad,
+): SyncRecord | undefined {
+	const record: Record<string, unknown> = {};
+	const labels: Record<string, string> = {};
+	for (const [key, value] of Object.entries(row)) {
+		if (key.endsWith(FORMATTED)) {
+			labels[key.slice(0, -FORMATTED.length)] = String(value);
+		} else if (!key.startsWith('@') && !key.includes('@')) {
+			record[key] = value;
+		}
+	}
+	const id = record[table.primaryIdAttribute];
+	if (typeof id !== 'string') return undefined;
+	const version = record.versionnumber ?? row['@odata.etag'];
+	return {
+		...record,
+		_sync: {
+			table: table.logicalName,
+			id,
+			op: 'upsert',
+			load,
+			...(version !== undefined ? { version: String(version) } : {}),
+			...(typeof record.modifiedon === 'string' ? { modifiedOn: record.modifiedon } : {}),
+			...(Object.keys(labels).length ? { labels } : {}),
+		},
+	};
+}
+
+function deleteRecord(id: string, table: TableInfo, load: SyncLoad): SyncRecord {
+	return {
+		[table.primaryIdAttribute]: id,
+		_sync: { table: table.logicalName, id, op: 'delete', load },
+	};
+}
+
+interface ReadResult {
+	records: SyncRecord[];
+	state: TriggerState;
+	/** True when the read stopped with more to read (max records per run or the time budget). */
+	more: boolean;
+}
+
+/** Whether the poll should stop reading: enough records, or the poll's time budget nearly spent. */
+type ShouldStop = (emitted: number) => boolean;
+
+async function readChangeTracking(
+	client: DataverseClient,
+	table: TableInfo,
+	p: TriggerParameters,
+	start: TriggerState,
+	shouldStop: ShouldStop,
+): Promise<ReadResult> {
+	let state = start;
+	const records: SyncRecord[] = [];
+	const link =
+		state.pending?.nextLink ?? (state.load === 'incremental' ? state.deltaLink : undefined);
+	const load = state.load;
+	for await (const page of client.trackChanges(table.logicalName, {
+		select: selectedColumns(p, table),
+		deltaLink: link,
+		pageSize: p.pageSize,
+	})) {
+		for (const row of page.upserted) {
+			const record = toRecord(row, table, load);
+			if (record) records.push(record);
+		}
+		for (const id of page.deleted) records.push(deleteRecord(id, table, load));
+		state = noteEmitted(state, page.upserted.length + page.deleted.length);
+		if (page.deltaLink) {
+			state = finishLoad(state, page.deltaLink);
+			return { records, state, more: false };
+		}
+		state = { ...state, pending: { nextLink: page.nextLink } };
+		if (shouldStop(records.length)) return { records, state, more: true };
+	}
+	// A read that ended without a delta link (should not happen): start over from the last delta.
+	return { records, state: { ...state, pending: undefined }, more: false };
+}
+
+async function readModifiedOn(
+	client: DataverseClient,
+	table: TableInfo,
+	p: TriggerParameters,
+	start: TriggerState,
+	shouldStop: ShouldStop,
+): Promise<ReadResult> {
+	let state = start;
+	const key = table.primaryIdAttribute;
+	const after =
+		state.pending?.after ?? (state.load === 'incremental' ? state.modifiedOnCursor : undefined);
+	const filter = after
+		? or(
+				gt('modifiedon', after.modifiedOn, 'datetime'),
+				and(eq('modifiedon', after.modifiedOn, 'datetime'), gt(key, after.id, 'guid')),
+			)
+		: undefined;
+	const records: SyncRecord[] = [];
+	const load = state.load;
+	let cursor = after;
+	for await (const page of client.queryPages(table.logicalName, {
+		select: selectedColumns(p, table),
+		filter,
+		orderBy: [{ column: 'modifiedon' }, { column: key }],
+		pageSize: p.pageSize,
+		top: p.maxRecordsPerRun,
+	})) {
+		for (const row of page.rows) {
+			const record = toRecord(row, table, load);
+			if (!record) continue;
+			records.push(record);
+			if (typeof row.modifiedon === 'string')
+				cursor = { modifiedOn: row.modifiedon, id: record._sync.id };
+		}
+		state = noteEmitted(state, page.rows.length);
+		if (page.nextLink && shouldStop(records.length)) {
+			return {
+				records,
+				state: { ...state, pending: cursor ? { after: cursor } : undefined },
+				more: true,
+			};
+		}
+	}
+	if (records.length >= p.maxRecordsPerRun) {
+		// Stopped by the run's limit: more may follow.
+		return {
+			records,
+			state: { ...state, pending: cursor ? { after: cursor } : undefined },
+			more: true,
+		};
+	}
+	const finished = finishLoad(state);
+	return { records, state: { ...finished, modifiedOnCursor: cursor }, more: false };
+}
+
+async function tableCount(client: DataverseClient, table: string): Promise<number | undefined> {
+	const counts = await client.retrieveTotalRecordCount([table]);
+	return counts[table];
+}
+
+/** The run report, as the last item of every run. */
+function runItem(report: RunReport): INodeExecutionData {
+	return { json: { [RUN_KEY]: report } as unknown as IDataObject };
+}
+
+export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
+	const p = readParameters(this);
+	const client = await dataverseClient(this, { maxPageSize: p.pageSize });
+	const started = Date.now();
+	try {
+		const table = await client.getTable(p.table);
+		const mode = detectionMode(this, p, table);
+
+		if (this.getMode() === 'manual') {
+			// "Fetch test event": a sample of the table, the cursor untouched.
+			const page = await client
+				.queryPages(p.table, { select: selectedColumns(p, table), top: 5, pageSize: 5 })
+				.next();
+			const rows = page.done ? [] : page.value.rows;
+			const records = rows.map((r) => toRecord(r, table, 'initial')).filter((r) => !!r);
+			return [records.map((json) => ({ json: json as unknown as IDataObject }))];
+		}
+
+		const staticData = this.getWorkflowStaticData('node');
+		let state = reconcileTriggerState(readTriggerState(staticData), {
+			table: table.logicalName,
+			dynamicsKey: table.primaryIdAttribute,
+			mode,
+		});
+
+		if (isNewReplayRequest(state, p.replayData)) {
+			const count = await tableCount(client, table.logicalName);
+			const check = checkReplayAllowed({
+				tableCount: count,
+				backlog: backlogOf(state),
+				table: table.logicalName,
+			});
+			if (!check.allowed) {
+				writeTriggerState(staticData, refuseReplay(state, p.replayData));
+				throw new NodeOperationError(this.getNode(), check.message, {
+					description: 'Nothing was re-synchronized. The regular synchronization goes on.',
+				});
+			}
+			state = startReplay(state, p.replayData, count);
+		}
+		if (state.load !== 'incremental' && state.totalInLoad === undefined && !state.pending) {
+			state = startLoad(
+				state,
+				state.load as 'initial' | 'replay',
+				await tableCount(client, table.logicalName),
+			);
+		}
+
+		const budgetMs =
+			typeof this.getPollBudgetMs === 'function' ? this.getPollBudgetMs() : undefined;
+		const shouldStop: ShouldStop = (emitted) =>
+			emitted >= p.maxRecordsPerRun ||
+			(budgetMs !== undefined && Date.now() - started > budgetMs * 0.8);
+		const read = mode === 'changeTracking' ? readChangeTracking : readModifiedOn;
+		let result: ReadResult;
+		let resyncReason: string | undefined;
+		try {
+			result = await read(client, table, p, state, shouldStop);
+		} catch (error) {
+			if (!(error instanceof DeltaTokenExpiredError)) throw toNodeError(this.getNode(), error);
+			// Dataverse no longer knows our position: read everything again, marked as a replay.
+			resyncReason = `The change tracking token expired (${error.message}); every record is read again.`;
+			state = startLoad(state, 'replay', await tableCount(client, table.logicalName));
+			result = await read(client, table, p, state, shouldStop);
+		}
+
+		const loadKind = state.load;
+		const backlog =
+			result.state.load === 'incremental' && !result.more ? 0 : backlogOf(result.state);
+		const backlogExact = loadKind !== 'incremental' || !result.more;
+		writeTriggerState(staticData, result.state);
+		if (!result.records.length && !resyncReason && loadKind === 'incremental') return null;
+
+		const total = result.records.length;
+		const items: INodeExecutionData[] = result.records.map((record, index) => {
+			record._sync.backlog = backlogExact ? backlog + (total - index - 1) : total - index - 1;
+			return { json: record as unknown as IDataObject };
+		});
+		items.push(
+			runItem({
+				source: this.getNode().name,
+				table: table.logicalName,
+				mode,
+				load: loadKind,
+				emitted: total,
+				deletes: result.records.filter((r) => r._sync.op === 'delete').length,
+				backlog,
+				backlogExact,
+				loadFinished: loadKind !== 'incremental' && result.state.load === 'incremental',
+				...(resyncReason ? { notice: resyncReason } : {}),
+			}),
+		);
+		return [items];
+	} catch (error) {
+		throw toNodeError(this.getNode(), error);
+	}
+}

@@ -1,0 +1,35 @@
+import type { IDataObject } from 'n8n-workflow';
+
+import { CampaignClient } from '../../lib/campaign/client';
+import { DataverseClient } from '../../lib/dynamics/client';
+import { n8nTransport, type N8nRequestContext } from '../../lib/http/n8n';
+import { withRetry } from '../../lib/http/retry';
+
+export const DYNAMICS_CREDENTIAL = 'dynamics365Api';
+export const CAMPAIGN_CREDENTIAL = 'adobeCampaignStandardApi';
+
+/**
+ * The one place nodes get their service clients: n8n's authenticated request helper, with our
+ * retry policy (429 with Retry-After, 5xx, resets) around it.
+ */
+export async function dataverseClient(
+	ctx: N8nRequestContext,
+	options: { maxPageSize?: number } = {},
+): Promise<DataverseClient> {
+	const credentials = (await ctx.getCredentials(DYNAMICS_CREDENTIAL)) as IDataObject;
+	return new DataverseClient({
+		transport: withRetry(n8nTransport(ctx, DYNAMICS_CREDENTIAL)),
+		environmentUrl: String(credentials.environmentUrl ?? ''),
+		maxPageSize: options.maxPageSize,
+	});
+}
+
+export async function campaignClient(ctx: N8nRequestContext): Promise<CampaignClient> {
+	const credentials = (await ctx.getCredentials(CAMPAIGN_CREDENTIAL)) as IDataObject;
+	const base = String(credentials.apiBaseUrl ?? '').replace(/\/+$/, '');
+	const organization = encodeURIComponent(String(credentials.organizationId ?? ''));
+	return new CampaignClient({
+		transport: withRetry(n8nTransport(ctx, CAMPAIGN_CREDENTIAL)),
+		apiBaseUrl: `${base}/${organization}/campaign`,
+	});
+}

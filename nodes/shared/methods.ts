@@ -1,0 +1,144 @@
+import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { campaignClient, dataverseClient } from './clients';
+
+/**
+ * Dropdowns filled from live metadata (Dataverse `EntityDefinitions`, Campaign `resourceType`),
+ * through the node's credentials. Each option's description shows the data type, as the spec's
+ * mapping screen does below its dropdowns.
+ */
+
+function byName(a: INodePropertyOptions, b: INodePropertyOptions) {
+	return a.name.localeCompare(b.name);
+}
+
+/** A Campaign resource as the client addresses it: profiles and custom resources live under the Ext API. */
+export function campaignResourcePath(resource: string): string {
+	return resource.includes('/') ? resource : `profileAndServicesExt/${resource}`;
+}
+
+function currentString(ctx: ILoadOptionsFunctions, name: string): string {
+	const value = ctx.getCurrentNodeParameter(name);
+	return typeof value === 'string' ? value : '';
+}
+
+export async function getTables(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+	const client = await dataverseClient(this);
+	const tables = await client.listTables();
+	return tables
+		.map((t) => ({
+			name: t.displayName ? `${t.displayName} (${t.logicalName})` : t.logicalName,
+			value: t.logicalName,
+			description: t.changeTrackingEnabled
+				? 'Change tracking on: changes and deletes are read incrementally'
+				: 'Change tracking off: changes are read by modified date, deletes are not seen',
+		}))
+		.sort(byName);
+}
+
+async function columnsOf(ctx: ILoadOptionsFunctions, tableParameter: string) {
+	const table = currentString(ctx, tableParameter);
+	if (!table) return [];
+	const client = await dataverseClient(ctx);
+	return await client.getColumns(table);
+}
+
+export async function getColumns(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+	return (await columnsOf(this, 'table'))
+		.map((c) => ({
+			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
+			value: c.logicalName,
+			description: `Type: ${c.type}`,
+		}))
+		.sort(byName);
+}
+
+/** The Dynamics primary key: detected from metadata, so the dropdown offers exactly one value. */
+export async function getPrimaryKey(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+	const table = currentString(this, 'table');
+	if (!table) return [];
+	const client = await dataverseClient(this);
+	const info = await client.getTable(table);
+	return [
+		{
+			name: info.primaryIdAttribute,
+			value: info.primaryIdAttribute,
+			description: 'Detected from the table definition (read-only)',
+		},
+	];
+}
+
+/** The values a column can take, for picklist, state, status and boolean columns. */
+export async function getColumnValues(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const table = currentString(this, 'table');
+	const field = currentString(this, '&field');
+	if (!table || !field) return [];
+	const client = await dataverseClient(this);
+	const column = (await client.getColumns(table)).find((c) => c.logicalName === field);
+	if (!column) {
+		throw new NodeOperationError(this.getNode(), `The table ${table} has no column ${field}`);
+	}
+	if (!['Picklist', 'State', 'Status', 'Boolean'].includes(column.type)) return [];
+	const options = await client.getOptions(table, field);
+	return options.map((o) => ({
+		name: `${o.label} (${String(o.value)})`,
+		value: typeof o.value === 'boolean' ? String(o.value) : o.value,
+	}));
+}
+
+export async function getCampaignResources(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const client = await campaignClient(this);
+	const custom = await client.listCustomResources();
+	const options: INodePropertyOptions[] = [
+		{ name: 'Profile (Profile)', value: 'profile', description: 'Campaign profiles' },
+	];
+	for (const resource of custom) {
+		if (resource.name === 'profile') continue;
+		options.push({
+			name: `${resource.label} (${resource.name})`,
+			value: resource.name,
+			description: 'Custom resource',
+		});
+	}
+	return options.sort(byName);
+}
+
+export async function getCampaignFields(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const resource = currentString(this, 'campaignResource');
+	if (!resource) return [];
+	const client = await campaignClient(this);
+	const type = await client.resourceType(campaignResourcePath(resource));
+	return type.fields
+		.filter((f) => !f.readOnly)
+		.map((f) => ({
+			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
+			value: f.name,
+			description: `Type: ${f.type}${f.unique ? ', unique' : ''}${f.filters.length ? `, filter ${f.filters.join(', ')}` : ''}`,
+		}))
+		.sort(byName);
+}
+
+/** Fields that can be the Campaign key: unique and reachable through a filter. */
+export async function getCampaignKeyFields(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const resource = currentString(this, 'campaignResource');
+	if (!resource) return [];
+	const client = await campaignClient(this);
+	const type = await client.resourceType(campaignResourcePath(resource));
+	return type.fields
+		.filter((f) => f.filters.length > 0)
+		.map((f) => ({
+			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
+			value: f.name,
+			description: `Type: ${f.type}; found with ${f.filters[0]}${f.unique ? '; unique' : '; uniqueness not enforced by Campaign'}`,
+		}))
+		.sort(byName);
+}

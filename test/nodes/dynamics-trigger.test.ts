@@ -1,0 +1,166 @@
+import type { IDataObject } from 'n8n-workflow';
+
+import type { SyncRecord } from '../../lib/sync/envelope';
+import { RUN_KEY, type RunReport } from '../../nodes/shared/run';
+import type { TestWorkflow } from '../support/harness';
+import { node, startNodeFixture, type NodeFixture } from './fixture';
+
+function split(items: IDataObject[] | null | undefined) {
+	const records = (items ?? []).filter((i) => !(RUN_KEY in i)) as unknown as SyncRecord[];
+	const runs = (items ?? [])
+		.filter((i) => RUN_KEY in i)
+		.map((i) => i[RUN_KEY] as unknown as RunReport);
+	return { records, run: runs[0] };
+}
+
+async function pollItems(wf: TestWorkflow) {
+	const output = await wf.poll('Trigger');
+	return split(output?.[0]?.map((i) => i.json));
+}
+
+describe('Dynamics Trigger', () => {
+	let fx: NodeFixture;
+	beforeAll(async () => {
+		fx = await startNodeFixture({ dataverse: { demoRecords: 0 } });
+	});
+	afterAll(async () => await fx.close());
+	beforeEach(async () => {
+		await fx.dataverse.reset({ demoRecords: 0 } as never);
+	});
+
+	function trigger(parameters: IDataObject = {}) {
+		return fx.workflow({
+			nodes: [node('dynamicsTrigger', 'Trigger', { table: 'contact', ...parameters })],
+			connections: {},
+		});
+	}
+
+	it('transfers every record on the first run, inactive ones too', async () => {
+		await fx.dataverse.generate('contact', 30, 7);
+		const dump = await fx.dataverse.dump('contact');
+		const inactive = dump.records.filter((r) => r.statecode === 1).length;
+		expect(inactive).toBeGreaterThan(0);
+		const { records, run } = await pollItems(trigger());
+		expect(records).toHaveLength(30);
+		expect(new Set(records.map((r) => r._sync.id)).size).toBe(30);
+		expect(records.filter((r) => r.statecode === 1)).toHaveLength(inactive);
+		expect(records.every((r) => r._sync.load === 'initial' && r._sync.op === 'upsert')).toBe(true);
+		expect(run).toMatchObject({ load: 'initial', emitted: 30, backlog: 0, loadFinished: true });
+	});
+
+	it('emits only changes on later runs, with deletes as op delete', async () => {
+		const ids = await fx.dataverse.generate('contact', 10, 3);
+		const wf = trigger();
+		await pollItems(wf);
+		expect(await wf.poll('Trigger')).toBeNull();
+		await fx.dataverse.editRecord('contact', ids[2], { firstname: 'Zoë' });
+		await fx.dataverse.deleteRecord('contact', ids[5]);
+		const { records, run } = await pollItems(wf);
+		expect(records.map((r) => [r._sync.id, r._sync.op])).toEqual([
+			[ids[2], 'upsert'],
+			[ids[5], 'delete'],
+		]);
+		expect(records[0].firstname).toBe('Zoë');
+		expect(records.every((r) => r._sync.load === 'incremental')).toBe(true);
+		expect(run).toMatchObject({ load: 'incremental', emitted: 2, deletes: 1 });
+	});
+
+	it('bounds each run by max records per run and never skips or repeats across runs', async () => {
+		await fx.dataverse.generate('contact', 53, 11);
+		const wf = trigger({ options: { pageSize: 10, maxRecordsPerRun: 20 } });
+		const seen: string[] = [];
+		const backlogs: number[] = [];
+		for (let i = 0; i < 3; i++) {
+			const { records, run } = await pollItems(wf);
+			expect(records.length).toBeLessThanOrEqual(20);
+			seen.push(...records.map((r) => r._sync.id));
+			backlogs.push(run.backlog);
+		}
+		expect(seen).toHaveLength(53);
+		expect(new Set(seen).size).toBe(53);
+		expect(backlogs).toEqual([33, 13, 0]);
+		expect(await wf.poll('Trigger')).toBeNull();
+	});
+
+	it('reports the backlog in every record and in the run summary item', async () => {
+		await fx.dataverse.generate('contact', 25, 5);
+		const { records, run } = await pollItems(
+			trigger({ options: { pageSize: 10, maxRecordsPerRun: 10 } }),
+		);
+		expect(records.map((r) => r._sync.backlog)).toEqual([24, 23, 22, 21, 20, 19, 18, 17, 16, 15]);
+		expect(run).toMatchObject({ backlog: 15, backlogExact: true, loadFinished: false });
+	});
+
+	it('re-reads everything, marked as replay, when the delta token expired, losing nothing', async () => {
+		const ids = await fx.dataverse.generate('contact', 8, 9);
+		const wf = trigger();
+		await pollItems(wf);
+		await fx.dataverse.editRecord('contact', ids[0], { lastname: "O'Brien" });
+		await fx.dataverse.expireChangeTracking('contact');
+		const { records, run } = await pollItems(wf);
+		expect(records).toHaveLength(8);
+		expect(records.every((r) => r._sync.load === 'replay')).toBe(true);
+		expect(records.find((r) => r._sync.id === ids[0])?.lastname).toBe("O'Brien");
+		expect(run.notice).toMatch(/expired/);
+		expect(await wf.poll('Trigger')).toBeNull();
+	});
+
+	it('polls by modified date where the table has no change tracking, never skipping equal timestamps', async () => {
+		const stamp = '2026-01-01T10:00:00Z';
+		await fx.dataverse.seed(
+			'new_region',
+			Array.from({ length: 7 }, (_, i) => ({ new_name: `Region ${i}`, modifiedon: stamp })),
+		);
+		const wf = fx.workflow({
+			nodes: [
+				node('dynamicsTrigger', 'Trigger', {
+					table: 'new_region',
+					options: { pageSize: 3, maxRecordsPerRun: 3 },
+				}),
+			],
+			connections: {},
+		});
+		const total = (await fx.dataverse.dump('new_region')).records.length;
+		const seen: string[] = [];
+		for (let i = 0; i < Math.ceil(total / 3); i++) {
+			seen.push(...(await pollItems(wf)).records.map((r) => r._sync.id));
+		}
+		expect(new Set(seen).size).toBe(total);
+		expect(seen).toHaveLength(total);
+		expect(await wf.poll('Trigger')).toBeNull();
+	});
+
+	it('refuses to change the table once it has run', async () => {
+		await fx.dataverse.generate('contact', 2, 1);
+		const wf = trigger();
+		await pollItems(wf);
+		wf.setParameters('Trigger', { table: 'account' });
+		await expect(wf.poll('Trigger')).rejects.toThrow(/cannot be changed/);
+	});
+
+	describe('Replay Data', () => {
+		it('re-synchronizes every record once per new request', async () => {
+			await fx.dataverse.generate('contact', 12, 4);
+			const wf = trigger();
+			await pollItems(wf);
+			wf.setParameters('Trigger', { replayData: 'fix gender mapping' });
+			const { records, run } = await pollItems(wf);
+			expect(records).toHaveLength(12);
+			expect(records.every((r) => r._sync.load === 'replay')).toBe(true);
+			expect(run).toMatchObject({ load: 'replay', loadFinished: true });
+			// The same request is not honoured twice.
+			expect(await wf.poll('Trigger')).toBeNull();
+		});
+
+		it('is refused with the count when the table holds 2,000,000 records or more', async () => {
+			await fx.dataverse.generate('contact', 3, 4);
+			const wf = trigger();
+			await pollItems(wf);
+			await fx.dataverse.setReportedCount('contact', 2_000_000);
+			wf.setParameters('Trigger', { replayData: 'again' });
+			await expect(wf.poll('Trigger')).rejects.toThrow(/2,000,000 records/);
+			// Refused once; the regular sync goes on.
+			expect(await wf.poll('Trigger')).toBeNull();
+		});
+	});
+});
