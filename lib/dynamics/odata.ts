@@ -114,13 +114,18 @@ export function inferLiteralType(value: ODataValue): ODataLiteralType {
 	return 'string';
 }
 
+/** Only this module holds the key, so only the builders below can make a filter. */
+const BUILDER_KEY = Symbol('odata-filter-builder');
+
 /** A `$filter` expression built only from checked names and escaped literals. */
 export class ODataFilter {
-	private constructor(private readonly expression: string) {}
+	private readonly expression: string;
 
-	/** Internal: only the builders below create filters. */
-	static fromSafeText(expression: string): ODataFilter {
-		return new ODataFilter(expression);
+	constructor(key: symbol, expression: string) {
+		if (key !== BUILDER_KEY) {
+			throw new ODataSyntaxError('Filters are made with the filter builder (eq, and, or, ...)');
+		}
+		this.expression = expression;
 	}
 
 	toString(): string {
@@ -128,11 +133,15 @@ export class ODataFilter {
 	}
 }
 
+function safe(expression: string): ODataFilter {
+	return new ODataFilter(BUILDER_KEY, expression);
+}
+
 type Comparison = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 
 function compare(op: Comparison, field: string, value: ODataValue, type?: ODataLiteralType) {
 	const literal = odataLiteral(value, type ?? inferLiteralType(value));
-	return ODataFilter.fromSafeText(`${assertPropertyPath(field)} ${op} ${literal}`);
+	return safe(`${assertPropertyPath(field)} ${op} ${literal}`);
 }
 
 export const eq = (field: string, value: ODataValue, type?: ODataLiteralType) =>
@@ -152,9 +161,7 @@ export const isNull = (field: string) => compare('eq', field, null, 'null');
 export const isNotNull = (field: string) => compare('ne', field, null, 'null');
 
 function stringFunction(name: string, field: string, value: string): ODataFilter {
-	return ODataFilter.fromSafeText(
-		`${name}(${assertPropertyPath(field)},${odataLiteral(value, 'string')})`,
-	);
+	return safe(`${name}(${assertPropertyPath(field)},${odataLiteral(value, 'string')})`);
 }
 
 export const contains = (field: string, value: string) => stringFunction('contains', field, value);
@@ -171,7 +178,7 @@ function combine(operator: 'and' | 'or', filters: ODataFilter[]): ODataFilter {
 	}
 	if (parts.length === 0) throw new ODataSyntaxError(`${operator}() needs at least one filter`);
 	if (parts.length === 1) return parts[0];
-	return ODataFilter.fromSafeText(parts.map((p) => `(${p.toString()})`).join(` ${operator} `));
+	return safe(parts.map((p) => `(${p.toString()})`).join(` ${operator} `));
 }
 
 export const and = (...filters: ODataFilter[]) => combine('and', filters);
@@ -181,7 +188,7 @@ export function not(filter: ODataFilter): ODataFilter {
 	if (!(filter instanceof ODataFilter)) {
 		throw new ODataSyntaxError('not() accepts only filters made by the filter builder');
 	}
-	return ODataFilter.fromSafeText(`not (${filter.toString()})`);
+	return safe(`not (${filter.toString()})`);
 }
 
 /** `field eq v1 or field eq v2 …`; an empty list matches nothing. */

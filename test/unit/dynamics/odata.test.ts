@@ -118,6 +118,9 @@ describe('Filter builder', () => {
 		expect(() => and(eq('a', 1), raw)).toThrow(/only filters made by the filter builder/);
 		expect(() => not(raw)).toThrow(ODataSyntaxError);
 		expect(() => or()).toThrow(/at least one/);
+		expect(() => new ODataFilter(Symbol('odata-filter-builder'), '1 eq 1')).toThrow(
+			/filter builder/,
+		);
 	});
 });
 
