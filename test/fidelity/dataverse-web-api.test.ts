@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- Web API JSON payloads are read loosely in tests */
 /**
  * Fidelity: the real `dynamics-web-api` client, configured the way a user points it at another
  * environment (serverUrl + onTokenRefresh against the token endpoint), works against the sandbox.
@@ -163,12 +164,12 @@ describe('dynamics-web-api against the Dataverse sandbox', () => {
 	});
 
 	it('creates, updates, upserts and deletes with the library semantics', async () => {
-		const id = await client.create({
+		const id = await client.create<Record<string, string>, string>({
 			collection: 'contacts',
 			data: { firstname: 'Lib', lastname: 'Create' },
 		});
 		expect(id).toMatch(/^[0-9a-f-]{36}$/);
-		const updated = await client.update({
+		const updated = await client.update<Record<string, string>, Record<string, string>>({
 			collection: 'contacts',
 			key: id,
 			data: { lastname: 'Updated' },
