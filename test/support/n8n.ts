@@ -1,0 +1,126 @@
+/**
+ * Helpers for tests that drive a real n8n: start it with this package (installing the pinned
+ * runtime first if needed), read which node and credential types the package declares, and
+ * build small workflows.
+ */
+import { existsSync, readFileSync } from 'fs';
+import * as path from 'path';
+
+import type { WorkflowDefinition, WorkflowNode } from '../../sandbox/n8n/api';
+import { installRuntime } from '../../sandbox/n8n/install-runtime';
+import { N8nInstance, StartN8nOptions, startN8n } from '../../sandbox/n8n/launcher';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** First run installs Node 24 and n8n (minutes); n8n then needs up to a minute or two to start. */
+export const N8N_SETUP_TIMEOUT_MS = 15 * 60_000;
+
+/** Progress goes straight to stderr: jest holds console output back until a test ends. */
+export function progress(line: string): void {
+	if (line.startsWith('  n8n|')) return;
+	process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Installs the runtime when missing, then starts n8n with the package built, packed and installed.
+ * The package is this repository unless env N8N_E2E_PACKAGE_DIR names another checkout of it.
+ */
+export async function startN8nWithPackage(options: StartN8nOptions = {}): Promise<N8nInstance> {
+	await installRuntime({ dir: options.runtimeDir, log: progress });
+	return startN8n({ log: progress, packageDir: packageDir(), ...options });
+}
+
+/** Source folder of the package under test. */
+export function packageDir(): string {
+	return path.resolve(process.env.N8N_E2E_PACKAGE_DIR || REPO_ROOT);
+}
+
+/** The last lines n8n printed, for a failing test's message. */
+export function n8nLogTail(instance: N8nInstance | undefined, lines = 60): string {
+	return instance ? instance.logs.slice(-lines).join('\n') : '(n8n did not start)';
+}
+
+interface DeclaredTypes {
+	packageName: string;
+	/** Full node type names as workflows use them: `<package>.<node name>`. */
+	nodeTypes: string[];
+	/** Credential type names. */
+	credentialTypes: string[];
+}
+
+/**
+ * The node and credential types that the package's `n8n` section declares, read from its built
+ * files in dist/ (so build first; startN8nWithPackage does).
+ */
+export async function declaredTypes(root = packageDir()): Promise<DeclaredTypes> {
+	const manifest = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+		name: string;
+		n8n: { nodes: string[]; credentials: string[] };
+	};
+	const describe = async (file: string): Promise<string[]> => {
+		const absolute = path.join(root, file);
+		if (!existsSync(absolute))
+			throw new Error(`package.json declares ${file}, which was not built`);
+		const exports = (await import(absolute)) as Record<string, new () => unknown>;
+		return Object.values(exports)
+			.filter((value) => typeof value === 'function')
+			.map((Type) => new Type() as { name?: string; description?: { name: string } })
+			.map((instance) => instance.description?.name ?? instance.name ?? '')
+			.filter((name) => name !== '');
+	};
+	const nodeNames = (await Promise.all(manifest.n8n.nodes.map(describe))).flat();
+	return {
+		packageName: manifest.name,
+		nodeTypes: nodeNames.map((name) => `${manifest.name}.${name}`),
+		credentialTypes: (await Promise.all(manifest.n8n.credentials.map(describe))).flat(),
+	};
+}
+
+interface StoppableSandbox {
+	stop?: () => Promise<void>;
+	close?: () => Promise<void>;
+}
+
+/**
+ * Starts both API sandboxes in-process when `sandbox/index.ts` exists (it is being written), so the
+ * smoke test already exercises it; until then there is nothing to start.
+ */
+export async function startSandboxIfAvailable(): Promise<(() => Promise<void>) | undefined> {
+	const entry = path.join(REPO_ROOT, 'sandbox', 'index.ts');
+	if (!existsSync(entry)) return undefined;
+	const sandboxModule = (await import(entry)) as {
+		startSandbox?: (options?: object) => Promise<StoppableSandbox>;
+	};
+	if (typeof sandboxModule.startSandbox !== 'function') return undefined;
+	const sandbox = await sandboxModule.startSandbox({});
+	return async () => {
+		if (sandbox.stop) await sandbox.stop();
+		else if (sandbox.close) await sandbox.close();
+	};
+}
+
+/** A trigger-plus-NoOp workflow whose Schedule Trigger fires every `seconds` seconds. */
+export function scheduledNoOpWorkflow(name: string, seconds: number): WorkflowDefinition {
+	const trigger: WorkflowNode = {
+		name: 'Every few seconds',
+		type: 'n8n-nodes-base.scheduleTrigger',
+		typeVersion: 1.2,
+		position: [0, 0],
+		parameters: { rule: { interval: [{ field: 'seconds', secondsInterval: seconds }] } },
+	};
+	const noOp: WorkflowNode = {
+		name: 'Do nothing',
+		type: 'n8n-nodes-base.noOp',
+		typeVersion: 1,
+		position: [220, 0],
+		parameters: {},
+	};
+	return {
+		name,
+		nodes: [trigger, noOp],
+		connections: {
+			[trigger.name]: { main: [[{ node: noOp.name, type: 'main', index: 0 }]] },
+		},
+		settings: { executionOrder: 'v1', saveDataSuccessExecution: 'all' },
+	};
+}
