@@ -1,0 +1,136 @@
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { CAMPAIGN_OPT_OUT_FIELDS } from '../../lib/sync/optout';
+import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
+import { getContactBooleanColumns } from './methods';
+import { runOptInOutSync } from './sync';
+
+const MAPPED_DIRECTIONS = ['campaignToDynamics', 'bidirectional'];
+
+export class OptInOutSync implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Opt-In/Out Sync',
+		name: 'optInOutSync',
+		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{"Direction: " + $parameter["direction"]}}',
+		description:
+			'Synchronizes opt-in/out flags between Microsoft Dynamics 365 contacts and Adobe Campaign profiles',
+		defaults: { name: 'Opt-In/Out Sync' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: DYNAMICS_CREDENTIAL, required: true },
+			{ name: CAMPAIGN_CREDENTIAL, required: true },
+		],
+		properties: [
+			{
+				displayName: 'Opt-In/Out Synchronization Direction',
+				name: 'direction',
+				type: 'options',
+				options: [
+					{
+						name: 'Bidirectional',
+						value: 'bidirectional',
+						description:
+							'Both ways: the newer change wins; when both changed at the same instant, opted out wins',
+					},
+					{
+						name: 'Disabled',
+						value: 'disabled',
+						description: 'No opt-in/out information moves',
+					},
+					{
+						name: 'Unidirectional (Campaign to Microsoft Dynamics 365)',
+						value: 'campaignToDynamics',
+						description:
+							'A Campaign change overwrites the Dynamics 365 value, even one edited by hand in Dynamics 365',
+					},
+					{
+						name: 'Unidirectional (Microsoft Dynamics 365 to Campaign)',
+						value: 'dynamicsToCampaign',
+						description:
+							'Configured in the contact → profile mapping of the Dynamics 365 to Campaign workflow',
+					},
+				],
+				default: 'disabled',
+			},
+			{
+				displayName:
+					'Opt-in/out flows from Dynamics 365 to Campaign through the Dynamics 365 to Campaign workflow: open it and map the opt-in/out fields in its contact → profile mapping (Apply Field Mapping). This node moves nothing in this direction.',
+				name: 'dynamicsToCampaignNotice',
+				type: 'notice',
+				default: '',
+				displayOptions: { show: { direction: ['dynamicsToCampaign'] } },
+			},
+			{
+				displayName: 'Mappings',
+				name: 'mappings',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true, sortable: true },
+				placeholder: 'Add Mapping',
+				default: {},
+				description:
+					'Which Dynamics 365 contact field pairs with which Campaign profile opt-out field. Contacts and profiles are paired by the profile External ID = contact ID.',
+				displayOptions: { show: { direction: MAPPED_DIRECTIONS } },
+				options: [
+					{
+						displayName: 'Mapping',
+						name: 'mapping',
+						values: [
+							{
+								displayName: 'Microsoft Dynamics 365 Field Name or ID',
+								name: 'dynamicsField',
+								type: 'options',
+								typeOptions: { loadOptionsMethod: 'getContactBooleanColumns' },
+								default: '',
+								description:
+									'A boolean (Yes/No) column of the contact table. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+							},
+							{
+								displayName: 'Campaign Field',
+								name: 'campaignField',
+								type: 'options',
+								options: CAMPAIGN_OPT_OUT_FIELDS.map((f) => ({ name: f, value: f })),
+								default: 'denyListEmail',
+								description: "Campaign's fixed opt-out fields (true means opted out)",
+							},
+						],
+					},
+				],
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				displayOptions: { show: { direction: MAPPED_DIRECTIONS } },
+				options: [
+					{
+						displayName: 'Page Size',
+						name: 'pageSize',
+						type: 'number',
+						typeOptions: { minValue: 1, maxValue: 1000 },
+						default: 500,
+						description: 'Records per request when reading changes',
+					},
+				],
+			},
+		],
+	};
+
+	methods = { loadOptions: { getContactBooleanColumns } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await runOptInOutSync.call(this);
+	}
+}

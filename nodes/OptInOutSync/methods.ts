@@ -1,0 +1,20 @@
+import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
+
+import { dataverseClient } from '../shared/clients';
+import { CONTACT_TABLE } from './read';
+
+/** The contact's boolean (Yes/No) columns: the only Dynamics fields an opt-out flag can map to. */
+export async function getContactBooleanColumns(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const client = await dataverseClient(this);
+	const columns = await client.getColumns(CONTACT_TABLE);
+	return columns
+		.filter((c) => c.type === 'Boolean')
+		.map((c) => ({
+			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
+			value: c.logicalName,
+			description: 'Type: Boolean',
+		}))
+		.sort((a, b) => a.name.localeCompare(b.name));
+}

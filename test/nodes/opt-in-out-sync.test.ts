@@ -1,0 +1,378 @@
+import type { IDataObject } from 'n8n-workflow';
+
+import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
+import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
+import type { TestWorkflow } from '../support/harness';
+import { chain, node, startNodeFixture, type NodeFixture } from './fixture';
+
+const SYNC = 'Opt-In/Out Sync';
+const MAPPINGS = {
+	mapping: [
+		{ dynamicsField: 'donotemail', campaignField: 'denyListEmail' },
+		{ dynamicsField: 'donotphone', campaignField: 'denyListPhone' },
+	],
+};
+
+interface Cycle {
+	summary: OptInOutSummary;
+	records: OptInOutRecordItem[];
+	error?: Error;
+}
+
+describe('Opt-In/Out Sync', () => {
+	let fx: NodeFixture;
+	beforeAll(async () => {
+		fx = await startNodeFixture(
+			{ dataverse: { demoRecords: 0 } },
+			{ optInOutSync: new OptInOutSync() },
+		);
+	});
+	afterAll(async () => await fx.close());
+	beforeEach(async () => {
+		await fx.dataverse.reset({ demoRecords: 0 });
+		await fx.campaign.reset();
+		await fx.dataverse.setFaults({});
+		await fx.campaign.setFaults({});
+	});
+
+	function workflow(parameters: IDataObject, extra: IDataObject = {}): TestWorkflow {
+		return fx.workflow({
+			nodes: [
+				node('n8n-nodes-base.scheduleTrigger', 'Schedule', {
+					rule: { interval: [{ field: 'minutes', minutesInterval: 5 }] },
+				}),
+				node('optInOutSync', SYNC, { mappings: MAPPINGS, ...parameters }, extra),
+			],
+			connections: chain('Schedule', SYNC),
+		});
+	}
+
+	async function cycle(wf: TestWorkflow): Promise<Cycle> {
+		const result = await wf.run('Schedule');
+		const items = result.output(SYNC);
+		const summaries = items.filter((i) => '_summary' in i);
+		return {
+			summary: summaries[0]?._summary as unknown as OptInOutSummary,
+			records: items.filter((i) => !('_summary' in i)) as unknown as OptInOutRecordItem[],
+			error: result.nodes[SYNC]?.error,
+		};
+	}
+
+	/** A contact and its profile, paired by externalId = contactid. */
+	async function pair(contactFlags: IDataObject = {}, profileFlags: IDataObject = {}) {
+		const [id] = await fx.dataverse.seed('contact', [
+			{ firstname: 'Ana', lastname: 'Lima', donotemail: false, donotphone: false, ...contactFlags },
+		]);
+		const [profile] = await fx.campaign.insert('profile', [
+			{
+				email: `${id}@example.com`,
+				externalId: id,
+				denyListEmail: false,
+				denyListPhone: false,
+				...profileFlags,
+			},
+		]);
+		return { id, pkey: profile.PKey };
+	}
+
+	async function contact(id: string) {
+		const dump = await fx.dataverse.dump('contact');
+		return dump.records.find((r) => r.contactid === id)!;
+	}
+
+	async function profile(pkey: string) {
+		return await fx.campaign.read('profile', pkey);
+	}
+
+	/** Runs `edit` with the sandboxes' clocks fixed at `ms` (both run in this process). */
+	async function at<T>(ms: number, edit: () => Promise<T>): Promise<T> {
+		const spy = jest.spyOn(Date, 'now').mockReturnValue(ms);
+		try {
+			return await edit();
+		} finally {
+			spy.mockRestore();
+		}
+	}
+
+	describe('Direction', () => {
+		it('moves nothing when disabled', async () => {
+			const { id, pkey } = await pair({ donotemail: true }, {});
+			const { summary, records } = await cycle(workflow({ direction: 'disabled' }));
+			expect(summary.notice).toMatch(/disabled/);
+			expect(records).toEqual([]);
+			expect((await profile(pkey)).denyListEmail).toBe(false);
+			expect((await contact(id)).donotemail).toBe(true);
+		});
+
+		it('moves nothing for Dynamics 365 to Campaign and points to the contact → profile mapping', async () => {
+			const { pkey } = await pair({ donotemail: true }, {});
+			const { summary } = await cycle(workflow({ direction: 'dynamicsToCampaign' }));
+			expect(summary.notice).toMatch(/contact → profile mapping/);
+			expect((await profile(pkey)).denyListEmail).toBe(false);
+			const props = new OptInOutSync().description.properties;
+			const notice = props.find((p) => p.type === 'notice')!;
+			expect(notice.displayOptions?.show?.direction).toEqual(['dynamicsToCampaign']);
+			const mappings = props.find((p) => p.name === 'mappings')!;
+			expect(mappings.displayOptions?.show?.direction).toEqual([
+				'campaignToDynamics',
+				'bidirectional',
+			]);
+		});
+
+		it('Campaign to Dynamics 365: a Campaign change overwrites the Dynamics value, never the reverse', async () => {
+			const { id, pkey } = await pair();
+			const wf = workflow({ direction: 'campaignToDynamics' });
+			await cycle(wf);
+			await fx.campaign.edit('profile', pkey, { denyListEmail: true });
+			await fx.dataverse.editRecord('contact', id, { donotphone: true });
+			const { summary, records } = await cycle(wf);
+			expect((await contact(id)).donotemail).toBe(true);
+			// The Dynamics-side change does not flow to Campaign in this direction.
+			expect((await profile(pkey)).denyListPhone).toBe(false);
+			expect(summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 0, errors: 0 });
+			const decisions = records.find((r) => r.contactid === id)!.decisions;
+			expect(decisions.find((d) => d.campaignField === 'denyListEmail')).toMatchObject({
+				write: 'dynamics',
+				value: true,
+				reason: 'campaign changed',
+			});
+			expect(decisions.find((d) => d.campaignField === 'denyListPhone')?.reason).toMatch(
+				/direction is Campaign → Dynamics/,
+			);
+			// A manual Dynamics edit stays until the Campaign value changes (the spec's warning).
+			await fx.dataverse.editRecord('contact', id, { donotemail: false });
+			const manual = await cycle(wf);
+			expect(manual.summary.writtenToDynamics).toBe(0);
+			expect((await contact(id)).donotemail).toBe(false);
+			await fx.campaign.edit('profile', pkey, { denyListPhone: true });
+			await cycle(wf);
+			expect((await contact(id)).donotphone).toBe(true);
+		});
+
+		it('Bidirectional: a change on either side reaches the other', async () => {
+			const a = await pair();
+			const b = await pair();
+			const wf = workflow({ direction: 'bidirectional' });
+			await cycle(wf);
+			await fx.dataverse.editRecord('contact', a.id, { donotemail: true });
+			await fx.campaign.edit('profile', b.pkey, { denyListPhone: true });
+			const { summary } = await cycle(wf);
+			expect((await profile(a.pkey)).denyListEmail).toBe(true);
+			expect((await contact(b.id)).donotphone).toBe(true);
+			expect(summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 1, errors: 0 });
+		});
+	});
+
+	describe('Mappings', () => {
+		it("offers the contact's boolean columns and only Campaign's fixed opt-out fields", async () => {
+			const wf = workflow({ direction: 'bidirectional' });
+			const options = await wf.loadOptions(SYNC, 'getContactBooleanColumns');
+			const values = options.map((o) => o.value);
+			expect(values).toEqual(
+				expect.arrayContaining([
+					'donotbulkemail',
+					'donotemail',
+					'donotphone',
+					'donotfax',
+					'donotpostalmail',
+				]),
+			);
+			expect(values).not.toContain('firstname');
+			expect(values).not.toContain('gendercode');
+			const mappings = new OptInOutSync().description.properties.find(
+				(p) => p.name === 'mappings',
+			)!;
+			const campaignField = (
+				mappings.options as Array<{ values: Array<{ name: string; options?: unknown[] }> }>
+			)[0].values.find((v) => v.name === 'campaignField')!;
+			expect((campaignField.options as Array<{ value: string }>).map((o) => o.value)).toEqual([
+				'denyList',
+				'denyListEmail',
+				'denyListFax',
+				'denyListMobile',
+				'denyListPhone',
+				'denyListPostalMail',
+				'denyListPushnotification',
+				'ccpaOptOut',
+			]);
+		});
+
+		it('refuses a non-boolean Dynamics field, naming the row and the column', async () => {
+			await pair();
+			const wf = workflow({
+				direction: 'bidirectional',
+				mappings: { mapping: [{ dynamicsField: 'firstname', campaignField: 'denyList' }] },
+			});
+			const { error } = await cycle(wf);
+			expect(error?.message).toMatch(/mappings need fixing/);
+			expect(JSON.stringify(error)).toMatch(
+				/row 1: contact column \\?"firstname\\?" is of type String/,
+			);
+		});
+	});
+
+	describe('Conflicts', () => {
+		/**
+		 * A pair whose flags disagree in the memory: Dynamics opted out while the direction was
+		 * Campaign → Dynamics (so nothing moved), then the admin switched to Bidirectional.
+		 */
+		async function disagreeingPair(wf: TestWorkflow) {
+			const p = await pair();
+			wf.setParameters(SYNC, { direction: 'campaignToDynamics' });
+			await cycle(wf);
+			await fx.dataverse.editRecord('contact', p.id, { donotemail: true });
+			const ignored = await cycle(wf);
+			expect(ignored.summary.writtenToCampaign).toBe(0);
+			wf.setParameters(SYNC, { direction: 'bidirectional' });
+			return p;
+		}
+
+		it('newer change wins when both sides were edited between cycles', async () => {
+			const wf = workflow({ direction: 'bidirectional' });
+			const a = await disagreeingPair(wf);
+			const base = Math.floor((Date.now() + 60_000) / 1000) * 1000;
+			// a: Campaign opts out, then Dynamics opts back in five seconds later: Dynamics is newer.
+			await at(base, () => fx.campaign.edit('profile', a.pkey, { denyListEmail: true }));
+			await at(base + 5000, () => fx.dataverse.editRecord('contact', a.id, { donotemail: false }));
+			const { summary, records } = await cycle(wf);
+			expect((await profile(a.pkey)).denyListEmail).toBe(false);
+			expect((await contact(a.id)).donotemail).toBe(false);
+			expect(summary.conflicts).toMatchObject({ total: 1, dynamicsWon: 1, campaignWon: 0 });
+			const item = records.find((r) => r.contactid === a.id)!;
+			expect(item.outcome).toBe('conflict');
+			expect(item.decisions.find((d) => d.campaignField === 'denyListEmail')?.reason).toMatch(
+				/newer wins \(dynamics .* > campaign/,
+			);
+		});
+
+		it('the newer Campaign change wins over an older Dynamics change', async () => {
+			const wf = workflow({ direction: 'bidirectional' });
+			const a = await disagreeingPair(wf);
+			const base = Math.floor((Date.now() + 60_000) / 1000) * 1000;
+			await at(base, () => fx.dataverse.editRecord('contact', a.id, { donotemail: false }));
+			await at(base + 5000, () => fx.campaign.edit('profile', a.pkey, { denyListEmail: true }));
+			const { summary } = await cycle(wf);
+			expect(summary.conflicts).toMatchObject({ total: 1, campaignWon: 1 });
+			expect((await contact(a.id)).donotemail).toBe(true);
+			expect((await profile(a.pkey)).denyListEmail).toBe(true);
+		});
+
+		it('on a tie, opted out wins', async () => {
+			const wf = workflow({ direction: 'bidirectional' });
+			const a = await disagreeingPair(wf);
+			const instant = Math.floor((Date.now() + 120_000) / 1000) * 1000;
+			// Dynamics opts back in and Campaign opts out at the same instant.
+			await at(instant, async () => {
+				await fx.dataverse.editRecord('contact', a.id, { donotemail: false });
+				await fx.campaign.edit('profile', a.pkey, { denyListEmail: true });
+			});
+			const { summary, records } = await cycle(wf);
+			expect(summary.conflicts).toMatchObject({ total: 1, optedOutWon: 1 });
+			expect((await contact(a.id)).donotemail).toBe(true);
+			expect((await profile(a.pkey)).denyListEmail).toBe(true);
+			const decision = records
+				.find((r) => r.contactid === a.id)!
+				.decisions.find((d) => d.campaignField === 'denyListEmail');
+			expect(decision).toMatchObject({ write: 'dynamics', value: true });
+			expect(decision?.reason).toMatch(/conflict tie: opted-out wins/);
+		});
+	});
+
+	describe('No echo loops', () => {
+		it('after a change converges, the next two cycles write nothing', async () => {
+			const a = await pair();
+			const b = await pair({}, { denyListPhone: true });
+			const wf = workflow({ direction: 'bidirectional' });
+			const first = await cycle(wf);
+			expect(first.summary.writtenToDynamics).toBe(1);
+			await fx.dataverse.editRecord('contact', a.id, { donotemail: true });
+			await fx.campaign.edit('profile', b.pkey, { denyListEmail: true });
+			const converged = await cycle(wf);
+			expect(converged.summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 1 });
+			await fx.dataverse.resetCounters();
+			await fx.campaign.resetCounters();
+			for (let i = 0; i < 2; i++) {
+				const quiet = await cycle(wf);
+				expect(quiet.summary).toMatchObject({ writtenToDynamics: 0, writtenToCampaign: 0 });
+				expect(quiet.records).toEqual([]);
+			}
+			const writes = [
+				...Object.entries(await fx.dataverse.counters()),
+				...Object.entries(await fx.campaign.counters()),
+			].filter(([route]) => /^(PATCH|POST|DELETE)/.test(route) && !/token/.test(route));
+			expect(writes).toEqual([]);
+		});
+	});
+
+	describe('Records without a partner', () => {
+		it('reports a profile whose contact does not exist, and writes nothing', async () => {
+			const [lonely] = await fx.campaign.insert('profile', [
+				{
+					email: 'x@example.com',
+					externalId: '6a1f0c2e-0000-4000-8000-000000000001',
+					denyList: true,
+				},
+			]);
+			const { summary, records } = await cycle(
+				workflow({
+					direction: 'bidirectional',
+					mappings: { mapping: [{ dynamicsField: 'donotbulkemail', campaignField: 'denyList' }] },
+				}),
+			);
+			expect(summary).toMatchObject({ profilesWithoutContact: 1, errors: 0 });
+			expect(records).toEqual([
+				expect.objectContaining({
+					contactid: '6a1f0c2e-0000-4000-8000-000000000001',
+					profilePKey: lonely.PKey,
+					outcome: 'profileWithoutContact',
+				}),
+			]);
+			expect(records[0].decisions[0].reason).toBe('no Dynamics contact for this profile');
+		});
+
+		it('forgets a contact deleted in Dynamics 365 and leaves its profile alone', async () => {
+			const { id, pkey } = await pair({ donotemail: true }, { denyListEmail: true });
+			const wf = workflow({ direction: 'bidirectional' });
+			await cycle(wf);
+			const before = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
+			expect(before.memory[id]).toBeDefined();
+			await fx.dataverse.deleteRecord('contact', id);
+			const { summary, records } = await cycle(wf);
+			expect(summary).toMatchObject({ contactsDeleted: 1, writtenToCampaign: 0, errors: 0 });
+			expect(records).toEqual([
+				expect.objectContaining({ contactid: id, outcome: 'contactDeleted' }),
+			]);
+			expect((await profile(pkey)).denyListEmail).toBe(true);
+			const state = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
+			expect(state.memory[id]).toBeUndefined();
+		});
+	});
+
+	describe('Throttling', () => {
+		it('converges when Dynamics 365 answers 429 mid-cycle', async () => {
+			const { id, pkey } = await pair();
+			const wf = workflow({ direction: 'bidirectional' });
+			await cycle(wf);
+			await fx.campaign.edit('profile', pkey, { denyListEmail: true });
+			await fx.dataverse.setFaults({ script: [{ kind: '429', route: 'contacts', retryAfter: 1 }] });
+			const { summary, error } = await cycle(wf);
+			expect(error).toBeUndefined();
+			expect(summary).toMatchObject({ writtenToDynamics: 1, errors: 0 });
+			expect((await contact(id)).donotemail).toBe(true);
+		});
+
+		it('converges when Campaign answers 429 mid-cycle', async () => {
+			const { id, pkey } = await pair();
+			const wf = workflow({ direction: 'bidirectional' });
+			await cycle(wf);
+			await fx.dataverse.editRecord('contact', id, { donotphone: true });
+			await fx.campaign.setFaults({
+				script: [{ kind: '429', route: 'campaign:record', retryAfter: 1 }],
+			});
+			const { summary, error } = await cycle(wf);
+			expect(error).toBeUndefined();
+			expect(summary).toMatchObject({ writtenToCampaign: 1, errors: 0 });
+			expect((await profile(pkey)).denyListPhone).toBe(true);
+		});
+	});
+});
