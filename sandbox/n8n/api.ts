@@ -253,6 +253,24 @@ export class N8nRestClient {
 		return response.data.rawApiKey;
 	}
 
+	/**
+	 * Runs the credential type's `test` request for a stored credential, as the editor's "Test"
+	 * button does (preAuthentication included); `data` overrides stored fields for this test only.
+	 */
+	async testCredential(credential: {
+		id: string;
+		name: string;
+		type: string;
+		data?: Record<string, unknown>;
+	}): Promise<{ status: 'OK' | 'Error'; message: string }> {
+		const response = await this.call<{ data: { status: 'OK' | 'Error'; message: string } }>(
+			'POST',
+			'/rest/credentials/test',
+			{ credentials: credential },
+		);
+		return response.data;
+	}
+
 	/** Every node type n8n loaded (built-in and community), as the editor sees them. */
 	async nodeTypes(): Promise<LoadedNodeType[]> {
 		return this.call<LoadedNodeType[]>('GET', '/types/nodes.json');

@@ -52,6 +52,8 @@ export interface StartN8nOptions {
 export interface N8nInstance {
 	baseUrl: string;
 	port: number;
+	/** Process id of n8n, also the id of its process group. */
+	pid: number;
 	userFolder: string;
 	apiKey: string;
 	/** `n8n-auth=…` cookie of the owner, for the internal REST API. */
@@ -191,7 +193,19 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 
 		if (packageName) await assertPackageLoaded(rest, packageName, userFolder);
 		log(`[n8n] ready after ${Math.round((Date.now() - started) / 1000)}s`);
-		return { baseUrl, port, userFolder, apiKey, cookie, owner, api, rest, logs, stop };
+		return {
+			baseUrl,
+			port,
+			pid: child.pid ?? -1,
+			userFolder,
+			apiKey,
+			cookie,
+			owner,
+			api,
+			rest,
+			logs,
+			stop,
+		};
 	} catch (error) {
 		await stop();
 		throw error;

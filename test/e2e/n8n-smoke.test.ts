@@ -6,27 +6,29 @@
 import { existsSync, readFileSync } from 'fs';
 import * as path from 'path';
 
+import type { Sandboxes } from '../../sandbox/index';
 import type { N8nInstance } from '../../sandbox/n8n/launcher';
 import {
 	N8N_SETUP_TIMEOUT_MS,
 	declaredTypes,
 	n8nLogTail,
 	scheduledNoOpWorkflow,
+	sandboxCredentialData,
 	startN8nWithPackage,
-	startSandboxIfAvailable,
+	startSandboxOnFreePorts,
 } from '../support/n8n';
 
 let n8n: N8nInstance | undefined;
-let stopSandbox: (() => Promise<void>) | undefined;
+let sandbox: Sandboxes | undefined;
 
 beforeAll(async () => {
-	stopSandbox = await startSandboxIfAvailable();
+	sandbox = await startSandboxOnFreePorts();
 	n8n = await startN8nWithPackage();
 }, N8N_SETUP_TIMEOUT_MS);
 
 afterAll(async () => {
 	await n8n?.stop();
-	await stopSandbox?.();
+	await sandbox?.close();
 }, 60_000);
 
 function instance(): N8nInstance {
@@ -72,6 +74,33 @@ describe('Real n8n with this package', () => {
 		);
 	});
 
+	it.each(['dynamics365Api', 'adobeCampaignStandardApi'] as const)(
+		'stores a credential of type %s pointing at the sandbox, and its test passes inside n8n',
+		async (type) => {
+			if (!sandbox) throw new Error('the sandbox did not start');
+			const { api, rest } = instance();
+			const data = sandboxCredentialData(sandbox)[type];
+			const credential = await api.createCredential({ name: `Sandbox ${type}`, type, data });
+			try {
+				const passed = await rest.testCredential({ ...credential, data });
+				expect(passed).toEqual(expect.objectContaining({ status: 'OK' }));
+
+				const wrongSecret = 'definitely-not-the-secret';
+				const failed = await rest.testCredential({
+					...credential,
+					data: { ...data, clientSecret: wrongSecret },
+				});
+				expect(failed.status).toBe('Error');
+				expect(failed.message).not.toContain(wrongSecret);
+			} catch (error) {
+				throw new Error(`${(error as Error).message}\n--- n8n log tail ---\n${n8nLogTail(n8n)}`);
+			} finally {
+				await api.deleteCredential(credential.id).catch(() => undefined);
+			}
+		},
+		60_000,
+	);
+
 	it('creates, publishes, runs and unpublishes a workflow through the public API', async () => {
 		const { api } = instance();
 		const created = await api.createWorkflow(scheduledNoOpWorkflow('Smoke: schedule to NoOp', 1));
@@ -97,4 +126,22 @@ describe('Real n8n with this package', () => {
 			await api.deleteWorkflow(created.id).catch(() => undefined);
 		}
 	}, 180_000);
+
+	// Last on purpose: it stops the instance the other tests use.
+	it('stops n8n and every process it started', async () => {
+		const { pid, baseUrl, userFolder } = instance();
+		const groupAlive = () => {
+			try {
+				process.kill(-pid, 0);
+				return true;
+			} catch {
+				return false;
+			}
+		};
+		expect(groupAlive()).toBe(true);
+		await instance().stop();
+		expect(groupAlive()).toBe(false);
+		await expect(fetch(`${baseUrl}/healthz`)).rejects.toThrow();
+		expect(existsSync(userFolder)).toBe(false);
+	}, 60_000);
 });

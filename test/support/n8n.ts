@@ -8,6 +8,8 @@ import * as path from 'path';
 
 import type { WorkflowDefinition, WorkflowNode } from '../../sandbox/n8n/api';
 import { installRuntime } from '../../sandbox/n8n/install-runtime';
+import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
+import { Sandboxes, startSandbox } from '../../sandbox/index';
 import { N8nInstance, StartN8nOptions, startN8n } from '../../sandbox/n8n/launcher';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -76,26 +78,33 @@ export async function declaredTypes(root = packageDir()): Promise<DeclaredTypes>
 	};
 }
 
-interface StoppableSandbox {
-	stop?: () => Promise<void>;
-	close?: () => Promise<void>;
+/** Both API sandboxes on free ports, so parallel test files and a running `npm run sandbox` don't collide. */
+export function startSandboxOnFreePorts(): Promise<Sandboxes> {
+	return startSandbox({ dataverse: { port: 0 }, campaign: { port: 0 } });
 }
 
-/**
- * Starts both API sandboxes in-process when `sandbox/index.ts` exists (it is being written), so the
- * smoke test already exercises it; until then there is nothing to start.
- */
-export async function startSandboxIfAvailable(): Promise<(() => Promise<void>) | undefined> {
-	const entry = path.join(REPO_ROOT, 'sandbox', 'index.ts');
-	if (!existsSync(entry)) return undefined;
-	const sandboxModule = (await import(entry)) as {
-		startSandbox?: (options?: object) => Promise<StoppableSandbox>;
-	};
-	if (typeof sandboxModule.startSandbox !== 'function') return undefined;
-	const sandbox = await sandboxModule.startSandbox({});
-	return async () => {
-		if (sandbox.stop) await sandbox.stop();
-		else if (sandbox.close) await sandbox.close();
+/** Credential data that points our credential types at the sandboxes, as a user would fill it in. */
+export function sandboxCredentialData(sandbox: Sandboxes): {
+	dynamics365Api: Record<string, string>;
+	adobeCampaignStandardApi: Record<string, string>;
+} {
+	const { dataverse, campaign } = SANDBOX_DEFAULTS;
+	return {
+		dynamics365Api: {
+			environmentUrl: sandbox.dataverse.url,
+			tenantId: sandbox.dataverse.tenantId,
+			clientId: dataverse.clientId,
+			clientSecret: dataverse.clientSecret,
+			authorityHost: sandbox.dataverse.url,
+		},
+		adobeCampaignStandardApi: {
+			organizationId: sandbox.campaign.organizationId,
+			clientId: campaign.clientId,
+			clientSecret: campaign.clientSecret,
+			scopes: campaign.scopes,
+			imsHost: sandbox.campaign.url,
+			apiBaseUrl: sandbox.campaign.url,
+		},
 	};
 }
 
