@@ -1,0 +1,33 @@
+import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
+
+import { dataverseClient } from '../shared/clients';
+
+/** Columns of the activity table chosen in `tableParameter`, for the column dropdowns. */
+async function columnsOfTable(
+	ctx: ILoadOptionsFunctions,
+	tableParameter: string,
+): Promise<INodePropertyOptions[]> {
+	const table = ctx.getCurrentNodeParameter(tableParameter);
+	if (typeof table !== 'string' || !table) return [];
+	const client = await dataverseClient(ctx);
+	return (await client.getColumns(table))
+		.map((c) => ({
+			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
+			value: c.logicalName,
+			description: `Type: ${c.type}`,
+		}))
+		.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The columns every activity table has (read from the Email Send table). */
+export async function getActivityColumns(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	return await columnsOfTable(this, 'sendTable');
+}
+
+export async function getClickColumns(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	return await columnsOfTable(this, 'clickTable');
+}
