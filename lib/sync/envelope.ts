@@ -38,6 +38,11 @@ export interface SyncMeta {
 	/** Set by Record Filter when a filtered-out record is turned into a delete. */
 	filteredOut?: boolean;
 	reason?: string;
+	/**
+	 * Set when a node could not process the record (e.g. a value that cannot convert). The record
+	 * travels on so the chain's last node reports it with the others; nothing is written for it.
+	 */
+	error?: { node: string; message: string; field?: string };
 }
 
 export type SyncRecord = Record<string, unknown> & { _sync: SyncMeta };

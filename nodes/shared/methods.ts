@@ -1,4 +1,8 @@
-import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
+import type {
+	ILoadOptionsFunctions,
+	INodeListSearchResult,
+	INodePropertyOptions,
+} from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { campaignClient, dataverseClient } from './clients';
@@ -141,4 +145,17 @@ export async function getCampaignKeyFields(
 			description: `Type: ${f.type}; found with ${f.filters[0]}${f.unique ? '; unique' : '; uniqueness not enforced by Campaign'}`,
 		}))
 		.sort(byName);
+}
+
+/** The Existing Value list of a field replacement: the options of the row's field. */
+export async function searchColumnValues(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+): Promise<INodeListSearchResult> {
+	const options = await getColumnValues.call(this);
+	const wanted = filter?.trim().toLowerCase();
+	const results = options
+		.filter((o) => !wanted || o.name.toLowerCase().includes(wanted))
+		.map((o) => ({ name: o.name, value: String(o.value) }));
+	return { results };
 }

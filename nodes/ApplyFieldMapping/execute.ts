@@ -1,0 +1,173 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { cloneRecord } from '../../lib/sync/envelope';
+import { compileMapping, type FieldMapping, type TableMapping } from '../../lib/sync/mapping';
+import { campaignClient, dataverseClient } from '../shared/clients';
+import { toNodeError } from '../shared/errors';
+import { readSyncInput, recordItem, runItems } from '../shared/items';
+import { syncCampaignFields, syncColumns } from '../shared/metadata';
+import { checkTable } from '../shared/table';
+
+/** The table pair and keys a mapping node has synced: fixed from then on (the spec's rule). */
+interface MappingLock {
+	table: string;
+	campaignResource: string;
+	dynamicsKey: string;
+	campaignKey: string;
+}
+
+const LOCK_KEY = 'mappingLock';
+const CLAIMS_KEY = 'tableMappings';
+
+interface Claims {
+	dynamics: Record<string, string>;
+	campaign: Record<string, string>;
+}
+
+function readMapping(ctx: IExecuteFunctions, detectedKey: string): TableMapping {
+	const applyUpdatesAll = ctx.getNodeParameter('applyUpdatesAll', 0, 'perField') as string;
+	const rows = ((ctx.getNodeParameter('fieldMappings', 0, {}) as IDataObject).mapping ??
+		[]) as IDataObject[];
+	const advanced = ctx.getNodeParameter('advanced', 0, {}) as IDataObject;
+	const fields: FieldMapping[] = rows.map((row) => ({
+		dynamicsField: String(row.dynamicsField ?? ''),
+		campaignField: String(row.campaignField ?? ''),
+		applyUpdates:
+			applyUpdatesAll === 'allOn'
+				? true
+				: applyUpdatesAll === 'allOff'
+					? false
+					: row.applyUpdates !== false,
+	}));
+	return {
+		dynamicsTable: ctx.getNodeParameter('table', 0) as string,
+		dynamicsKey: detectedKey,
+		campaignResource: ctx.getNodeParameter('campaignResource', 0) as string,
+		campaignKey: ctx.getNodeParameter('campaignKey', 0) as string,
+		fields,
+		useTechnicalValues: advanced.useTechnicalValues === true,
+		applyDeletes: advanced.applyDeletes !== false,
+	};
+}
+
+/** Tables and keys are read-only once the mapping has run: its Campaign data belongs to them. */
+function checkLock(ctx: IExecuteFunctions, mapping: TableMapping): void {
+	const lock = ctx.getWorkflowStaticData('node')[LOCK_KEY] as MappingLock | undefined;
+	const current: MappingLock = {
+		table: mapping.dynamicsTable,
+		campaignResource: mapping.campaignResource,
+		dynamicsKey: mapping.dynamicsKey,
+		campaignKey: mapping.campaignKey,
+	};
+	if (!lock) return;
+	const changed = (Object.keys(current) as Array<keyof MappingLock>).filter(
+		(k) => lock[k] !== current[k],
+	);
+	if (!changed.length) return;
+	throw new NodeOperationError(
+		ctx.getNode(),
+		`This mapping has synced ${lock.table} → ${lock.campaignResource} (keys ${lock.dynamicsKey} → ${lock.campaignKey}); ${changed.join(', ')} cannot be changed afterwards`,
+		{
+			description:
+				'Set them back, or delete this chain of nodes and add a new mapping for the other tables (its trigger starts a fresh initial load).',
+		},
+	);
+}
+
+/** Does the node named `name` still map `value` in its parameter `parameter`? */
+function stillClaims(ctx: IExecuteFunctions, name: string, parameter: string, value: string) {
+	try {
+		const current = ctx.evaluateExpression(
+			`={{ $(${JSON.stringify(name)}).params[${JSON.stringify(parameter)}] }}`,
+			0,
+		);
+		return current === value;
+	} catch {
+		return false; // the node was deleted or renamed: its claim is stale
+	}
+}
+
+/** Each Dynamics table and each Campaign resource can be mapped once per workflow (the spec's rule). */
+function claimTables(ctx: IExecuteFunctions, mapping: TableMapping): void {
+	const global = ctx.getWorkflowStaticData('global');
+	const claims = (global[CLAIMS_KEY] as Claims | undefined) ?? { dynamics: {}, campaign: {} };
+	const me = ctx.getNode().name;
+	const checks: Array<[keyof Claims, string, string, string]> = [
+		['dynamics', mapping.dynamicsTable, 'table', 'Microsoft Dynamics 365 table'],
+		['campaign', mapping.campaignResource, 'campaignResource', 'Campaign table'],
+	];
+	for (const [side, value, parameter, what] of checks) {
+		const owner = claims[side][value];
+		if (owner && owner !== me && stillClaims(ctx, owner, parameter, value)) {
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`The ${what} "${value}" is already mapped by the node "${owner}" in this workflow`,
+				{
+					description:
+						'Each table can be mapped only once. Remove one of the two mappings, or map another table.',
+				},
+			);
+		}
+	}
+	for (const [side, value] of checks) claims[side][value] = me;
+	global[CLAIMS_KEY] = claims as unknown as IDataObject;
+}
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const { records, runs } = readSyncInput(this);
+	const table = this.getNodeParameter('table', 0) as string;
+	checkTable(this, table, records);
+
+	let compiled;
+	let mapping: TableMapping;
+	try {
+		const dataverse = await dataverseClient(this);
+		const tableInfo = await dataverse.getTable(table);
+		const chosenKey =
+			(this.getNodeParameter('dynamicsKey', 0, '') as string) || tableInfo.primaryIdAttribute;
+		if (chosenKey !== tableInfo.primaryIdAttribute) {
+			throw new NodeOperationError(
+				this.getNode(),
+				`The Microsoft Dynamics 365 primary key of "${table}" is "${tableInfo.primaryIdAttribute}", not "${chosenKey}"`,
+				{
+					description:
+						'The primary key is detected from the table and cannot be chosen. Clear the setting.',
+				},
+			);
+		}
+		mapping = readMapping(this, tableInfo.primaryIdAttribute);
+		checkLock(this, mapping);
+		claimTables(this, mapping);
+		const [columns, campaignFields] = await Promise.all([
+			syncColumns(dataverse, table, { withChoices: true }),
+			syncCampaignFields(await campaignClient(this), mapping.campaignResource),
+		]);
+		// Every settings problem is reported here, before any record is written.
+		compiled = compileMapping(mapping, columns, campaignFields);
+	} catch (error) {
+		throw toNodeError(this.getNode(), error);
+	}
+
+	const node = this.getNode().name;
+	let failed = 0;
+	const out = records.map(({ record, index }) => {
+		if (record._sync.error) return recordItem(record, index);
+		const result = compiled.apply(record);
+		if (result.ok) return recordItem(result.record, index);
+		failed++;
+		// The record travels on, marked, so Campaign Upsert reports it with the run's other outcomes.
+		const marked = cloneRecord(record);
+		marked._sync.target = compiled.target;
+		marked._sync.error = { node, message: result.error.message, field: result.error.field };
+		return recordItem(marked, index);
+	});
+	this.getWorkflowStaticData('node')[LOCK_KEY] = {
+		table: mapping.dynamicsTable,
+		campaignResource: mapping.campaignResource,
+		dynamicsKey: mapping.dynamicsKey,
+		campaignKey: mapping.campaignKey,
+	} satisfies MappingLock as unknown as IDataObject;
+	out.push(...runItems(runs, { mappingFailed: failed }));
+	return [out];
+}

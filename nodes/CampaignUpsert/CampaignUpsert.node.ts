@@ -1,0 +1,51 @@
+import type {
+	IExecuteFunctions,
+	INodeExecutionData,
+	INodeType,
+	INodeTypeDescription,
+} from 'n8n-workflow';
+import { NodeConnectionTypes } from 'n8n-workflow';
+
+import { CAMPAIGN_CREDENTIAL } from '../shared/clients';
+import { execute } from './execute';
+
+// A step of a sync chain that needs the records of the chain's trigger: not a tool for an AI agent.
+// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
+export class CampaignUpsert implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Campaign Upsert',
+		name: 'campaignUpsert',
+		icon: { light: 'file:../icons/campaign.svg', dark: 'file:../icons/campaign.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: 'Create, update or delete in Campaign',
+		description:
+			'Creates, updates and deletes Adobe Campaign Standard records from mapped Microsoft Dynamics 365 records, one result per record and a run summary',
+		defaults: { name: 'Campaign Upsert' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: CAMPAIGN_CREDENTIAL, required: true }],
+		properties: [
+			{
+				displayName:
+					'What to write comes from Apply Field Mapping: the Campaign table, its key, the mapped fields and which of them Apply updates. Set "On Error" to "Continue (using error output)" in the node settings to get failed records on a second output.',
+				name: 'notice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Concurrency',
+				name: 'concurrency',
+				type: 'number',
+				typeOptions: { minValue: 1, maxValue: 50 },
+				default: 5,
+				description:
+					'Records written to Campaign at the same time. Campaign throttles with 429 answers, which are retried after the wait it asks for.',
+			},
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		return await execute.call(this);
+	}
+}

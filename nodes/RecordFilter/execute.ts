@@ -1,0 +1,46 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { compileFilter, type FilterCombinator, type FilterRule } from '../../lib/sync/filter';
+import { dataverseClient } from '../shared/clients';
+import { toNodeError } from '../shared/errors';
+import { readSyncInput, recordItem, runItems } from '../shared/items';
+import { syncColumns } from '../shared/metadata';
+import { checkTable } from '../shared/table';
+
+export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const { records, runs } = readSyncInput(this);
+	const table = this.getNodeParameter('table', 0) as string;
+	const rules = ((this.getNodeParameter('rules', 0, {}) as IDataObject).rule ?? []) as FilterRule[];
+	const combinator = this.getNodeParameter('combinator', 0, 'and') as FilterCombinator;
+	const deleteFilteredOut = this.getNodeParameter('deleteFilteredOut', 0, false) as boolean;
+	checkTable(this, table, records);
+
+	let filter;
+	try {
+		// Rules are checked against the table's columns before any record moves.
+		const columns = rules.length
+			? await syncColumns(await dataverseClient(this), table, { withChoices: true })
+			: undefined;
+		filter = compileFilter({ rules, combinator, deleteFilteredOut, columns });
+	} catch (error) {
+		throw toNodeError(this.getNode(), error);
+	}
+
+	const out: INodeExecutionData[] = [];
+	let filteredOut = 0;
+	let deletedInCampaign = 0;
+	for (const { record, index } of records) {
+		const outcome = filter.apply(record);
+		if (outcome.kind === 'drop') {
+			filteredOut++;
+			continue;
+		}
+		if (outcome.kind === 'delete') {
+			filteredOut++;
+			deletedInCampaign++;
+		}
+		out.push(recordItem(outcome.record, index));
+	}
+	out.push(...runItems(runs, { filteredOut, filteredOutToDelete: deletedInCampaign }));
+	return [out];
+}

@@ -1,0 +1,108 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../support/harness';
+import { startNodeFixture, type NodeFixture } from './fixture';
+
+const TEMPLATE = path.join(__dirname, '../../templates/dynamics-to-campaign.json');
+const CONTACTS = 'Contacts: Dynamics 365 Trigger';
+const CARDS = 'Loyalty Cards: Dynamics 365 Trigger';
+
+function loadTemplate(): WorkflowJson {
+	return JSON.parse(fs.readFileSync(TEMPLATE, 'utf8')) as WorkflowJson;
+}
+
+const GENDER: Record<number, string> = { 1: 'male', 2: 'female' };
+
+/** What Campaign must hold for a contact, computed independently of the nodes. */
+function expectedProfile(c: Record<string, unknown>) {
+	return {
+		externalId: c.contactid,
+		firstName: c.firstname ?? null,
+		lastName: c.lastname ?? null,
+		email: c.emailaddress1 ?? null,
+		gender: c.gendercode ? GENDER[c.gendercode as number] : null,
+	};
+}
+
+async function runUntilQuiet(wf: TestWorkflow, trigger: string, max = 10) {
+	const runs: ExecutionResult[] = [];
+	for (let i = 0; i < max; i++) {
+		const run = await wf.pollAndRun(trigger);
+		if (!run) return runs;
+		expect(run.error).toBeUndefined();
+		runs.push(run);
+	}
+	throw new Error(`${trigger} still had changes after ${max} runs`);
+}
+
+describe('Dynamics 365 → Campaign template', () => {
+	let fx: NodeFixture;
+	beforeAll(async () => {
+		fx = await startNodeFixture();
+	});
+	afterAll(async () => await fx.close());
+	beforeEach(async () => {
+		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.campaign.reset({ profiles: 0 } as never);
+	});
+
+	async function profilesByExternalId() {
+		const dump = await fx.campaign.dump('profile');
+		return new Map(dump.records.map((p) => [String(p.externalId), p as Record<string, unknown>]));
+	}
+
+	it('loads every contact into Campaign profiles on the first run (initial load converges)', async () => {
+		await fx.dataverse.generate('contact', 40, 21);
+		const contacts = (await fx.dataverse.dump('contact')).records;
+		const wf = fx.workflow(loadTemplate());
+		const runs = await runUntilQuiet(wf, CONTACTS);
+		const summary = runs[0].output('Contacts: Campaign Upsert').at(-1)?._summary as Record<
+			string,
+			number
+		>;
+		expect(summary).toMatchObject({ created: 40, failed: 0, backlog: 0 });
+		const profiles = await profilesByExternalId();
+		expect(profiles.size).toBe(40);
+		for (const c of contacts) {
+			expect(profiles.get(String(c.contactid))).toMatchObject(expectedProfile(c));
+		}
+	});
+
+	it('propagates edits and deletes made in Dynamics on the next run', async () => {
+		const ids = await fx.dataverse.generate('contact', 10, 5);
+		const wf = fx.workflow(loadTemplate());
+		await runUntilQuiet(wf, CONTACTS);
+		await fx.dataverse.editRecord('contact', ids[1], { firstname: 'Ærøskøbing', gendercode: 2 });
+		await fx.dataverse.deleteRecord('contact', ids[2]);
+		const [run] = await runUntilQuiet(wf, CONTACTS);
+		const results = run.output('Contacts: Campaign Upsert');
+		expect(results.filter((r) => r.outcome).map((r) => [r.id, r.outcome])).toEqual([
+			[ids[1], 'updated'],
+			[ids[2], 'deleted'],
+		]);
+		const profiles = await profilesByExternalId();
+		expect(profiles.get(ids[1])).toMatchObject({ firstName: 'Ærøskøbing', gender: 'female' });
+		expect(profiles.has(ids[2])).toBe(false);
+		expect(profiles.size).toBe(9);
+	});
+
+	it('syncs the custom table to the custom resource, deleting cards that are filtered out', async () => {
+		await fx.dataverse.generate('new_loyaltycard', 12, 3);
+		const cards = (await fx.dataverse.dump('new_loyaltycard')).records;
+		const active = cards.filter((c) => c.statecode === 0);
+		const wf = fx.workflow(loadTemplate());
+		await runUntilQuiet(wf, CARDS);
+		let campaignCards = (await fx.campaign.dump('cusLoyaltyCard')).records;
+		expect(campaignCards.map((c) => c.crmId).sort()).toEqual(
+			active.map((c) => c.new_loyaltycardid).sort(),
+		);
+		// Deactivating a card filters it out, and the filter deletes it in Campaign.
+		const victim = active[0].new_loyaltycardid as string;
+		await fx.dataverse.editRecord('new_loyaltycard', victim, { statecode: 1, statuscode: 2 });
+		await runUntilQuiet(wf, CARDS);
+		campaignCards = (await fx.campaign.dump('cusLoyaltyCard')).records;
+		expect(campaignCards.map((c) => c.crmId)).not.toContain(victim);
+		expect(campaignCards).toHaveLength(active.length - 1);
+	});
+});
