@@ -350,7 +350,7 @@ describe('Email Events Export', () => {
 			]);
 		});
 
-		it('waits out throttling in the middle of the batches and still writes each event once', async () => {
+		it('waits out throttling (429 with Retry-After) of the contact lookup and of a $batch, writing each event once', async () => {
 			const { pkeys } = await contactsWithProfiles(6);
 			await fx.campaign.simulateDelivery({ profiles: pkeys, openRate: 1, seed: 11 });
 			const total = (await campaignEvents()).length;
@@ -437,6 +437,33 @@ describe('Email Events Export', () => {
 			expect(contactIds).toContain(contact.contactid);
 			expect(JSON.stringify(task.ownerid)).toBe(JSON.stringify(contact.ownerid));
 			expect(String(task.subject)).toMatch(/^Follow up: /);
+		});
+	});
+
+	describe('Target tables', () => {
+		it('offers the activity tables and their columns from Dataverse metadata', async () => {
+			const wf = exportWorkflow();
+			const tables = (await wf.loadOptions('Export', 'getTables')).map((o) => o.value);
+			expect(tables).toEqual(expect.arrayContaining(Object.values(TABLES)));
+			const columns = (await wf.loadOptions('Export', 'getActivityColumns')).map((o) => o.value);
+			expect(columns).toEqual(
+				expect.arrayContaining(['adobe_eventid', 'adobe_campaignname', 'adobe_eventdate']),
+			);
+			const click = (await wf.loadOptions('Export', 'getClickColumns')).map((o) => o.value);
+			expect(click).toContain('adobe_clickedurl');
+		});
+
+		it('refuses a table without an alternate key on the event id column, naming both', async () => {
+			const { pkeys } = await contactsWithProfiles(1);
+			await fx.campaign.simulateDelivery({ profiles: pkeys, seed: 15 });
+			const wf = exportWorkflow({ sendTable: 'task' });
+			const result = await wf.run('Start');
+			expect(result.status).toBe('error');
+			expect(result.nodes.Export.error?.message).toMatch(
+				/table "task" has no alternate key on the column "adobe_eventid"/,
+			);
+			expect((await fx.dataverse.dump('task')).records).toHaveLength(0);
+			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toBeUndefined();
 		});
 	});
 
