@@ -209,8 +209,8 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		try {
 			return await syncPair(work);
 		} catch (error) {
-			const message = toNodeError(node, error, { recordId: id }).message;
-			return { id, failed: message, profile: work.profile } as const;
+			const nodeError = toNodeError(node, error, { recordId: id });
+			return { id, failed: nodeError.message, nodeError, profile: work.profile } as const;
 		}
 	});
 
@@ -289,7 +289,12 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 					decisions: [],
 					error: result.failed,
 				};
-				items.push({ json: failed as unknown as IDataObject, pairedItem: { item: 0 } });
+				// `error` on the item is what sends it to the error output when that is switched on.
+				items.push({
+					json: failed as unknown as IDataObject,
+					error: result.nodeError,
+					pairedItem: { item: 0 },
+				});
 			}
 			continue;
 		}

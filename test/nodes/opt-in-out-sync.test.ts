@@ -1,8 +1,11 @@
-import type { IDataObject } from 'n8n-workflow';
+import { readFileSync } from 'fs';
+import path from 'path';
+
+import type { IDataObject, INode } from 'n8n-workflow';
 
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
-import type { TestWorkflow } from '../support/harness';
+import type { TestWorkflow, WorkflowJson } from '../support/harness';
 import { chain, node, startNodeFixture, type NodeFixture } from './fixture';
 
 const SYNC = 'Opt-In/Out Sync';
@@ -348,6 +351,38 @@ describe('Opt-In/Out Sync', () => {
 		});
 	});
 
+	describe('Per-record errors', () => {
+		async function duplicatedProfile() {
+			const good = await pair();
+			const bad = await pair({ donotemail: true }, { denyListEmail: true });
+			await fx.campaign.insert('profile', [{ email: 'copy@example.com', externalId: bad.id }], {
+				bypassUnique: true,
+			});
+			await fx.campaign.edit('profile', good.pkey, { denyListPhone: true });
+			return { good, bad };
+		}
+
+		it('sends a failed record to the error output and still writes the others', async () => {
+			const { good, bad } = await duplicatedProfile();
+			const wf = workflow({ direction: 'bidirectional' }, { onError: 'continueErrorOutput' });
+			const result = await wf.run('Schedule');
+			const failed = result.output(SYNC, 1);
+			// n8n's error output carries the error message, which names the contact.
+			expect(failed).toHaveLength(1);
+			expect(String(failed[0].error)).toMatch(/Several Campaign profiles have externalId/);
+			expect(String(failed[0].error)).toContain(bad.id);
+			expect((await contact(good.id)).donotphone).toBe(true);
+		});
+
+		it('without error output, writes the good records, then fails naming the bad one', async () => {
+			const { good, bad } = await duplicatedProfile();
+			const { error } = await cycle(workflow({ direction: 'bidirectional' }));
+			expect(error?.message).toMatch(/failed for 1 record/);
+			expect(JSON.stringify(error)).toContain(bad.id);
+			expect((await contact(good.id)).donotphone).toBe(true);
+		});
+	});
+
 	describe('Throttling', () => {
 		it('converges when Dynamics 365 answers 429 mid-cycle', async () => {
 			const { id, pkey } = await pair();
@@ -373,6 +408,34 @@ describe('Opt-In/Out Sync', () => {
 			expect(error).toBeUndefined();
 			expect(summary).toMatchObject({ writtenToCampaign: 1, errors: 0 });
 			expect((await profile(pkey)).denyListPhone).toBe(true);
+		});
+	});
+
+	describe('Template', () => {
+		it('templates/opt-in-out.json runs against the sandboxes and syncs both ways', async () => {
+			const template = JSON.parse(
+				readFileSync(path.join(__dirname, '../../templates/opt-in-out.json'), 'utf8'),
+			) as WorkflowJson & { nodes: INode[] };
+			const sync = template.nodes.find((n) => n.type.endsWith('.optInOutSync'))!;
+			expect(sync.onError).toBe('continueErrorOutput');
+			sync.credentials = {
+				dynamics365Api: { id: '1', name: 'Dynamics 365 (sandbox)' },
+				adobeCampaignStandardApi: { id: '2', name: 'Campaign (sandbox)' },
+			};
+			const a = await pair();
+			const b = await pair();
+			const wf = fx.workflow(template);
+			const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-base.scheduleTrigger')!;
+			const first = await wf.run(trigger.name);
+			expect(first.status).toBe('success');
+			await fx.dataverse.editRecord('contact', a.id, { donotfax: true });
+			await fx.campaign.edit('profile', b.pkey, { denyListPostalMail: true });
+			const second = await wf.run(trigger.name);
+			const summary = second.output(sync.name).find((i) => '_summary' in i)!
+				._summary as unknown as OptInOutSummary;
+			expect(summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 1, errors: 0 });
+			expect((await profile(a.pkey)).denyListFax).toBe(true);
+			expect((await contact(b.id)).donotpostalmail).toBe(true);
 		});
 	});
 });
