@@ -1,16 +1,22 @@
 /**
  * Runs a local n8n with this package until Ctrl-C, for demos and manual checks:
- * `ts-node --transpile-only sandbox/n8n/cli.ts [--port 5678] [--fresh]`.
+ * `ts-node --transpile-only sandbox/n8n/cli.ts [--port 5678] [--fresh] [--with-sandbox] [--verbose]`.
+ *
+ * `--with-sandbox` also starts both API sandboxes on their default ports and, once per data folder,
+ * creates n8n credentials pointing at them ("Sandbox Dynamics 365", "Sandbox Adobe Campaign").
  *
  * Data lives in `.n8n-data/` (git-ignored) so workflows survive restarts; `--fresh` starts from an
  * empty folder. The owner login is printed; a new API key is written to `<data folder>/api-key`
  * (not printed, so it stays out of terminal logs).
  */
-import { rmSync, writeFileSync } from 'fs';
+import { existsSync, rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
 
+import { Sandboxes, startSandbox } from '../index';
+import { N8nApi } from './api';
 import { installRuntime } from './install-runtime';
 import { startN8n } from './launcher';
+import { sandboxCredentialData } from './sandbox-credentials';
 
 async function main(): Promise<void> {
 	const args = process.argv.slice(2);
@@ -22,6 +28,7 @@ async function main(): Promise<void> {
 	if (args.includes('--fresh')) rmSync(userFolder, { recursive: true, force: true });
 
 	await installRuntime();
+	const sandbox = args.includes('--with-sandbox') ? await startSandbox() : undefined;
 	const n8n = await startN8n({
 		userFolder,
 		port,
@@ -41,14 +48,41 @@ async function main(): Promise<void> {
 			'Press Ctrl-C to stop.',
 		].join('\n'),
 	);
+	if (sandbox) {
+		console.log(`Sandboxes: Dataverse ${sandbox.dataverse.url}, Campaign ${sandbox.campaign.url}`);
+		await createSandboxCredentials(n8n.api, sandbox, n8n.userFolder);
+	}
 	const shutdown = () => {
-		n8n.stop().then(
+		Promise.all([n8n.stop(), sandbox?.close()]).then(
 			() => process.exit(0),
 			() => process.exit(1),
 		);
 	};
 	process.once('SIGINT', shutdown);
 	process.once('SIGTERM', shutdown);
+}
+
+/** Once per data folder, so restarts don't pile up copies. */
+async function createSandboxCredentials(
+	api: N8nApi,
+	sandbox: Sandboxes,
+	userFolder: string,
+): Promise<void> {
+	const doneFile = path.join(userFolder, 'sandbox-credentials.json');
+	if (existsSync(doneFile)) return;
+	const data = sandboxCredentialData(sandbox);
+	const dynamics = await api.createCredential({
+		name: 'Sandbox Dynamics 365',
+		type: 'dynamics365Api',
+		data: data.dynamics365Api,
+	});
+	const campaign = await api.createCredential({
+		name: 'Sandbox Adobe Campaign',
+		type: 'adobeCampaignStandardApi',
+		data: data.adobeCampaignStandardApi,
+	});
+	writeFileSync(doneFile, JSON.stringify({ dynamics: dynamics.id, campaign: campaign.id }) + '\n');
+	console.log(`Created n8n credentials "${dynamics.name}" and "${campaign.name}"`);
 }
 
 main().catch((error: Error) => {

@@ -8,9 +8,10 @@ import * as path from 'path';
 
 import type { WorkflowDefinition, WorkflowNode } from '../../sandbox/n8n/api';
 import { installRuntime } from '../../sandbox/n8n/install-runtime';
-import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import { Sandboxes, startSandbox } from '../../sandbox/index';
 import { N8nInstance, StartN8nOptions, startN8n } from '../../sandbox/n8n/launcher';
+
+export { sandboxCredentialData } from '../../sandbox/n8n/sandbox-credentials';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -81,31 +82,6 @@ export async function declaredTypes(root = packageDir()): Promise<DeclaredTypes>
 /** Both API sandboxes on free ports, so parallel test files and a running `npm run sandbox` don't collide. */
 export function startSandboxOnFreePorts(): Promise<Sandboxes> {
 	return startSandbox({ dataverse: { port: 0 }, campaign: { port: 0 } });
-}
-
-/** Credential data that points our credential types at the sandboxes, as a user would fill it in. */
-export function sandboxCredentialData(sandbox: Sandboxes): {
-	dynamics365Api: Record<string, string>;
-	adobeCampaignStandardApi: Record<string, string>;
-} {
-	const { dataverse, campaign } = SANDBOX_DEFAULTS;
-	return {
-		dynamics365Api: {
-			environmentUrl: sandbox.dataverse.url,
-			tenantId: sandbox.dataverse.tenantId,
-			clientId: dataverse.clientId,
-			clientSecret: dataverse.clientSecret,
-			authorityHost: sandbox.dataverse.url,
-		},
-		adobeCampaignStandardApi: {
-			organizationId: sandbox.campaign.organizationId,
-			clientId: campaign.clientId,
-			clientSecret: campaign.clientSecret,
-			scopes: campaign.scopes,
-			imsHost: sandbox.campaign.url,
-			apiBaseUrl: sandbox.campaign.url,
-		},
-	};
 }
 
 /** A trigger-plus-NoOp workflow whose Schedule Trigger fires every `seconds` seconds. */
