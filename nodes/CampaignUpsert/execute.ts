@@ -202,11 +202,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (result.outcome === 'failed') {
 			failures.push(result);
 			if (!continueOnFail) return;
-			// n8n sends items carrying an error to the node's error output when one is enabled.
-			item.error = new NodeOperationError(node, result.error ?? 'failed', {
-				itemIndex: records[i].index,
-				description: `Record ${result.id} of table "${result.table}"`,
-			});
+			// n8n routes an item whose json is only { error, details } to the error output (when it
+			// is on) and keeps that json; an item-level `error` would reduce it to the message alone.
+			item.json = { error: result.error ?? 'failed', details: result as unknown as IDataObject };
 		}
 		out.push(item);
 	});

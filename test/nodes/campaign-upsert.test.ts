@@ -1,0 +1,284 @@
+import type http from 'node:http';
+
+import { startNodeFixture, type NodeFixture } from './fixture';
+import {
+	CONTACT_FIELDS,
+	campaignWrites,
+	results,
+	runUntilQuiet,
+	summaryOf,
+	syncWorkflow,
+	type ChainSettings,
+} from './sync-chain';
+
+describe('Campaign Upsert', () => {
+	let fx: NodeFixture;
+	beforeAll(async () => {
+		fx = await startNodeFixture();
+	});
+	afterAll(async () => await fx.close());
+	beforeEach(async () => {
+		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.campaign.reset({ profiles: 0 });
+		await fx.campaign.setLatency(0);
+	});
+
+	function setup(settings: ChainSettings = {}) {
+		const { json, names } = syncWorkflow(settings);
+		return { wf: fx.workflow(json), names };
+	}
+
+	async function profiles() {
+		const dump = await fx.campaign.dump('profile');
+		return new Map(dump.records.map((p) => [String(p.externalId), p]));
+	}
+
+	it('creates, updates only the fields whose Apply updates is on during incremental loads, and deletes', async () => {
+		const [id] = await fx.dataverse.seed('contact', [
+			{ firstname: 'Ana', lastname: 'Lima', emailaddress1: 'ana@example.com' },
+		]);
+		const { wf, names } = setup({
+			fields: [
+				{ dynamicsField: 'firstname', campaignField: 'firstName', applyUpdates: true },
+				{ dynamicsField: 'lastname', campaignField: 'lastName', applyUpdates: false },
+			],
+		});
+		const [initial] = await runUntilQuiet(wf, names.trigger);
+		expect(results(initial, names.upsert)).toMatchObject([{ id, outcome: 'created' }]);
+		expect((await profiles()).get(id)).toMatchObject({ firstName: 'Ana', lastName: 'Lima' });
+
+		await fx.dataverse.editRecord('contact', id, { firstname: 'Anna', lastname: 'Lyma' });
+		const [update] = await runUntilQuiet(wf, names.trigger);
+		expect(results(update, names.upsert)).toMatchObject([
+			{ id, outcome: 'updated', fields: ['firstName'] },
+		]);
+		expect((await profiles()).get(id)).toMatchObject({ firstName: 'Anna', lastName: 'Lima' });
+
+		await fx.dataverse.deleteRecord('contact', id);
+		const [removal] = await runUntilQuiet(wf, names.trigger);
+		expect(results(removal, names.upsert)).toMatchObject([{ id, outcome: 'deleted' }]);
+		expect((await profiles()).has(id)).toBe(false);
+	});
+
+	describe('a key duplicated in Campaign', () => {
+		async function plantDuplicate() {
+			const ids = await fx.dataverse.seed('contact', [
+				{ firstname: 'Good', lastname: 'One' },
+				{ firstname: 'Dup', lastname: 'Licated' },
+				{ firstname: 'Good', lastname: 'Two' },
+			]);
+			const planted = await fx.campaign.insert(
+				'profile',
+				[
+					{ externalId: ids[1], firstName: 'First copy' },
+					{ externalId: ids[1], firstName: 'Second copy' },
+				],
+				{ bypassUnique: true },
+			);
+			return { ids, pKeys: planted.map((p) => p.PKey) };
+		}
+
+		it('fails that record on the error output with the key and both PKeys, writing the others', async () => {
+			const { ids, pKeys } = await plantDuplicate();
+			const { wf, names } = setup({ errorOutput: true });
+			const run = (await wf.pollAndRun(names.trigger))!;
+			expect(run.error).toBeUndefined();
+
+			const failed = results(run, names.upsert, 1);
+			expect(failed).toHaveLength(1);
+			expect(failed[0].details).toMatchObject({
+				id: ids[1],
+				outcome: 'failed',
+				errorCode: 'DUPLICATE_KEY',
+			});
+			const message = String(failed[0].error);
+			expect(message).toContain('externalId');
+			expect(message).toContain(ids[1]);
+			for (const pKey of pKeys) expect(message).toContain(pKey);
+
+			expect(results(run, names.upsert).map((r) => [r.id, r.outcome])).toEqual([
+				[ids[0], 'created'],
+				[ids[2], 'created'],
+			]);
+			expect(summaryOf(run, names.upsert)).toMatchObject({ created: 2, failed: 1 });
+			// Neither copy was touched: nothing is picked silently.
+			const copies = (await fx.campaign.dump('profile')).records.filter(
+				(p) => p.externalId === ids[1],
+			);
+			expect(copies.map((p) => p.firstName).sort()).toEqual(['First copy', 'Second copy']);
+		});
+
+		it('fails the execution after writing the good records when there is no error output', async () => {
+			const { ids, pKeys } = await plantDuplicate();
+			const { wf, names } = setup({ errorOutput: false });
+			const run = (await wf.pollAndRun(names.trigger))!;
+			expect(run.status).toBe('error');
+			expect(run.error?.message).toContain('1 of 3 record(s) could not be written');
+			expect(run.error?.message).toContain(pKeys[0]);
+			const written = await profiles();
+			expect(written.get(ids[0])).toMatchObject({ firstName: 'Good', lastName: 'One' });
+			expect(written.get(ids[2])).toMatchObject({ firstName: 'Good', lastName: 'Two' });
+		});
+	});
+
+	it("reports a record Campaign refuses with the record id, Campaign's code and message; the batch goes on", async () => {
+		const ids = await fx.dataverse.seed('contact', [
+			{ firstname: 'Ok', familystatuscode: null },
+			{ firstname: 'Refused', familystatuscode: 2 },
+			{ firstname: 'Ok too', familystatuscode: null },
+		]);
+		// "Married" is not one of the values of Campaign's gender enumeration.
+		const { wf, names } = setup({
+			errorOutput: true,
+			fields: [
+				{ dynamicsField: 'firstname', campaignField: 'firstName' },
+				{ dynamicsField: 'familystatuscode', campaignField: 'gender' },
+			],
+		});
+		const run = (await wf.pollAndRun(names.trigger))!;
+		const [failed] = results(run, names.upsert, 1);
+		expect(failed.details).toMatchObject({
+			id: ids[1],
+			outcome: 'failed',
+			errorCode: 'RST-360011',
+		});
+		expect(String(failed.error)).toContain(`record ${ids[1]}`);
+		expect(String(failed.error)).toMatch(/gender/);
+		expect(String(failed.error)).toMatch(/Campaign answered 400/);
+		expect(results(run, names.upsert).filter((r) => r.outcome === 'created')).toHaveLength(2);
+		expect((await profiles()).size).toBe(2);
+	});
+
+	it('writes at most Concurrency records at the same time', async () => {
+		await fx.dataverse.generate('contact', 16, 4);
+		// Watch the requests in flight at the Campaign sandbox's HTTP server itself.
+		const server = (fx.sandboxes.campaign.server as unknown as { server: http.Server }).server;
+		let inFlight = 0;
+		let peak = 0;
+		const watch = (req: http.IncomingMessage, res: http.ServerResponse) => {
+			if (req.url?.includes('/_sandbox/')) return;
+			inFlight++;
+			peak = Math.max(peak, inFlight);
+			res.on('close', () => inFlight--);
+		};
+		server.on('request', watch);
+		try {
+			await fx.campaign.setLatency(25);
+			const { wf, names } = setup({ concurrency: 3 });
+			const [run] = await runUntilQuiet(wf, names.trigger);
+			expect(summaryOf(run, names.upsert)).toMatchObject({ created: 16, failed: 0 });
+		} finally {
+			server.off('request', watch);
+		}
+		expect(peak).toBeLessThanOrEqual(3);
+		expect(peak).toBeGreaterThan(1);
+	});
+
+	it('ends each run with a summary item: created, updated, deleted, unchanged, skipped, failed, backlog', async () => {
+		const ids = await fx.dataverse.seed('contact', [
+			{ firstname: 'A' },
+			{ firstname: 'B' },
+			{ firstname: 'C' },
+			{ firstname: 'D' },
+		]);
+		const { wf, names } = setup({ fields: CONTACT_FIELDS, errorOutput: true });
+		await runUntilQuiet(wf, names.trigger);
+		await fx.dataverse.editRecord('contact', ids[0], { firstname: 'A2' });
+		// An edit of an unmapped column: Campaign already holds every mapped value.
+		await fx.dataverse.editRecord('contact', ids[1], { telephone1: '555' });
+		await fx.dataverse.deleteRecord('contact', ids[2]);
+		await fx.dataverse.seed('contact', [{ firstname: 'E' }]);
+		const [run] = await runUntilQuiet(wf, names.trigger);
+		const last = run.output(names.upsert).at(-1)!;
+		expect(Object.keys(last)).toEqual(['_summary']);
+		expect(summaryOf(run, names.upsert)).toMatchObject({
+			created: 1,
+			updated: 1,
+			deleted: 1,
+			unchanged: 1,
+			skipped: 0,
+			failed: 0,
+			backlog: 0,
+		});
+	});
+
+	it('counts the backlog left by a bounded run in the summary', async () => {
+		await fx.dataverse.generate('contact', 12, 8);
+		const { json, names } = syncWorkflow();
+		json.nodes[0].parameters.options = { pageSize: 5, maxRecordsPerRun: 5 };
+		const wf = fx.workflow(json);
+		const run = (await wf.pollAndRun(names.trigger))!;
+		expect(summaryOf(run, names.upsert)).toMatchObject({ created: 5, backlog: 7 });
+	});
+
+	describe('bad settings are reported before any write', () => {
+		it('refuses a Campaign key that has no filter to find records by', async () => {
+			await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
+			await fx.campaign.defineResource({
+				name: 'cusNoFilter',
+				fields: [
+					{ name: 'crmId', type: 'string', unique: true },
+					{ name: 'name', type: 'string' },
+				],
+			});
+			await fx.campaign.resetCounters();
+			const { wf, names } = setup({
+				campaignResource: 'cusNoFilter',
+				campaignKey: 'crmId',
+				fields: [{ dynamicsField: 'firstname', campaignField: 'name' }],
+			});
+			const run = (await wf.pollAndRun(names.trigger))!;
+			expect(run.status).toBe('error');
+			expect(run.error?.message).toMatch(/cusNoFilter\.crmId" has no filter/);
+			expect(run.error?.message).toMatch(/choose another Campaign primary key/);
+			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+		});
+
+		it('refuses a Campaign key that is not unique', async () => {
+			await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
+			await fx.campaign.resetCounters();
+			const { wf, names } = setup({ campaignKey: 'email', fields: CONTACT_FIELDS.slice(0, 2) });
+			const run = (await wf.pollAndRun(names.trigger))!;
+			expect(run.status).toBe('error');
+			expect(run.error?.message).toMatch(/"email" is not unique/);
+			expect(run.nodes[names.mapping].error).toBeDefined();
+			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+		});
+
+		it('refuses an unknown Dynamics column', async () => {
+			await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
+			await fx.campaign.resetCounters();
+			const { wf, names } = setup({
+				fields: [{ dynamicsField: 'nosuchcolumn', campaignField: 'firstName' }],
+			});
+			const run = (await wf.pollAndRun(names.trigger))!;
+			expect(run.status).toBe('error');
+			expect(run.error?.message).toContain('"nosuchcolumn" is not a column of Dynamics table');
+			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+		});
+
+		it('refuses a conversion that cannot work', async () => {
+			await fx.dataverse.seed('contact', [{ firstname: 'X', birthdate: '1990-01-01' }]);
+			await fx.campaign.defineResource({
+				name: 'cusScore',
+				fields: [
+					{ name: 'crmId', type: 'string', unique: true },
+					{ name: 'score', type: 'long' },
+				],
+				filters: [{ name: 'byCrmId', field: 'crmId' }],
+			});
+			await fx.campaign.resetCounters();
+			const { wf, names } = setup({
+				campaignResource: 'cusScore',
+				campaignKey: 'crmId',
+				fields: [{ dynamicsField: 'birthdate', campaignField: 'score' }],
+			});
+			const run = (await wf.pollAndRun(names.trigger))!;
+			expect(run.status).toBe('error');
+			expect(run.error?.message).toMatch(
+				/"birthdate" \(DateTime\) cannot be converted to Campaign field "score" \(long\)/,
+			);
+			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+		});
+	});
+});
