@@ -1,0 +1,277 @@
+/**
+ * B2 Sync: initial load of contacts from the Dataverse sandbox into Campaign profiles, with our
+ * template's contacts chain, or with a hand-built workflow of n8n's HTTP Request nodes doing the
+ * same (page through Dataverse, look each record up in Campaign by key, PATCH or POST). One variant
+ * per process, so peak memory is that variant's alone; the sandboxes run in a process of their own.
+ */
+import type { IDataObject, INode } from 'n8n-workflow';
+
+import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
+import type { WorkflowJson } from '../../test/support/harness';
+import {
+	BUILT_IN_VERSIONS,
+	chainOf,
+	engine,
+	generateContacts,
+	loadTemplate,
+	peakRss,
+	startSandboxProcess,
+	sumCounters,
+	timed,
+	type Engine,
+	type SandboxProcess,
+} from '../support';
+
+export const CONTACTS_TRIGGER = 'Contacts: Dynamics 365 Trigger';
+export const CONTACTS_UPSERT = 'Contacts: Campaign Upsert';
+
+export interface Counts {
+	dataverse: Record<string, number>;
+	campaign: Record<string, number>;
+}
+
+/** Requests per service, without token requests (a token is one request per hour). */
+export function requestFigures(counts: Counts, records: number, pages: number) {
+	const dataverse = sumCounters(counts.dataverse, /^(?!POST token)/);
+	const dataverseReads = sumCounters(counts.dataverse, /^GET contacts/);
+	const campaign = sumCounters(counts.campaign, /^(?!POST ims:token)/);
+	return {
+		dataverseRequests: dataverse,
+		dataverseContactReads: dataverseReads,
+		dataverseReadsPerPage: dataverseReads / pages,
+		campaignRequests: campaign,
+		campaignRequestsPerRecord: campaign / records,
+		dataverseRequestsPerRecord: dataverse / records,
+	};
+}
+
+/** Our template's contacts chain, run as n8n runs an active workflow: poll until nothing is left. */
+export async function runTemplate(
+	env: Engine,
+	options: { pageSize: number; maxRecordsPerRun: number; concurrency?: number; replay?: string },
+	wf = env.workflow(chainOf(loadTemplate('dynamics-to-campaign.json'), CONTACTS_TRIGGER)),
+) {
+	wf.setParameters(CONTACTS_TRIGGER, {
+		options: { pageSize: options.pageSize, maxRecordsPerRun: options.maxRecordsPerRun },
+		...(options.replay ? { replayData: options.replay } : {}),
+	});
+	if (options.concurrency) wf.setParameters(CONTACTS_UPSERT, { concurrency: options.concurrency });
+	const summary = { runs: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
+	for (let i = 0; i < 100_000; i++) {
+		const run = await wf.pollAndRun(CONTACTS_TRIGGER);
+		if (!run) break;
+		if (run.error) throw run.error;
+		summary.runs++;
+		const last = run.output(CONTACTS_UPSERT).at(-1)?._summary as IDataObject | undefined;
+		for (const key of ['created', 'updated', 'unchanged', 'failed'] as const) {
+			summary[key] += Number(last?.[key] ?? 0);
+		}
+		const errors = run.output(CONTACTS_UPSERT, 1);
+		if (errors.length) throw new Error(`records failed: ${JSON.stringify(errors[0])}`);
+	}
+	return { wf, summary };
+}
+
+const GENDER_EXPR =
+	"{{ $json.gendercode === 1 ? 'male' : $json.gendercode === 2 ? 'female' : undefined }}";
+
+/** The same sync built from n8n's HTTP Request nodes, with the package's credentials. */
+export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): WorkflowJson {
+	const campaignApi = `${urls.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
+	const dynamics = { dynamics365Api: { id: '1', name: 'Dynamics 365 (sandbox)' } };
+	const campaign = { adobeCampaignStandardApi: { id: '2', name: 'Campaign (sandbox)' } };
+	const http = (
+		name: string,
+		i: number,
+		parameters: IDataObject,
+		credentials: INode['credentials'],
+	): INode => ({
+		id: `h${i}`,
+		name,
+		type: 'n8n-nodes-base.httpRequest',
+		typeVersion: BUILT_IN_VERSIONS.httpRequest,
+		position: [i * 220, 0],
+		parameters: {
+			authentication: 'predefinedCredentialType',
+			nodeCredentialType: Object.keys(credentials!)[0],
+			...parameters,
+		},
+		credentials,
+	});
+	const body = `={{ JSON.stringify({ externalId: $json.contactid, firstName: $json.firstname ?? undefined, lastName: $json.lastname ?? undefined, email: $json.emailaddress1 ?? undefined, birthDate: $json.birthdate ?? undefined, gender: ${GENDER_EXPR.slice(3, -3)} }) }}`;
+	const nodes: INode[] = [
+		{
+			id: 'h0',
+			name: 'Start',
+			type: 'n8n-nodes-base.noOp',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: {},
+		},
+		http(
+			'Get Contacts',
+			1,
+			{
+				url: `${urls.dataverse}/api/data/v9.2/contacts?$select=contactid,firstname,lastname,emailaddress1,birthdate,gendercode`,
+				sendHeaders: true,
+				headerParameters: {
+					parameters: [{ name: 'Prefer', value: `odata.maxpagesize=${pageSize}` }],
+				},
+				options: {
+					pagination: {
+						pagination: {
+							paginationMode: 'responseContainsNextURL',
+							nextURL: '={{ $response.body["@odata.nextLink"] }}',
+							paginationCompleteWhen: 'other',
+							completeExpression: '={{ !$response.body["@odata.nextLink"] }}',
+							limitPagesFetched: false,
+						},
+					},
+				},
+			},
+			dynamics,
+		),
+		{
+			id: 's1',
+			name: 'Split Out',
+			type: 'n8n-nodes-base.splitOut',
+			typeVersion: 1,
+			position: [440, 200],
+			parameters: { fieldToSplitOut: 'value', options: {} },
+		},
+		http(
+			'Find Profile',
+			3,
+			{
+				url: `=${campaignApi}/byExternalId?externalId={{ encodeURIComponent($json.contactid) }}`,
+				options: {},
+			},
+			campaign,
+		),
+		{
+			id: 'i1',
+			name: 'Exists?',
+			type: 'n8n-nodes-base.if',
+			typeVersion: 2.2,
+			position: [880, 0],
+			parameters: {
+				conditions: {
+					options: { caseSensitive: true, leftValue: '', typeValidation: 'loose', version: 2 },
+					conditions: [
+						{
+							id: 'e1',
+							leftValue: '={{ $json.content.length }}',
+							rightValue: 0,
+							operator: { type: 'number', operation: 'gt' },
+						},
+					],
+					combinator: 'and',
+				},
+				options: {},
+			},
+		},
+		http(
+			'Update Profile',
+			5,
+			{
+				method: 'PATCH',
+				url: `=${campaignApi}/{{ $json.content[0].PKey }}`,
+				sendBody: true,
+				specifyBody: 'json',
+				jsonBody: body.replace(/\$json\./g, "$('Split Out').item.json."),
+				options: {},
+			},
+			campaign,
+		),
+		http(
+			'Create Profile',
+			6,
+			{
+				method: 'POST',
+				url: campaignApi,
+				sendBody: true,
+				specifyBody: 'json',
+				jsonBody: body.replace(/\$json\./g, "$('Split Out').item.json."),
+				options: {},
+			},
+			campaign,
+		),
+	];
+	const link = (...to: string[][]) => ({
+		main: to.map((targets) => targets.map((node) => ({ node, type: 'main' as const, index: 0 }))),
+	});
+	return {
+		name: 'B2 hand-built',
+		nodes,
+		connections: {
+			Start: link(['Get Contacts']),
+			'Get Contacts': link(['Split Out']),
+			'Split Out': link(['Find Profile']),
+			'Find Profile': link(['Exists?']),
+			'Exists?': link(['Update Profile'], ['Create Profile']),
+		},
+	};
+}
+
+export async function counts(sandbox: SandboxProcess): Promise<Counts> {
+	return {
+		dataverse: await sandbox.dataverseAdmin.counters(),
+		campaign: await sandbox.campaignAdmin.counters(),
+	};
+}
+
+export async function run(params: {
+	variant: 'ours' | 'handBuilt';
+	count: number;
+	latencyMs: number;
+}): Promise<IDataObject> {
+	const sandbox = await startSandboxProcess();
+	try {
+		await generateContacts(sandbox.dataverseAdmin, params.count, 21);
+		await sandbox.dataverseAdmin.setLatency(params.latencyMs);
+		await sandbox.campaignAdmin.setLatency(params.latencyMs);
+		await sandbox.dataverseAdmin.resetCounters();
+		await sandbox.campaignAdmin.resetCounters();
+		const env = engine(sandbox, params.variant === 'handBuilt');
+		const pageSize = 5000;
+		const rssBefore = peakRss();
+		let detail: IDataObject;
+		const { seconds } = await timed(async () => {
+			if (params.variant === 'ours') {
+				// The template's settings, except 5,000 rows per Dataverse page (its maximum).
+				const { summary } = await runTemplate(env, { pageSize, maxRecordsPerRun: 5000 });
+				detail = summary;
+			} else {
+				const wf = env.workflow(handBuiltWorkflow(sandbox, pageSize));
+				const result = await wf.run('Start', [[{ json: {} }]]);
+				if (result.error) throw result.error;
+				detail = {
+					updated: result.output('Update Profile').length,
+					created: result.output('Create Profile').length,
+				};
+			}
+		});
+		const profiles = (await sandbox.campaignAdmin.dump('profile')).records.length;
+		if (profiles !== params.count) {
+			throw new Error(
+				`${params.variant}: Campaign holds ${profiles} profiles, expected ${params.count}`,
+			);
+		}
+		const c = await counts(sandbox);
+		return {
+			variant: params.variant,
+			records: params.count,
+			latencyMs: params.latencyMs,
+			seconds,
+			recordsPerSecond: params.count / seconds,
+			...requestFigures(c, params.count, Math.ceil(params.count / pageSize)),
+			counters: c as unknown as IDataObject,
+			detail: detail!,
+			peakRssBytes: peakRss(),
+			rssBeforeBytes: rssBefore,
+			sandboxPeakRssBytes: sandbox.peakRss(),
+		};
+	} finally {
+		await sandbox.close();
+	}
+}
