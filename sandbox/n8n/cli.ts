@@ -12,6 +12,7 @@
 import { existsSync, rmSync, writeFileSync } from 'fs';
 import * as path from 'path';
 
+import { SANDBOX_DEFAULTS } from '../defaults';
 import { Sandboxes, startSandbox } from '../index';
 import { N8nApi } from './api';
 import { installRuntime } from './install-runtime';
@@ -28,7 +29,13 @@ async function main(): Promise<void> {
 	if (args.includes('--fresh')) rmSync(userFolder, { recursive: true, force: true });
 
 	await installRuntime();
-	const sandbox = args.includes('--with-sandbox') ? await startSandbox() : undefined;
+	// Fixed ports, so the credentials stored in the data folder stay valid across restarts.
+	const sandbox = args.includes('--with-sandbox')
+		? await startSandbox({
+				dataverse: { port: SANDBOX_DEFAULTS.dataverse.port },
+				campaign: { port: SANDBOX_DEFAULTS.campaign.port },
+			})
+		: undefined;
 	const n8n = await startN8n({
 		userFolder,
 		port,
