@@ -7,6 +7,7 @@ import type { IDataObject } from 'n8n-workflow';
 const CASES: Record<string, () => Promise<{ run(params: never): Promise<IDataObject> }>> = {
 	b1: () => import('./cases/b1-transform'),
 	b2: () => import('./cases/b2-sync'),
+	b4: () => import('./cases/b4-events'),
 };
 
 async function main() {
