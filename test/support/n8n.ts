@@ -45,10 +45,18 @@ export function n8nLogTail(instance: N8nInstance | undefined, lines = 60): strin
 
 interface DeclaredTypes {
 	packageName: string;
-	/** Full node type names as workflows use them: `<package>.<node name>`. */
+	/**
+	 * Full node type names as workflows use them: `<package>.<node name>`, plus the
+	 * `<package>.<node name>Tool` variant n8n adds for nodes that are usable as AI tools.
+	 */
 	nodeTypes: string[];
 	/** Credential type names. */
 	credentialTypes: string[];
+}
+
+interface DeclaredType {
+	name: string;
+	usableAsTool: boolean;
 }
 
 /**
@@ -60,22 +68,32 @@ export async function declaredTypes(root = packageDir()): Promise<DeclaredTypes>
 		name: string;
 		n8n: { nodes: string[]; credentials: string[] };
 	};
-	const describe = async (file: string): Promise<string[]> => {
+	const describe = async (file: string): Promise<DeclaredType[]> => {
 		const absolute = path.join(root, file);
 		if (!existsSync(absolute))
 			throw new Error(`package.json declares ${file}, which was not built`);
 		const exports = (await import(absolute)) as Record<string, new () => unknown>;
 		return Object.values(exports)
 			.filter((value) => typeof value === 'function')
-			.map((Type) => new Type() as { name?: string; description?: { name: string } })
-			.map((instance) => instance.description?.name ?? instance.name ?? '')
-			.filter((name) => name !== '');
+			.map(
+				(Type) =>
+					new Type() as { name?: string; description?: { name: string; usableAsTool?: unknown } },
+			)
+			.map((instance) => ({
+				name: instance.description?.name ?? instance.name ?? '',
+				usableAsTool: Boolean(instance.description?.usableAsTool),
+			}))
+			.filter((type) => type.name !== '');
 	};
-	const nodeNames = (await Promise.all(manifest.n8n.nodes.map(describe))).flat();
+	const nodes = (await Promise.all(manifest.n8n.nodes.map(describe))).flat();
+	const credentials = (await Promise.all(manifest.n8n.credentials.map(describe))).flat();
 	return {
 		packageName: manifest.name,
-		nodeTypes: nodeNames.map((name) => `${manifest.name}.${name}`),
-		credentialTypes: (await Promise.all(manifest.n8n.credentials.map(describe))).flat(),
+		nodeTypes: nodes.flatMap((node) => {
+			const type = `${manifest.name}.${node.name}`;
+			return node.usableAsTool ? [type, `${type}Tool`] : [type];
+		}),
+		credentialTypes: credentials.map((credential) => credential.name),
 	};
 }
 
