@@ -7,7 +7,9 @@ import type { IDataObject } from 'n8n-workflow';
 const CASES: Record<string, () => Promise<{ run(params: never): Promise<IDataObject> }>> = {
 	b1: () => import('./cases/b1-transform'),
 	b2: () => import('./cases/b2-sync'),
+	b3: () => import('./cases/b3-scale'),
 	b4: () => import('./cases/b4-events'),
+	b5: () => import('./cases/b5-optout'),
 };
 
 async function main() {
