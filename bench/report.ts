@@ -1,0 +1,258 @@
+/** Renders the benchmark figures as bench/REPORT.md: every figure next to its peer, targets judged. */
+export interface CaseResult {
+	id: string;
+	params: Record<string, unknown>;
+	ok: boolean;
+	wallSeconds: number;
+	result?: Record<string, unknown>;
+	error?: string;
+}
+
+export interface BenchResults {
+	mode: 'quick' | 'full';
+	date: string;
+	totalSeconds?: number;
+	machine: Record<string, unknown>;
+	cases: CaseResult[];
+}
+
+type R = Record<string, unknown>;
+
+const n = (v: unknown, digits = 0) =>
+	typeof v === 'number' && Number.isFinite(v)
+		? v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+		: '–';
+const mib = (v: unknown) => (typeof v === 'number' ? `${n(v / 1024 / 1024)} MiB` : '–');
+const verdict = (met: boolean | undefined) =>
+	met === undefined ? 'not measured' : met ? '**met**' : '**missed**';
+
+export function renderReport(results: BenchResults): string {
+	const byId = new Map(results.cases.map((c) => [c.id, c]));
+	const get = (id: string): R | undefined => byId.get(id)?.result as R | undefined;
+	const lines: string[] = [];
+	const m = results.machine;
+	lines.push(
+		'# Benchmarks',
+		'',
+		`Mode: ${results.mode}. Date: ${results.date}. Total: ${n(results.totalSeconds)} s.`,
+		`Machine: ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)} RAM, ${m.platform}, Node ${m.node}; load average at start ${(m.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(' ')}.`,
+		'',
+		'Every case runs in its own process; the sandboxes (Dataverse and Campaign, loopback) run in a',
+		'further process of their own, so "peak memory" is the peak RSS of the process running n8n’s',
+		'engine and the nodes. Request counts come from the sandboxes’ counters and leave out token',
+		'requests. Figures are from one run on a shared 2-core machine where other work ran at the same',
+		'time: treat small differences as noise. All figures are in `report.json`.',
+		'',
+	);
+
+	// B1
+	const b1 = get('b1');
+	lines.push('## B1 Transform', '');
+	if (b1) {
+		const s = b1.seconds as R;
+		const rps = b1.recordsPerSecond as R;
+		const ratio = b1.ratioOursToBuiltIn as number;
+		lines.push(
+			`${n(b1.records)} contacts (${n(b1.passedFilter)} pass the filter "statecode = 0"), read once from the Dataverse sandbox by the Dynamics 365 Trigger, then transformed in n8n-core’s WorkflowExecute. Outputs were compared record by record before timing (Campaign fields externalId, firstName, lastName, email, birthDate, gender): equal. Best of ${(b1.allSeconds as R).ours ? ((b1.allSeconds as R).ours as number[]).length : '?'} interleaved runs.`,
+			'',
+			'| Path | Seconds | Records/s | Ratio to built-in |',
+			'|---|---:|---:|---:|',
+			`| Record Filter → Field Replacement → Apply Field Mapping | ${n(s.ours, 2)} | ${n(rps.ours)} | ${n(ratio, 1)}× |`,
+			`| n8n Filter → Edit Fields (replacement by expression) → Edit Fields (mapping) | ${n(s.builtIn, 2)} | ${n(rps.builtIn)} | 1.0× |`,
+			`| lib/sync alone (compiled filter, replacements, mapping; no n8n) | ${n(s.lib, 3)} | ${n(rps.lib)} | ${n(b1.ratioLibToBuiltIn as number, 0)}× |`,
+			'',
+			`Target ≥ 3× the built-in nodes: ${verdict(ratio >= 3)} (${n(ratio, 1)}×).`,
+			'',
+			'The peer: n8n 2.40’s Code node runs JavaScript only through its task runner, which this',
+			'in-process engine does not start, so the "Code" step is an Edit Fields (Set 3.4) node with',
+			'the same replacement as an expression (`gendercode` 1 → male, 2 → female), which a user can',
+			'build the same way. Built-in nodes are n8n-nodes-base 2.40.7 (Filter 2.2, Set 3.4), loaded',
+			'from the installed n8n runtime into the same engine.',
+			'',
+		);
+	} else lines.push(failure(byId.get('b1')), '');
+
+	// B2
+	lines.push('## B2 Sync (initial load)', '');
+	const b2rows: string[] = [];
+	const b2: Record<string, R | undefined> = {};
+	for (const latency of [0, 20]) {
+		for (const variant of ['ours', 'handBuilt']) {
+			const r = get(`b2-${variant}-${latency}ms`);
+			b2[`${variant}${latency}`] = r;
+			if (!r) {
+				b2rows.push(
+					`| ${variant} | ${latency} ms | failed: ${oneLine(byId.get(`b2-${variant}-${latency}ms`))} |||||`,
+				);
+				continue;
+			}
+			const peer = get(`b2-${variant === 'ours' ? 'handBuilt' : 'ours'}-${latency}ms`);
+			const ratio =
+				variant === 'ours' && peer
+					? `${n((r.recordsPerSecond as number) / (peer.recordsPerSecond as number), 2)}×`
+					: '1.0×';
+			b2rows.push(
+				`| ${variant === 'ours' ? 'Template (contacts chain)' : 'Hand-built HTTP Request workflow'} | ${latency} ms | ${n(r.recordsPerSecond)} | ${ratio} | ${n(r.campaignRequestsPerRecord, 3)} | ${n(r.dataverseRequestsPerRecord, 4)} (${n(r.dataverseContactReads)} contact reads) | ${mib(r.peakRssBytes)} |`,
+			);
+		}
+	}
+	const anyB2 = Object.values(b2).find(Boolean);
+	lines.push(
+		`${n(anyB2?.records)} contacts from the Dataverse sandbox into empty Campaign profiles; latency injected on both sandboxes on every request.`,
+		'',
+		'| Workflow | Latency | Records/s | Ratio | Campaign req/record | Dataverse req/record | Peak memory |',
+		'|---|---:|---:|---:|---:|---:|---:|',
+		...b2rows,
+		'',
+	);
+	const o20 = b2.ours20;
+	const h20 = b2.handBuilt20;
+	const speed20 =
+		o20 && h20 ? (o20.recordsPerSecond as number) / (h20.recordsPerSecond as number) : undefined;
+	const pages = anyB2 ? Math.ceil((anyB2.records as number) / 5000) : 1;
+	lines.push(
+		`- ≥ 5× the hand-built workflow at 20 ms: ${verdict(speed20 === undefined ? undefined : speed20 >= 5)} (${n(speed20, 2)}×).`,
+		`- ≤ 1.01 Campaign requests per record during the initial load: ${verdict(o20 ? (o20.campaignRequestsPerRecord as number) <= 1.01 : undefined)} (${n(o20?.campaignRequestsPerRecord, 4)}; the extra requests are the resource metadata read once per run).`,
+		`- Dataverse reads ≤ 1 request per page: ${verdict(o20 ? (o20.dataverseContactReads as number) <= pages : undefined)} (${n(o20?.dataverseContactReads)} contact requests for ${pages} pages of 5,000, plus ${n(o20 ? (o20.dataverseRequests as number) - (o20.dataverseContactReads as number) : undefined)} metadata requests).`,
+		'- ≤ 2 Campaign requests per record in incremental runs: covered by the node tests (lookup + write per changed record), not timed here.',
+		'',
+		'Settings: the template’s contacts chain (trigger → Record Filter → Field Replacement → Apply',
+		'Field Mapping → Campaign Upsert with concurrency 5) with one change in the in-memory copy:',
+		'page size 5,000 (the template says 500); 5,000 records per run as in the template, polled until',
+		'quiet. The hand-built peer: HTTP Request (GET contacts, pagination by `@odata.nextLink`, page',
+		'size 5,000) → Split Out → HTTP Request (GET profile byExternalId) → If (found?) → HTTP Request',
+		'PATCH or POST, authenticated with this package’s credentials; n8n’s HTTP Request node sends the',
+		'requests of all items at once (no batching option set), which is why it is fast in a loopback',
+		'sandbox; it also asked for a token per item in this engine (concurrent pre-authentication;',
+		'token requests are not counted above).',
+		'',
+	);
+
+	// B3
+	lines.push('## B3 Scale', '');
+	const b3 = results.cases.filter((c) => c.id.startsWith('b3-'));
+	lines.push(
+		'| Records | Runs | Seconds | µs per record | Peak memory (nodes) | Peak memory (sandboxes) |',
+		'|---:|---:|---:|---:|---:|---:|',
+	);
+	for (const c of b3) {
+		const r = c.result as R | undefined;
+		lines.push(
+			r
+				? `| ${n(r.records)} | ${n(r.runs)} | ${n(r.seconds, 1)} | ${n(r.microsecondsPerRecord)} | ${mib(r.peakRssBytes)} | ${mib(r.sandboxPeakRssBytes)} |`
+				: `| ${n(c.params.count)} | failed: ${oneLine(c)} |||||`,
+		);
+	}
+	const b3ok = b3.filter((c) => c.ok).map((c) => c.result as R);
+	if (b3ok.length >= 2) {
+		const first = b3ok[0];
+		const last = b3ok[b3ok.length - 1];
+		const memRatio = (last.peakRssBytes as number) / (first.peakRssBytes as number);
+		const timeRatio =
+			(last.microsecondsPerRecord as number) / (first.microsecondsPerRecord as number);
+		lines.push(
+			'',
+			`Memory at ${n(last.records)} vs ${n(first.records)}: ${n(memRatio, 2)}× (target ≤ 1.2×: ${verdict(memRatio <= 1.2)}). Time per record ${n(timeRatio, 2)}× (linear time means ≈ 1×: ${verdict(timeRatio <= 1.2)}).`,
+		);
+	}
+	lines.push(
+		'',
+		'What ran: a full load of N contacts through the template’s contacts chain into empty Campaign',
+		'profiles, 5,000 records per run (the template’s bound), polled until quiet. Target sizes were',
+		'100,000, 500,000 and 2,000,000 replayed records; not reached in this run (see "Gaps").',
+		'',
+	);
+
+	// B4
+	lines.push('## B4 Email events', '');
+	lines.push(
+		'| Export | Events | Seconds | Events/s | Dynamics req/event | Campaign req/event |',
+		'|---|---:|---:|---:|---:|---:|',
+	);
+	const labels: Record<string, string> = {
+		ours: 'Email Events Export, batch 1,000, page 1,000',
+		'ours-defaults': 'Email Events Export, template defaults (batch 100, page 100)',
+		oneByOne: 'One upsert request per event (Dataverse client, no $batch, 5 at a time)',
+	};
+	for (const v of ['ours', 'ours-defaults', 'oneByOne']) {
+		const c = byId.get(`b4-${v}`);
+		const r = c?.result as R | undefined;
+		lines.push(
+			r
+				? `| ${labels[v]} | ${n(r.events)} | ${n(r.seconds, 1)} | ${n(r.eventsPerSecond)} | ${n(r.dynamicsRequestsPerEvent, 4)} | ${n(r.campaignRequestsPerEvent, 4)} |`
+				: `| ${labels[v]} | failed: ${oneLine(c)} |||||`,
+		);
+	}
+	const b4 = get('b4-ours');
+	const b4d = get('b4-ours-defaults');
+	const peer4 = get('b4-oneByOne');
+	lines.push(
+		'',
+		`Target ≤ 0.01 requests per event: batch 1,000 ${verdict(b4 ? (b4.dynamicsRequestsPerEvent as number) <= 0.01 : undefined)} (${n(b4?.dynamicsRequestsPerEvent, 4)} to Dynamics); template defaults ${verdict(b4d ? (b4d.dynamicsRequestsPerEvent as number) <= 0.01 : undefined)} (${n(b4d?.dynamicsRequestsPerEvent, 4)}). The node needs one contact lookup per 100 distinct contacts (URL length) plus one $batch per batch, so with the defaults it sits near 0.02; with a batch of 1,000 and 3 events per contact it is under 0.01. Speed vs one request per event: ${n(b4 && peer4 ? (b4.eventsPerSecond as number) / (peer4.eventsPerSecond as number) : undefined, 1)}× (batch 1,000), ${n(b4d && peer4 ? (b4d.eventsPerSecond as number) / (peer4.eventsPerSecond as number) : undefined, 1)}× (defaults).`,
+		'',
+		'Data: contacts paired with profiles (externalId = contact id), one delivery where every',
+		'recipient gets send, open and click (3 events each). The node runs from the',
+		'campaign-to-dynamics template (5,000 events per run, run until a run exports nothing).',
+		'',
+	);
+
+	// B5
+	lines.push('## B5 Opt-out cycle', '');
+	lines.push(
+		'| Profiles | Changes | First cycle requests (D365 + Campaign) | Change cycle requests | Requests per change | Change cycle seconds |',
+		'|---:|---:|---:|---:|---:|---:|',
+	);
+	const b5 = results.cases.filter((c) => c.id.startsWith('b5-'));
+	for (const c of b5) {
+		const r = c.result as R | undefined;
+		if (!r) {
+			lines.push(`| ${n(c.params.profiles)} | failed: ${oneLine(c)} |||||`);
+			continue;
+		}
+		const f = r.firstCycle as R;
+		const ch = r.changeCycle as R;
+		lines.push(
+			`| ${n(r.profiles)} | ${n(r.changes)} | ${n(f.dynamicsRequests)} + ${n(f.campaignRequests)} | ${n(ch.dynamicsRequests)} + ${n(ch.campaignRequests)} | ${n(ch.requestsPerChange, 2)} | ${n(ch.seconds, 2)} |`,
+		);
+	}
+	const big = b5[0]?.result as R | undefined;
+	const small = b5[1]?.result as R | undefined;
+	if (big && small) {
+		const a = (big.changeCycle as R).requests as number;
+		const b = (small.changeCycle as R).requests as number;
+		lines.push(
+			'',
+			`Same changes, ${n(big.profiles)} vs ${n(small.profiles)} profiles: ${n(a)} vs ${n(b)} requests (${n(a / b, 2)}×). Requests scale with the changes, not with the table: ${verdict(a / b <= 1.1)}.`,
+		);
+	}
+	lines.push(
+		'',
+		'The opt-in-out template (bidirectional, four flags). After a first cycle, the given number of',
+		'pairs change, alternately `donotemail` in Dynamics and `denyListPhone` in Campaign; the next',
+		'cycle reads the changes incrementally on both sides and writes one request per change.',
+		'',
+	);
+
+	lines.push('## Gaps and notes', '');
+	lines.push(
+		'- B3 did not run at 500,000 and 2,000,000 records: at the measured ~1 ms per record on this',
+		'  2-core machine (nodes, n8n engine and both sandboxes sharing the cores) 2,000,000 records take',
+		'  about 40 minutes for one load, beyond the 30-minute budget of the whole run. A replay at',
+		'  2,000,000 is also refused by the trigger by design (its 2,000,000 guard). What would close',
+		'  the gap: run B3 alone with a longer budget (`npx ts-node --prefer-ts-exts --transpile-only',
+		'  bench/case.ts b3 \'{"count":500000}\'`) on a machine with more cores.',
+		'- B3 measures a full (initial) load, which goes through the same chain as a replay; a replay',
+		'  adds one Campaign lookup per record.',
+		...results.cases.filter((c) => !c.ok).map((c) => `- ${c.id} failed: ${oneLine(c)}`),
+		'',
+	);
+	return `${lines.join('\n')}\n`;
+}
+
+function oneLine(c: CaseResult | undefined): string {
+	return (c?.error ?? 'not run').split('\n').filter(Boolean).at(-1)?.slice(0, 200) ?? 'not run';
+}
+
+function failure(c: CaseResult | undefined): string {
+	return `Not measured: ${oneLine(c)}`;
+}

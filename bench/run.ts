@@ -1,0 +1,180 @@
+/**
+ * `npm run bench [-- --quick]`: runs every benchmark case in its own process, side by side with its
+ * peer, and writes bench/REPORT.md and bench/report.json (quick: bench/results/REPORT.quick.md and
+ * report.quick.json), plus a dated copy of the figures in bench/results/. The report is rewritten
+ * after every case, so an interrupted run still reports what it measured.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { ROOT, runtimeInstalled } from './support';
+import { renderReport, type BenchResults, type CaseResult } from './report';
+
+const quick = process.argv.includes('--quick');
+
+interface Plan {
+	id: string;
+	caseName: string;
+	params: Record<string, unknown>;
+	timeoutSeconds: number;
+}
+
+function plan(): Plan[] {
+	const q = quick;
+	const b2Count = q ? 2000 : 20_000;
+	const b3Sizes = q ? [2000, 10_000] : [50_000, 100_000];
+	const cases: Plan[] = [
+		{
+			id: 'b1',
+			caseName: 'b1',
+			params: { count: q ? 10_000 : 100_000, repeat: q ? 2 : 2 },
+			timeoutSeconds: 900,
+		},
+	];
+	for (const latencyMs of [0, 20]) {
+		for (const variant of ['ours', 'handBuilt']) {
+			cases.push({
+				id: `b2-${variant}-${latencyMs}ms`,
+				caseName: 'b2',
+				params: { variant, count: b2Count, latencyMs },
+				timeoutSeconds: 600,
+			});
+		}
+	}
+	for (const variant of ['ours', 'ours-defaults', 'oneByOne']) {
+		cases.push({
+			id: `b4-${variant}`,
+			caseName: 'b4',
+			params: { variant, events: q ? 3000 : 100_000 },
+			timeoutSeconds: 900,
+		});
+	}
+	const changes = q ? 100 : 1000;
+	for (const profiles of q ? [10_000, 2000] : [100_000, 10_000]) {
+		cases.push({
+			id: `b5-${profiles}`,
+			caseName: 'b5',
+			params: { profiles, changes },
+			timeoutSeconds: 600,
+		});
+	}
+	for (const count of b3Sizes) {
+		cases.push({ id: `b3-${count}`, caseName: 'b3', params: { count }, timeoutSeconds: 1200 });
+	}
+	return cases;
+}
+
+/** Runs one case in a fresh process; kills it (and only it) after its timeout. */
+function runCase(p: Plan): Promise<CaseResult> {
+	return new Promise((resolve) => {
+		const started = Date.now();
+		const child = spawn(
+			process.execPath,
+			[
+				'--max-old-space-size=8192',
+				'-r',
+				'ts-node/register/transpile-only',
+				path.join(ROOT, 'bench/case.ts'),
+				p.caseName,
+				JSON.stringify(p.params),
+			],
+			{
+				cwd: ROOT,
+				env: { ...process.env, TS_NODE_PREFER_TS_EXTS: 'true' },
+				stdio: ['ignore', 'pipe', 'pipe'],
+				detached: true,
+			},
+		);
+		let stdout = '';
+		let stderr = '';
+		child.stdout.on('data', (d) => (stdout += d));
+		child.stderr.on('data', (d) => (stderr += d));
+		const timer = setTimeout(() => {
+			stderr += `\ntimed out after ${p.timeoutSeconds} s`;
+			// The case and the sandbox process it started share this process group.
+			if (child.pid) process.kill(-child.pid, 'SIGKILL');
+		}, p.timeoutSeconds * 1000);
+		child.on('exit', (code) => {
+			clearTimeout(timer);
+			const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+			const seconds = (Date.now() - started) / 1000;
+			if (code === 0 && line) {
+				resolve({
+					id: p.id,
+					params: p.params,
+					ok: true,
+					wallSeconds: seconds,
+					result: JSON.parse(line.slice(7)),
+				});
+			} else {
+				resolve({
+					id: p.id,
+					params: p.params,
+					ok: false,
+					wallSeconds: seconds,
+					error: (stderr.trim().split('\n').slice(-6).join('\n') || `exit code ${code}`).slice(
+						0,
+						2000,
+					),
+				});
+			}
+		});
+	});
+}
+
+async function main() {
+	if (!runtimeInstalled()) {
+		// The built-in peers come from n8n's own package, installed with the n8n runtime.
+		const { installRuntime } = await import('../sandbox/n8n/install-runtime');
+		await installRuntime();
+	}
+	const results: BenchResults = {
+		mode: quick ? 'quick' : 'full',
+		date: new Date().toISOString(),
+		machine: {
+			cpus: os.cpus().length,
+			cpuModel: os.cpus()[0]?.model ?? 'unknown',
+			memoryBytes: os.totalmem(),
+			platform: `${os.platform()} ${os.release()}`,
+			node: process.version,
+			loadAverageAtStart: os.loadavg(),
+		},
+		cases: [],
+	};
+	const resultsDir = path.join(ROOT, 'bench/results');
+	fs.mkdirSync(resultsDir, { recursive: true });
+	const jsonPath = quick
+		? path.join(resultsDir, 'report.quick.json')
+		: path.join(ROOT, 'bench/report.json');
+	const mdPath = quick
+		? path.join(resultsDir, 'REPORT.quick.md')
+		: path.join(ROOT, 'bench/REPORT.md');
+	const dated = path.join(resultsDir, `${results.date.replace(/[:.]/g, '-')}-${results.mode}.json`);
+	const write = () => {
+		results.totalSeconds = (Date.now() - Date.parse(results.date)) / 1000;
+		const json = `${JSON.stringify(results, null, '\t')}\n`;
+		fs.writeFileSync(jsonPath, json);
+		fs.writeFileSync(dated, json);
+		fs.writeFileSync(mdPath, renderReport(results));
+	};
+	for (const p of plan()) {
+		process.stdout.write(`${p.id} ${JSON.stringify(p.params)} … `);
+		const result = await runCase(p);
+		results.cases.push(result);
+		process.stdout.write(
+			result.ok ? `${result.wallSeconds.toFixed(0)} s\n` : `FAILED\n${result.error}\n`,
+		);
+		write();
+	}
+	process.stdout.write(
+		`Report: ${path.relative(ROOT, mdPath)}, figures: ${path.relative(ROOT, jsonPath)}\n`,
+	);
+	if (results.cases.some((c) => !c.ok)) process.exitCode = 1;
+}
+
+main().catch((error) => {
+	process.stderr.write(`${error?.stack ?? error}\n`);
+	process.exit(1);
+});
