@@ -16,6 +16,7 @@ import {
 	sandboxCredentialData,
 	startN8nWithPackage,
 	startSandboxOnFreePorts,
+	workflowForApi,
 } from '../support/n8n';
 
 let n8n: N8nInstance | undefined;
@@ -103,7 +104,16 @@ describe('Real n8n with this package', () => {
 
 	it('creates, publishes, runs and unpublishes a workflow through the public API', async () => {
 		const { api } = instance();
-		const created = await api.createWorkflow(scheduledNoOpWorkflow('Smoke: schedule to NoOp', 1));
+		// Shaped like an export or a template, with the fields the public API refuses.
+		const exported = {
+			...scheduledNoOpWorkflow('Smoke: schedule to NoOp', 1),
+			id: 'exported-id',
+			active: true,
+			pinData: {},
+			meta: { templateCredsSetupCompleted: true },
+			tags: [],
+		};
+		const created = await api.createWorkflow(workflowForApi(exported));
 		try {
 			expect(created.active).toBe(false);
 

@@ -127,3 +127,39 @@ export function scheduledNoOpWorkflow(name: string, seconds: number): WorkflowDe
 		settings: { executionOrder: 'v1', saveDataSuccessExecution: 'all' },
 	};
 }
+
+/** A workflow as exported from n8n or shipped in templates/ (extra fields allowed). */
+export interface WorkflowFile extends Partial<WorkflowDefinition> {
+	name: string;
+	nodes: WorkflowNode[];
+	connections: WorkflowDefinition['connections'];
+	[extra: string]: unknown;
+}
+
+/**
+ * Turns an exported workflow or template into the body the public API accepts (it rejects
+ * read-only and unknown fields such as id, active, pinData, meta, tags), pointing every node's
+ * credential of a given type at the credential created for it.
+ */
+export function workflowForApi(
+	file: WorkflowFile,
+	credentials: Record<string, { id: string; name: string }> = {},
+): WorkflowDefinition {
+	const nodes = file.nodes.map((node) => {
+		if (!node.credentials) return node;
+		const linked = Object.fromEntries(
+			Object.entries(node.credentials).map(([type, current]) => [
+				type,
+				credentials[type] ?? current,
+			]),
+		);
+		return { ...node, credentials: linked };
+	});
+	return {
+		name: file.name,
+		nodes,
+		connections: file.connections,
+		settings: file.settings ?? { executionOrder: 'v1' },
+		...(file.staticData ? { staticData: file.staticData } : {}),
+	};
+}
