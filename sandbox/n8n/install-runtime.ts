@@ -8,6 +8,7 @@
  */
 import { spawn } from 'child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 export const N8N_VERSION = '2.40.7';
@@ -37,14 +38,21 @@ export interface RuntimeMarker {
 }
 
 export interface InstallOptions {
-	/** Defaults to env N8N_RUNTIME_DIR, else `<repo>/.runtime`. */
+	/** Defaults to env N8N_RUNTIME_DIR, else a cache folder in the user's home (see defaultRuntimeDir). */
 	dir?: string;
 	/** Progress lines; defaults to stdout. */
 	log?: (line: string) => void;
 }
 
+/**
+ * Outside the repository, so every clone on a machine (CI's fresh clones included) shares one
+ * install of a few GB instead of spending minutes on its own.
+ */
 export function defaultRuntimeDir(): string {
-	return process.env.N8N_RUNTIME_DIR ?? path.resolve(__dirname, '..', '..', '.runtime');
+	return (
+		process.env.N8N_RUNTIME_DIR ??
+		path.join(os.homedir(), '.cache', 'n8n-nodes-dynamics-campaign', `n8n-${N8N_VERSION}`)
+	);
 }
 
 export function runtimePaths(dir = defaultRuntimeDir()): RuntimePaths {
