@@ -339,11 +339,23 @@ export class CampaignClient {
 		return response.body;
 	}
 
-	/** Creates a record; returns it as Campaign stored it (with PKey and href). */
-	async create(resource: ResourcePath, data: Record<string, unknown>): Promise<CampaignRecord> {
+	/**
+	 * Creates a record; returns it as Campaign stored it (with PKey and href). Not replayed after a
+	 * lost response (the caller looks the key up again instead) unless `replaySafe`: the data holds
+	 * a unique key, so a repeat is refused with 409 rather than creating a duplicate.
+	 */
+	async create(
+		resource: ResourcePath,
+		data: Record<string, unknown>,
+		options: { replaySafe?: boolean } = {},
+	): Promise<CampaignRecord> {
 		const { api, name } = parseResourcePath(resource);
-		// Not replayed after a lost response: the caller looks the key up again instead.
-		return await this.send<CampaignRecord>('POST', `${api}/${name}`, data, false);
+		return await this.send<CampaignRecord>(
+			'POST',
+			`${api}/${name}`,
+			data,
+			options.replaySafe === true,
+		);
 	}
 
 	/** Updates the given fields of a record. */

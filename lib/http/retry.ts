@@ -32,14 +32,18 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 	now: () => Date.now(),
 };
 
-/** Statuses worth another attempt: throttling and the gateway/availability family. */
-export const RETRYABLE_STATUSES: readonly number[] = [429, 502, 503, 504];
+/**
+ * Statuses worth another attempt: throttling, the gateway/availability family, and 500, which both
+ * services also answer for transient trouble (Azure SDKs retry it by default). A 500 is replayed
+ * only for idempotent or replay-safe requests (see `isReplayable`), never for a plain POST.
+ */
+export const RETRYABLE_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
 
 /**
  * Statuses by which the server refuses a request *before* executing it: Dataverse's service
  * protection limits and Adobe's API gateway answer 429 (and 503 when overloaded) without touching
- * data, so replaying any method is safe. 502 and 504 are different: a gateway gave up waiting
- * while the backend may have written, so a blind replay of a POST could create a duplicate.
+ * data, so replaying any method is safe. 500, 502 and 504 are different: the backend may have
+ * written before failing or timing out, so a blind replay of a POST could create a duplicate.
  */
 export const REFUSED_STATUSES: readonly number[] = [429, 503];
 

@@ -102,7 +102,8 @@ async function upsertRecord(
 		const plan = planUpsert(record, []);
 		if (plan.action === 'create') {
 			try {
-				const created = await client.create(access.path, plan.fields);
+				// Replay-safe: a repeated create of the same unique key is refused with 409.
+				const created = await client.create(access.path, plan.fields, { replaySafe: true });
 				return { ...base, outcome: 'created', pKey: created.PKey, fields: fieldsOf(plan.fields) };
 			} catch (error) {
 				if (!isConflict(error) && !(error instanceof TransportError)) return failed(base, error);
@@ -125,7 +126,9 @@ async function upsertRecord(
 				case 'unchanged':
 					return { ...base, outcome: 'unchanged', pKey: plan.pKey, reason: plan.reason };
 				case 'create': {
-					const created = await client.create(access.path, plan.fields);
+					const created = await client.create(access.path, plan.fields, {
+						replaySafe: access.unique,
+					});
 					return { ...base, outcome: 'created', pKey: created.PKey, fields: fieldsOf(plan.fields) };
 				}
 				case 'update':

@@ -261,6 +261,8 @@ export class SandboxServer {
 		) {
 			const kinds = this.faults.kinds;
 			fault = { kind: kinds[Math.floor(this.random() * kinds.length)] };
+			// A token endpoint never answers "your access token expired": that fault belongs to API calls.
+			if (fault.kind === 'tokenExpiry' && /(^|:)token$/.test(route.name)) fault = undefined;
 		}
 		if (!fault) return false;
 		const retryAfter = String(fault.retryAfter ?? this.faults.retryAfter ?? 1);

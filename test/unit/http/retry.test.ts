@@ -97,7 +97,7 @@ describe('withRetry', () => {
 	});
 
 	describe('gateway and availability errors', () => {
-		it.each([502, 503, 504])('retries a GET answered %i', async (status) => {
+		it.each([500, 502, 503, 504])('retries a GET answered %i', async (status) => {
 			const { client, transport, retries } = setup([reply(status), reply(200)]);
 			const res = await client.request(get);
 			expect(res.status).toBe(200);
@@ -106,7 +106,7 @@ describe('withRetry', () => {
 			expect(retries[0].route).toBe('contacts:GET');
 		});
 
-		it.each([400, 401, 403, 404, 409, 412, 500])('does not retry %i', async (status) => {
+		it.each([400, 401, 403, 404, 409, 412])('does not retry %i', async (status) => {
 			const { client, transport } = setup([reply(status), reply(200)]);
 			const res = await client.request(get);
 			expect(res.status).toBe(status);
