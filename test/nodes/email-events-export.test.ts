@@ -188,7 +188,9 @@ describe('Email Events Export', () => {
 			const { pkeys } = await contactsWithProfiles(4);
 			await fx.campaign.simulateDelivery({ profiles: pkeys, seed: 8 });
 			const wf = exportWorkflow();
-			await fx.dataverse.setFaults({ script: [{ kind: '500', route: '\\$batch' }] });
+			// a 500 is retried (the $batch of upserts is replay-safe): fail every attempt
+			const fault = { kind: '500', route: '\\$batch' } as const;
+			await fx.dataverse.setFaults({ script: Array.from({ length: 5 }, () => fault) });
 			const failed = await runExport(wf);
 			expect(failed.result.status).toBe('error');
 			expect(String(failed.result.error?.message ?? failed.result.nodes.Export.error)).toMatch(
