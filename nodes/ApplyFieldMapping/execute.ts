@@ -78,8 +78,9 @@ function checkLock(ctx: IExecuteFunctions, mapping: TableMapping): void {
 /** Does the node named `name` still map `value` in its parameter `parameter`? */
 function stillClaims(ctx: IExecuteFunctions, name: string, parameter: string, value: string) {
 	try {
+		// evaluateExpression adds the leading "=" itself: one more would end up in the value.
 		const current = ctx.evaluateExpression(
-			`={{ $(${JSON.stringify(name)}).params[${JSON.stringify(parameter)}] }}`,
+			`{{ $(${JSON.stringify(name)}).params[${JSON.stringify(parameter)}] }}`,
 			0,
 		);
 		return current === value;

@@ -137,12 +137,13 @@ export async function getCampaignKeyFields(
 	if (!resource) return [];
 	const client = await campaignClient(this);
 	const type = await client.resourceType(campaignResourcePath(resource));
+	// A field that is not unique is refused by Apply Field Mapping, so it is not offered either.
 	return type.fields
-		.filter((f) => f.filters.length > 0)
+		.filter((f) => f.filters.length > 0 && f.unique)
 		.map((f) => ({
 			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
 			value: f.name,
-			description: `Type: ${f.type}; found with ${f.filters[0]}${f.unique ? '; unique' : '; uniqueness not enforced by Campaign'}`,
+			description: `Type: ${f.type}; unique; found with ${f.filters[0]}`,
 		}))
 		.sort(byName);
 }
