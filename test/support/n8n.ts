@@ -8,10 +8,16 @@ import * as path from 'path';
 
 import type { WorkflowDefinition, WorkflowNode } from '../../sandbox/n8n/api';
 import { installRuntime } from '../../sandbox/n8n/install-runtime';
+import { CampaignSandboxAdmin } from '../../sandbox/campaign/admin';
+import { DataverseSandboxAdmin } from '../../sandbox/dataverse/admin';
 import { Sandboxes, startSandbox } from '../../sandbox/index';
 import { N8nInstance, StartN8nOptions, startN8n } from '../../sandbox/n8n/launcher';
 
-export { sandboxCredentialData } from '../../sandbox/n8n/sandbox-credentials';
+import { sandboxCredentialData } from '../../sandbox/n8n/sandbox-credentials';
+import type { CredentialRefs } from '../../sandbox/n8n/templates';
+
+export { sandboxCredentialData };
+export { workflowForApi, type WorkflowFile } from '../../sandbox/n8n/templates';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -128,38 +134,72 @@ export function scheduledNoOpWorkflow(name: string, seconds: number): WorkflowDe
 	};
 }
 
-/** A workflow as exported from n8n or shipped in templates/ (extra fields allowed). */
-export interface WorkflowFile extends Partial<WorkflowDefinition> {
-	name: string;
-	nodes: WorkflowNode[];
-	connections: WorkflowDefinition['connections'];
-	[extra: string]: unknown;
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+	what: string,
+	check: () => Promise<T | undefined | false>,
+	options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+	const timeoutMs = options.timeoutMs ?? 90_000;
+	const deadline = Date.now() + timeoutMs;
+	let lastError: unknown;
+	while (Date.now() < deadline) {
+		try {
+			const value = await check();
+			if (value !== undefined && value !== false) return value as T;
+		} catch (error) {
+			lastError = error;
+		}
+		await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 1000));
+	}
+	const detail = lastError ? ` (last error: ${(lastError as Error).message})` : '';
+	throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
 }
 
-/**
- * Turns an exported workflow or template into the body the public API accepts (it rejects
- * read-only and unknown fields such as id, active, pinData, meta, tags), pointing every node's
- * credential of a given type at the credential created for it.
- */
-export function workflowForApi(
-	file: WorkflowFile,
-	credentials: Record<string, { id: string; name: string }> = {},
-): WorkflowDefinition {
-	const nodes = file.nodes.map((node) => {
-		if (!node.credentials) return node;
-		const linked = Object.fromEntries(
-			Object.entries(node.credentials).map(([type, current]) => [
-				type,
-				credentials[type] ?? current,
-			]),
-		);
-		return { ...node, credentials: linked };
+/** Everything an end-to-end test drives: the sandboxes, their admin clients, n8n and credentials. */
+export interface E2eEnvironment {
+	sandbox: Sandboxes;
+	dataverse: DataverseSandboxAdmin;
+	campaign: CampaignSandboxAdmin;
+	n8n: N8nInstance;
+	/** n8n credentials pointing at the sandboxes, by credential type. */
+	credentials: CredentialRefs;
+	stop(): Promise<void>;
+}
+
+/** Sandboxes on free ports (empty Dynamics), n8n with the package, and both credentials. */
+export async function startE2eEnvironment(options: StartN8nOptions = {}): Promise<E2eEnvironment> {
+	const sandbox = await startSandbox({
+		dataverse: { port: 0, demoRecords: 0 },
+		campaign: { port: 0 },
 	});
-	return {
-		name: file.name,
-		nodes,
-		connections: file.connections,
-		settings: file.settings ?? { executionOrder: 'v1' },
-		...(file.staticData ? { staticData: file.staticData } : {}),
-	};
+	let n8n: N8nInstance | undefined;
+	try {
+		n8n = await startN8nWithPackage(options);
+		const data = sandboxCredentialData(sandbox);
+		const credentials: CredentialRefs = {};
+		for (const [type, name] of [
+			['dynamics365Api', 'Sandbox Dynamics 365'],
+			['adobeCampaignStandardApi', 'Sandbox Adobe Campaign'],
+		] as const) {
+			const created = await n8n.api.createCredential({ name, type, data: data[type] });
+			credentials[type] = { id: created.id, name: created.name };
+		}
+		const instance = n8n;
+		return {
+			sandbox,
+			dataverse: new DataverseSandboxAdmin(sandbox.dataverse.url),
+			campaign: new CampaignSandboxAdmin(sandbox.campaign.url),
+			n8n: instance,
+			credentials,
+			async stop() {
+				await instance.stop();
+				await sandbox.close();
+			},
+		};
+	} catch (error) {
+		await n8n?.stop();
+		await sandbox.close();
+		throw error;
+	}
 }
