@@ -23,6 +23,7 @@ import {
 	type INode,
 	type INodeCredentialsDetails,
 	type INodeExecutionData,
+	type INodeListSearchResult,
 	type INodePropertyOptions,
 	type INodeType,
 	type INodeTypes,
@@ -362,26 +363,43 @@ export class TestWorkflow {
 		return toResult(run);
 	}
 
-	/** Calls a node's loadOptions method as the editor does when a dropdown opens. */
+	/**
+	 * Calls a node's loadOptions method as the editor does when a dropdown opens. `path` is the
+	 * parameter's path (e.g. `parameters.rules.rule[0].value`), so `&field` resolves within its row.
+	 */
 	async loadOptions(
 		nodeName: string,
 		method: string,
 		parameters?: INodeParameters,
+		path = `parameters.${method}`,
 	): Promise<INodePropertyOptions[]> {
+		const { type, context } = this.methodContext(nodeName, parameters, path);
+		const fn = type.methods?.loadOptions?.[method];
+		if (!fn) throw new Error(`${nodeName} has no loadOptions method ${method}`);
+		return await fn.call(context);
+	}
+
+	/** Calls a node's listSearch method as the editor does for a resource locator's list. */
+	async listSearch(
+		nodeName: string,
+		method: string,
+		filter?: string,
+		path = `parameters.${method}`,
+		parameters?: INodeParameters,
+	): Promise<INodeListSearchResult> {
+		const { type, context } = this.methodContext(nodeName, parameters, path);
+		const fn = type.methods?.listSearch?.[method];
+		if (!fn) throw new Error(`${nodeName} has no listSearch method ${method}`);
+		return await fn.call(context, filter);
+	}
+
+	private methodContext(nodeName: string, parameters: INodeParameters | undefined, path: string) {
 		const node = this.node(nodeName);
 		if (parameters) node.parameters = { ...node.parameters, ...parameters };
 		const type = this.nodeTypes.getByNameAndVersion(node.type);
-		const fn = type.methods?.loadOptions?.[method];
-		if (!fn) throw new Error(`${nodeName} has no loadOptions method ${method}`);
 		const additionalData = this.additionalData();
 		additionalData.currentNodeParameters = node.parameters;
-		const context = new LoadOptionsContext(
-			this.workflow,
-			node,
-			additionalData,
-			`parameters.${method}`,
-		);
-		return await fn.call(context);
+		return { type, context: new LoadOptionsContext(this.workflow, node, additionalData, path) };
 	}
 }
 

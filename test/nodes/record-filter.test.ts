@@ -1,0 +1,159 @@
+import type { INodeParameters } from 'n8n-workflow';
+
+import { startNodeFixture, type NodeFixture } from './fixture';
+import { campaignWrites, results, runUntilQuiet, syncWorkflow } from './sync-chain';
+
+/** Three contacts whose columns differ in every way the comparisons need. */
+const CONTACTS = [
+	{
+		firstname: 'Ana',
+		lastname: 'Lima',
+		emailaddress1: 'ana@contoso.com',
+		creditlimit: 100,
+		birthdate: '1980-05-01',
+		gendercode: 2,
+		telephone1: null,
+	},
+	{
+		firstname: 'Bruno',
+		lastname: 'Costa',
+		emailaddress1: 'bruno@fabrikam.com',
+		creditlimit: 500,
+		birthdate: '1990-01-15',
+		gendercode: 1,
+		telephone1: '555 0100',
+	},
+	{
+		firstname: 'Carla',
+		lastname: 'Lopes',
+		emailaddress1: null,
+		creditlimit: null,
+		birthdate: null,
+		gendercode: null,
+		telephone1: '555 0199',
+	},
+];
+
+function rule(field: string, comparison: string, value = ''): INodeParameters {
+	return { field, comparison, value };
+}
+
+describe('Record Filter', () => {
+	let fx: NodeFixture;
+	beforeAll(async () => {
+		fx = await startNodeFixture();
+	});
+	afterAll(async () => await fx.close());
+	beforeEach(async () => {
+		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.campaign.reset({ profiles: 0 });
+	});
+
+	/** First names of the profiles in Campaign, sorted. */
+	async function synced(): Promise<string[]> {
+		const dump = await fx.campaign.dump('profile');
+		return dump.records.map((p) => String(p.firstName)).sort();
+	}
+
+	async function runFilter(filter: INodeParameters) {
+		await fx.dataverse.seed('contact', CONTACTS);
+		const { json, names } = syncWorkflow({ filter });
+		const wf = fx.workflow(json);
+		await runUntilQuiet(wf, names.trigger);
+		return await synced();
+	}
+
+	// telephone1, creditlimit, birthdate and gendercode are not mapped: any column can filter.
+	describe('each comparison, on any column of the table', () => {
+		it.each<[string, string, string, string[]]>([
+			['equals', 'gendercode', 'Female', ['Ana']],
+			['equals', 'gendercode', '1', ['Bruno']],
+			['notEquals', 'gendercode', '2', ['Bruno', 'Carla']],
+			['greater', 'creditlimit', '100', ['Bruno']],
+			['greaterOrEqual', 'creditlimit', '100', ['Ana', 'Bruno']],
+			['less', 'birthdate', '1985-01-01', ['Ana']],
+			['lessOrEqual', 'birthdate', '1990-01-15', ['Ana', 'Bruno']],
+			['contains', 'emailaddress1', 'CONTOSO', ['Ana']],
+			['startsWith', 'lastname', 'Lo', ['Carla']],
+			['endsWith', 'emailaddress1', '.com', ['Ana', 'Bruno']],
+			['isEmpty', 'telephone1', '', ['Ana']],
+			['isNotEmpty', 'telephone1', '', ['Bruno', 'Carla']],
+		])('%s: %s "%s" passes %j', async (comparison, field, value, expected) => {
+			expect(await runFilter({ rules: { rule: [rule(field, comparison, value)] } })).toEqual(
+				expected,
+			);
+		});
+	});
+
+	it('combines the filters with And', async () => {
+		const filter = {
+			rules: { rule: [rule('telephone1', 'isNotEmpty'), rule('creditlimit', 'greater', '10')] },
+			combinator: 'and',
+		};
+		expect(await runFilter(filter)).toEqual(['Bruno']);
+	});
+
+	it('combines the filters with Or', async () => {
+		const filter = {
+			rules: { rule: [rule('lastname', 'startsWith', 'Lo'), rule('gendercode', 'equals', '2')] },
+			combinator: 'or',
+		};
+		expect(await runFilter(filter)).toEqual(['Ana', 'Carla']);
+	});
+
+	it('propagates every modified record when there are no filters', async () => {
+		expect(await runFilter({ rules: {} })).toEqual(['Ana', 'Bruno', 'Carla']);
+	});
+
+	describe('records filtered out after they were synced', () => {
+		async function filterOutBruno(deleteFilteredOut: boolean) {
+			const ids = await fx.dataverse.seed('contact', CONTACTS.slice(0, 2));
+			const { json, names } = syncWorkflow({
+				filter: { rules: { rule: [rule('gendercode', 'isNotEmpty')] }, deleteFilteredOut },
+			});
+			const wf = fx.workflow(json);
+			await runUntilQuiet(wf, names.trigger);
+			expect(await synced()).toEqual(['Ana', 'Bruno']);
+			await fx.dataverse.editRecord('contact', ids[1], { gendercode: null });
+			const [run] = await runUntilQuiet(wf, names.trigger);
+			return { run, names, brunoId: ids[1] };
+		}
+
+		it('are deleted in Campaign when "delete records in Campaign that are filtered out" is on', async () => {
+			const { run, names, brunoId } = await filterOutBruno(true);
+			expect(results(run, names.upsert)).toMatchObject([{ id: brunoId, outcome: 'deleted' }]);
+			expect(await synced()).toEqual(['Ana']);
+		});
+
+		it('stay in Campaign when it is off', async () => {
+			const { run, names } = await filterOutBruno(false);
+			expect(results(run, names.upsert)).toEqual([]);
+			expect(run.output(names.filter).at(-1)).toMatchObject({ _syncRun: { filteredOut: 1 } });
+			expect(await synced()).toEqual(['Ana', 'Bruno']);
+		});
+	});
+
+	it('refuses a filter on a column the table does not have, before any write', async () => {
+		await fx.dataverse.seed('contact', CONTACTS);
+		await fx.campaign.resetCounters();
+		const { json, names } = syncWorkflow({
+			filter: { rules: { rule: [rule('nosuchcolumn', 'equals', 'x')] } },
+		});
+		const run = (await fx.workflow(json).pollAndRun(names.trigger))!;
+		expect(run.status).toBe('error');
+		expect(run.nodes[names.filter].error?.message).toContain('nosuchcolumn');
+		expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+	});
+
+	it('refuses a value that cannot be compared with the column, naming the filter', async () => {
+		await fx.dataverse.seed('contact', CONTACTS);
+		const { json, names } = syncWorkflow({
+			filter: { rules: { rule: [rule('creditlimit', 'greater', 'lots')] } },
+		});
+		const run = (await fx.workflow(json).pollAndRun(names.trigger))!;
+		expect(run.status).toBe('error');
+		expect(run.nodes[names.filter].error?.message).toMatch(/creditlimit/);
+		expect(run.nodes[names.filter].error?.message).toMatch(/lots/);
+		expect(await synced()).toEqual([]);
+	});
+});
