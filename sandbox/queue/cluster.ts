@@ -120,6 +120,8 @@ export async function startQueueCluster(options: QueueClusterOptions = {}): Prom
 			QUEUE_WORKER_LOCK_DURATION: '15000',
 			QUEUE_WORKER_LOCK_RENEW_TIME: '5000',
 			QUEUE_WORKER_STALLED_INTERVAL: '10000',
+			// Main marks executions whose job vanished (crashed worker) as crashed every minute, not 3 h.
+			N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL: '1',
 			...(options.durableCursors === false ? {} : DURABLE_CURSOR_ENV),
 			...options.env,
 		};
