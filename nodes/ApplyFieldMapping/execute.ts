@@ -139,13 +139,14 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		mapping = readMapping(this, tableInfo.primaryIdAttribute);
 		checkLock(this, mapping);
-		claimTables(this, mapping);
 		const [columns, campaignFields] = await Promise.all([
 			syncColumns(dataverse, table, { withChoices: true }),
 			syncCampaignFields(await campaignClient(this), mapping.campaignResource),
 		]);
 		// Every settings problem is reported here, before any record is written.
 		compiled = compileMapping(mapping, columns, campaignFields);
+		// Claimed only by settings that are valid: a refused mapping must not block a good one.
+		claimTables(this, mapping);
 	} catch (error) {
 		throw toNodeError(this.getNode(), error);
 	}
