@@ -12,6 +12,8 @@ export interface BenchResults {
 	mode: 'quick' | 'full';
 	date: string;
 	totalSeconds?: number;
+	/** Cases rerun later with `--only` and merged into an earlier run's figures. */
+	rerun?: { ids: string; previousDate: string };
 	machine: Record<string, unknown>;
 	cases: CaseResult[];
 }
@@ -35,6 +37,9 @@ export function renderReport(results: BenchResults): string {
 		'# Benchmarks',
 		'',
 		`Mode: ${results.mode}. Date: ${results.date}. Total: ${n(results.totalSeconds)} s.`,
+		results.rerun
+			? `Cases starting with "${results.rerun.ids}" were rerun on ${results.date}; the others are from ${results.rerun.previousDate}.`
+			: '',
 		`Machine: ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)} RAM, ${m.platform}, Node ${m.node}; load average at start ${(m.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(' ')}.`,
 		'',
 		'Every case runs in its own process; the sandboxes (Dataverse and Campaign, loopback) run in a',

@@ -13,6 +13,8 @@ import { ROOT, runtimeInstalled } from './support';
 import { renderReport, type BenchResults, type CaseResult } from './report';
 
 const quick = process.argv.includes('--quick');
+/** `--only=<id prefix>`: reruns those cases and merges them into the existing report. */
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 
 interface Plan {
 	id: string;
@@ -159,10 +161,17 @@ async function main() {
 		fs.writeFileSync(dated, json);
 		fs.writeFileSync(mdPath, renderReport(results));
 	};
-	for (const p of plan()) {
+	if (only && fs.existsSync(jsonPath)) {
+		const previous = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as BenchResults;
+		results.cases = previous.cases.filter((c) => !c.id.startsWith(only));
+		results.rerun = { ids: only, previousDate: previous.date };
+	}
+	for (const p of plan().filter((c) => !only || c.id.startsWith(only))) {
 		process.stdout.write(`${p.id} ${JSON.stringify(p.params)} … `);
 		const result = await runCase(p);
-		results.cases.push(result);
+		const at = results.cases.findIndex((c) => c.id === result.id);
+		if (at >= 0) results.cases[at] = result;
+		else results.cases.push(result);
 		process.stdout.write(
 			result.ok ? `${result.wallSeconds.toFixed(0)} s\n` : `FAILED\n${result.error}\n`,
 		);

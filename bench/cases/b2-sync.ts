@@ -75,6 +75,12 @@ export async function runTemplate(
 const GENDER_EXPR =
 	"{{ $json.gendercode === 1 ? 'male' : $json.gendercode === 2 ? 'female' : undefined }}";
 
+/**
+ * Without batching, HTTP Request sends one request per item all at once: 20,000 open sockets fail
+ * (file descriptors, resets). A user sets batching; 50 items every 10 ms caps it at 5,000/s.
+ */
+const BATCHING = { batching: { batch: { batchSize: 50, batchInterval: 10 } } };
+
 /** The same sync built from n8n's HTTP Request nodes, with the package's credentials. */
 export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): WorkflowJson {
 	const campaignApi = `${urls.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
@@ -144,7 +150,7 @@ export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): Workf
 			3,
 			{
 				url: `=${campaignApi}/byExternalId?externalId={{ encodeURIComponent($json.contactid) }}`,
-				options: {},
+				options: BATCHING,
 			},
 			campaign,
 		),
@@ -179,7 +185,7 @@ export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): Workf
 				sendBody: true,
 				specifyBody: 'json',
 				jsonBody: body.replace(/\$json\./g, "$('Split Out').item.json."),
-				options: {},
+				options: BATCHING,
 			},
 			campaign,
 		),
@@ -192,7 +198,7 @@ export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): Workf
 				sendBody: true,
 				specifyBody: 'json',
 				jsonBody: body.replace(/\$json\./g, "$('Split Out').item.json."),
-				options: {},
+				options: BATCHING,
 			},
 			campaign,
 		),
