@@ -33,6 +33,7 @@ import {
 	type IWorkflowExecuteAdditionalData,
 	type IConnections,
 	type INodeParameters,
+	type WorkflowActivateMode,
 	type WorkflowExecuteMode,
 } from 'n8n-workflow';
 
@@ -154,7 +155,7 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 				]),
 			);
 			const key = target as 'headers' | 'qs' | 'body';
-			options[key] = { ...((options[key] as IDataObject) ?? {}), ...resolved };
+			options[key] = { ...((options[key] as IDataObject) ?? {}), ...resolved } as IDataObject;
 		}
 		return options;
 	}
@@ -175,8 +176,12 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 		const output = await type.preAuthentication.call(helpers, credentials);
 		this.preAuthenticationRuns.set(typeName, (this.preAuthenticationRuns.get(typeName) ?? 0) + 1);
 		if (output[expirable.name] === undefined) return undefined;
-		this.store.set(typeName, { ...(this.store.get(typeName) ?? {}), ...output });
-		return Object.assign(credentials, output);
+		const stored = {
+			...(this.store.get(typeName) ?? {}),
+			...output,
+		} as ICredentialDataDecryptedObject;
+		this.store.set(typeName, stored);
+		return Object.assign(credentials, output) as ICredentialDataDecryptedObject;
 	}
 
 	async runPreAuthentication(
@@ -186,7 +191,10 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 	): Promise<ICredentialDataDecryptedObject | undefined> {
 		const type = this.type(typeName);
 		if (typeof type.preAuthentication !== 'function') return undefined;
-		return await type.preAuthentication.call(helpers, credentials);
+		return (await type.preAuthentication.call(
+			helpers,
+			credentials,
+		)) as ICredentialDataDecryptedObject;
 	}
 
 	async getCredentials(): Promise<ICredentials> {
@@ -311,7 +319,7 @@ export class TestWorkflow {
 	}
 
 	/** Calls a polling trigger's `poll()` as n8n's poller does (mode `trigger`). */
-	async poll(triggerName: string, activation: 'trigger' | 'activate' = 'trigger') {
+	async poll(triggerName: string, activation: WorkflowActivateMode = 'activate') {
 		const node = this.node(triggerName);
 		const type = this.nodeTypes.getByNameAndVersion(node.type);
 		if (!type.poll) throw new Error(`${triggerName} is not a polling trigger`);
