@@ -5,7 +5,7 @@ import { cloneRecord } from '../../lib/sync/envelope';
 import { compileMapping, type FieldMapping, type TableMapping } from '../../lib/sync/mapping';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
-import { readSyncInput, recordItem, runItems } from '../shared/items';
+import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { syncCampaignFields, syncColumns } from '../shared/metadata';
 import { checkTable } from '../shared/table';
 
@@ -116,7 +116,8 @@ function claimTables(ctx: IExecuteFunctions, mapping: TableMapping): void {
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { records, runs } = readSyncInput(this);
+	const input = readSyncInput(this);
+	const { records } = input;
 	const table = this.getNodeParameter('table', 0) as string;
 	checkTable(this, table, records);
 
@@ -170,6 +171,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		dynamicsKey: mapping.dynamicsKey,
 		campaignKey: mapping.campaignKey,
 	} satisfies MappingLock as unknown as IDataObject;
-	out.push(...runItems(runs, { mappingFailed: failed }));
+	out.push(...passedOn(input, { mappingFailed: failed }));
 	return [out];
 }

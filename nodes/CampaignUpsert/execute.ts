@@ -149,7 +149,7 @@ async function upsertRecord(
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { records, runs } = readSyncInput(this);
+	const { records, runs, strays } = readSyncInput(this);
 	const concurrency = Math.max(1, Math.floor(this.getNodeParameter('concurrency', 0, 5) as number));
 	const continueOnFail = this.continueOnFail();
 	const node = this.getNode();
@@ -193,14 +193,22 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 	});
 
+	const outcomes = [
+		...results.map((result, i) => ({ result, index: records[i].index })),
+		...strays.map(({ index, message }) => ({
+			result: { outcome: 'failed', table: '', id: '', error: message } as UpsertResult,
+			index,
+		})),
+	].sort((a, b) => a.index - b.index);
+
 	const summary = createSummary();
 	const out: INodeExecutionData[] = [];
 	const failures: UpsertResult[] = [];
-	results.forEach((result, i) => {
+	outcomes.forEach(({ result, index }) => {
 		countOutcome(summary, result.outcome);
 		const item: INodeExecutionData = {
 			json: result as unknown as IDataObject,
-			pairedItem: { item: records[i].index },
+			pairedItem: { item: index },
 		};
 		if (result.outcome === 'failed') {
 			failures.push(result);
@@ -228,7 +236,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		const first = failures[0];
 		throw new NodeOperationError(
 			node,
-			`${failures.length} of ${records.length} record(s) could not be written to Campaign; the others were written. First: ${first.error}`,
+			`${failures.length} of ${outcomes.length} record(s) could not be written to Campaign; the others were written. First: ${first.error}`,
 			{
 				description: failures
 					.slice(0, 20)

@@ -3,7 +3,7 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { compileReplacements, type Replacement } from '../../lib/sync/replacement';
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
-import { readSyncInput, recordItem, runItems } from '../shared/items';
+import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { syncColumns } from '../shared/metadata';
 import { checkTable } from '../shared/table';
 
@@ -16,7 +16,8 @@ function locatorValue(value: unknown): unknown {
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { records, runs } = readSyncInput(this);
+	const input = readSyncInput(this);
+	const { records } = input;
 	const table = this.getNodeParameter('table', 0) as string;
 	const rows = ((this.getNodeParameter('replacements', 0, {}) as IDataObject).replacement ??
 		[]) as IDataObject[];
@@ -43,6 +44,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		if (result !== record) replaced++;
 		return recordItem(result, index);
 	});
-	out.push(...runItems(runs, { replaced }));
+	out.push(...passedOn(input, { replaced }));
 	return [out];
 }

@@ -3,12 +3,13 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { compileFilter, type FilterCombinator, type FilterRule } from '../../lib/sync/filter';
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
-import { readSyncInput, recordItem, runItems } from '../shared/items';
+import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { syncColumns } from '../shared/metadata';
 import { checkTable } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const { records, runs } = readSyncInput(this);
+	const input = readSyncInput(this);
+	const { records } = input;
 	const table = this.getNodeParameter('table', 0) as string;
 	const rules = ((this.getNodeParameter('rules', 0, {}) as IDataObject).rule ?? []) as FilterRule[];
 	const combinator = this.getNodeParameter('combinator', 0, 'and') as FilterCombinator;
@@ -41,6 +42,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		}
 		out.push(recordItem(outcome.record, index));
 	}
-	out.push(...runItems(runs, { filteredOut, filteredOutToDelete: deletedInCampaign }));
+	out.push(...passedOn(input, { filteredOut, filteredOutToDelete: deletedInCampaign }));
 	return [out];
 }

@@ -1,5 +1,4 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
 
 import { isSyncRecord, SYNC_KEY, type SyncRecord } from '../../lib/sync/envelope';
 import { isRunItem, RUN_KEY, type RunReport } from './run';
@@ -15,45 +14,61 @@ export interface InputRun {
 	index: number;
 }
 
-/**
- * Splits a node's input into sync records and run reports. An item that is neither fails the run
- * with a message saying how to wire the nodes (a settings problem, the same for every item).
- */
-export function readSyncInput(ctx: IExecuteFunctions): {
+/** An input item that is neither a sync record nor a run report (e.g. a Set node dropped `_sync`). */
+export interface InputStray {
+	json: IDataObject;
+	index: number;
+	/** Why it cannot be synchronized, and how to wire the nodes instead. */
+	message: string;
+}
+
+export interface SyncInput {
 	records: InputRecord[];
 	runs: InputRun[];
-} {
-	const records: InputRecord[] = [];
-	const runs: InputRun[] = [];
+	strays: InputStray[];
+}
+
+/**
+ * Splits a node's input into sync records, run reports and strays. A stray is one item's problem,
+ * not the run's: transform nodes pass it on untouched, and Campaign Upsert reports it as failed.
+ */
+export function readSyncInput(ctx: IExecuteFunctions): SyncInput {
+	const input: SyncInput = { records: [], runs: [], strays: [] };
 	ctx.getInputData().forEach((item, index) => {
 		if (isRunItem(item.json)) {
-			runs.push({ report: item.json[RUN_KEY] as RunReport & IDataObject, index });
+			input.runs.push({ report: item.json[RUN_KEY] as RunReport & IDataObject, index });
 		} else if (isSyncRecord(item.json)) {
-			records.push({ record: item.json as unknown as SyncRecord, index });
+			input.records.push({ record: item.json as unknown as SyncRecord, index });
 		} else {
-			const hasKey = item.json !== null && typeof item.json === 'object' && SYNC_KEY in item.json;
-			throw new NodeOperationError(
-				ctx.getNode(),
-				`Input item ${index} has ${hasKey ? 'an invalid' : 'no'} "_sync" part`,
-				{
-					itemIndex: index,
-					description:
-						'This node expects items from the Dynamics 365 Trigger (through Record Filter, Field Replacement or Apply Field Mapping). If a Set or Code node sits in between, keep the "_sync" field of each item.',
-				},
-			);
+			const keys = Object.keys(item.json ?? {});
+			const shown = keys.filter((k) => k !== SYNC_KEY).slice(0, 5);
+			const fields = shown.length
+				? ` (fields: ${shown.join(', ')}${keys.length > shown.length + 1 ? ', …' : ''})`
+				: '';
+			input.strays.push({
+				json: item.json,
+				index,
+				message: `An item${fields} has ${keys.includes(SYNC_KEY) ? 'an invalid' : 'no'} "_sync" part, so it cannot be synchronized. The sync nodes expect items from the Dynamics 365 Trigger; if a Set or Code node sits in between, keep the "_sync" field of each item.`,
+			});
 		}
 	});
-	return { records, runs };
+	return input;
 }
 
 export function recordItem(record: SyncRecord, index: number): INodeExecutionData {
 	return { json: record as unknown as IDataObject, pairedItem: { item: index } };
 }
 
-/** Run reports go on unchanged (with what this node adds), after the records. */
-export function runItems(runs: InputRun[], addition: IDataObject = {}): INodeExecutionData[] {
-	return runs.map(({ report, index }) => ({
-		json: { [RUN_KEY]: { ...report, ...addition } },
-		pairedItem: { item: index },
-	}));
+/**
+ * What a transform node passes on besides its records: strays untouched (the chain's last node
+ * reports them), then the run reports with what this node adds.
+ */
+export function passedOn(input: SyncInput, addition: IDataObject = {}): INodeExecutionData[] {
+	return [
+		...input.strays.map(({ json, index }) => ({ json, pairedItem: { item: index } })),
+		...input.runs.map(({ report, index }) => ({
+			json: { [RUN_KEY]: { ...report, ...addition } },
+			pairedItem: { item: index },
+		})),
+	];
 }
