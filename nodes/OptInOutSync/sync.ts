@@ -209,8 +209,8 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		try {
 			return await syncPair(work);
 		} catch (error) {
-			const nodeError = toNodeError(node, error, { recordId: id });
-			return { id, failed: nodeError.message, nodeError, profile: work.profile } as const;
+			const failed = toNodeError(node, error, { recordId: id }).message;
+			return { id, failed, profile: work.profile } as const;
 		}
 	});
 
@@ -289,10 +289,10 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 					decisions: [],
 					error: result.failed,
 				};
-				// `error` on the item is what sends it to the error output when that is switched on.
+				// n8n routes an item whose json is only { error, details } to the error output (when it
+				// is on) and keeps that json; an item-level `error` would reduce it to the message alone.
 				items.push({
-					json: failed as unknown as IDataObject,
-					error: result.nodeError,
+					json: { error: result.failed, details: failed as unknown as IDataObject },
 					pairedItem: { item: 0 },
 				});
 			}

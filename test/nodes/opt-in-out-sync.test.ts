@@ -367,10 +367,12 @@ describe('Opt-In/Out Sync', () => {
 			const wf = workflow({ direction: 'bidirectional' }, { onError: 'continueErrorOutput' });
 			const result = await wf.run('Schedule');
 			const failed = result.output(SYNC, 1);
-			// n8n's error output carries the error message, which names the contact.
+			// n8n's error output keeps { error, details }: the message and which record failed.
 			expect(failed).toHaveLength(1);
 			expect(String(failed[0].error)).toMatch(/Several Campaign profiles have externalId/);
 			expect(String(failed[0].error)).toContain(bad.id);
+			expect(Object.keys(failed[0]).sort()).toEqual(['details', 'error']);
+			expect(failed[0].details).toMatchObject({ contactid: bad.id, outcome: 'failed' });
 			expect((await contact(good.id)).donotphone).toBe(true);
 		});
 
