@@ -18,6 +18,7 @@ import {
 	type EmailEvent,
 	type EmailEventType,
 } from '../../lib/sync/events';
+import { describeValue } from '../../lib/sync/errors';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { readExportState, writeExportState } from './state';
@@ -356,7 +357,7 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 				fail(
 					p,
 					base,
-					`Event ${p.event.eventId}: the profile's externalId ${JSON.stringify(externalId ?? '')} is not a Dynamics 365 contact id (a GUID)`,
+					`Event ${p.event.eventId}: the profile's externalId ${describeValue(externalId ?? '')} is not a Dynamics 365 contact id (a GUID)`,
 				);
 				continue;
 			}

@@ -14,6 +14,7 @@ import { READ_ONLY_FIELDS } from './schema';
 import {
 	RST,
 	badRequest,
+	shortValue,
 	type CampaignStore,
 	type StoredRecord,
 	type Table,
@@ -248,7 +249,7 @@ function recordLabel(table: Table, body: Record<string, unknown>, pkey?: string)
 	const keyField = table.def.fields.find((f) => f.unique);
 	const key =
 		keyField && body[keyField.name] !== undefined
-			? ` ${keyField.name}=${JSON.stringify(body[keyField.name])}`
+			? ` ${keyField.name}=${shortValue(body[keyField.name])}`
 			: '';
 	return `${table.def.name} record${pkey ? ` ${pkey}` : ''}${key}`;
 }

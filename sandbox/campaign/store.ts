@@ -21,6 +21,12 @@ export interface StoredRecord {
 	values: Record<string, Value>;
 }
 
+/** A value as error messages show it: long values are cut, as the real service does. */
+export function shortValue(raw: unknown): string {
+	const json = JSON.stringify(raw) ?? String(raw);
+	return json.length > 100 ? `${json.slice(0, 60)}… (${json.length} characters)` : json;
+}
+
 /** Campaign's generic REST error code; the message says what was wrong. */
 export const RST = 'RST-360011';
 
@@ -386,7 +392,7 @@ export class CampaignStore {
 	): Value {
 		const fail = (what: string) =>
 			badRequest(
-				`Invalid value ${JSON.stringify(raw)} for field '${field.name}' of ${recordLabel}: ${what}.`,
+				`Invalid value ${shortValue(raw)} for field '${field.name}' of ${recordLabel}: ${what}.`,
 			);
 		if (raw === null) return null;
 		switch (field.type) {
@@ -495,7 +501,7 @@ export class CampaignStore {
 			throw new SandboxHttpError(
 				409,
 				RST,
-				`Duplicate key: a '${table.def.name}' record with ${name} ${JSON.stringify(values[name])} already exists (field '${name}' is unique).`,
+				`Duplicate key: a '${table.def.name}' record with ${name} ${shortValue(values[name])} already exists (field '${name}' is unique).`,
 			);
 		}
 	}
