@@ -47,6 +47,9 @@ const optionalText = (raw: Record<string, unknown>, field: string): string | und
 	return new Error(`"${field}" must be text, got ${describeValue(v)}`);
 };
 
+/** Longest event id accepted: the length of the event id column of the activity tables. */
+export const EVENT_ID_MAX = 100;
+
 /** Checks a raw event (a Campaign event record or a webhook payload) and says what is wrong. */
 export function validateEvent(raw: unknown): EventValidation {
 	if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -71,6 +74,13 @@ export function validateEvent(raw: unknown): EventValidation {
 		text[f] = v;
 	}
 	const id = text.eventId;
+	if (id && id.length > EVENT_ID_MAX) {
+		// No activity could be keyed by it, and the id would flood every message that names it.
+		return {
+			ok: false,
+			reason: `email event: "eventId" is ${describeValue(id)} (${id.length} characters); at most ${EVENT_ID_MAX} are allowed`,
+		};
+	}
 	const which = id ? `event ${id}` : 'email event';
 	const missing = (f: string) => ({ ok: false as const, reason: `${which}: "${f}" is missing` });
 	if (!id) return missing('eventId');

@@ -86,6 +86,13 @@ export function validateOptOutMappings(mappings: OptOutMapping[]): string[] {
 				`${where}: Dynamics fields "${other}" and "${m.dynamicsField}" both map to Campaign field "${m.campaignField}". Map it once.`,
 			);
 		} else seen.set(m.campaignField, m.dynamicsField);
+		// One Dynamics flag fed by two Campaign flags would flip between them on every cycle.
+		const twice = mappings.findIndex((o) => o.dynamicsField === m.dynamicsField);
+		if (m.dynamicsField && twice < i) {
+			problems.push(
+				`${where}: Dynamics field "${m.dynamicsField}" is already mapped in row ${twice + 1}. Map it once.`,
+			);
+		}
 	});
 	return problems;
 }

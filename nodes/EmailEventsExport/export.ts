@@ -70,6 +70,16 @@ const TABLE_SETTING: Record<EmailEventType, string> = {
 	bounce: 'Email Bounce Table',
 };
 
+const COLUMN_SETTING: Record<string, string> = {
+	eventId: 'Event ID Column',
+	subject: 'Subject Column',
+	campaignName: 'Campaign Name Column',
+	deliveryName: 'Delivery Name Column',
+	date: 'Event Date Column',
+	mirrorPageUrl: 'Mirror Page URL Column',
+	clickedUrl: 'Clicked URL Column',
+};
+
 export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 	const text = (name: string, fallback: string) =>
 		String(ctx.getNodeParameter(name, 0, fallback) ?? fallback).trim();
@@ -79,16 +89,38 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 		const v = columns[name];
 		return typeof v === 'string' && v.trim() ? v.trim() : fallback;
 	};
-	const whole = (v: unknown, fallback: number, max: number) =>
-		Math.min(max, Math.max(1, Math.floor(Number(v ?? fallback) || fallback)));
+	// Out-of-range numbers only get here through imported or API-made workflows (the editor
+	// enforces the bounds); say so instead of silently using another value.
+	const whole = (v: unknown, fallback: number, max: number, setting: string) => {
+		if (v === undefined || v === null || v === '') return fallback;
+		const n = Number(v);
+		if (!Number.isInteger(n) || n < 1 || n > max) {
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`Options › ${setting} is ${describeValue(v)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
+				{
+					description: `Set "${setting}" to a number in that range, or remove the option to use ${fallback}.`,
+				},
+			);
+		}
+		return n;
+	};
+	const types = {
+		sends: ctx.getNodeParameter('sends', 0, true) as boolean,
+		opens: ctx.getNodeParameter('opens', 0, true) as boolean,
+		clicks: ctx.getNodeParameter('clicks', 0, true) as boolean,
+		bounces: ctx.getNodeParameter('bounces', 0, true) as boolean,
+	};
+	if (!types.sends && !types.opens && !types.clicks && !types.bounces) {
+		throw new NodeOperationError(
+			ctx.getNode(),
+			'Sends, Opens, Clicks and Bounces are all switched off: there is nothing to export',
+			{ description: 'Switch on at least one event type, or deactivate the workflow.' },
+		);
+	}
 	return {
 		source: text('source', 'campaign') === 'input' ? 'input' : 'campaign',
-		types: {
-			sends: ctx.getNodeParameter('sends', 0, true) as boolean,
-			opens: ctx.getNodeParameter('opens', 0, true) as boolean,
-			clicks: ctx.getNodeParameter('clicks', 0, true) as boolean,
-			bounces: ctx.getNodeParameter('bounces', 0, true) as boolean,
-		},
+		types,
 		tables: {
 			send: text('sendTable', 'adobe_emailsend'),
 			open: text('openTable', 'adobe_emailopen'),
@@ -105,9 +137,14 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 			clickedUrl: column('clickedUrl', 'adobe_clickedurl'),
 		},
 		createFollowUpTasks: ctx.getNodeParameter('createFollowUpTasks', 0, false) as boolean,
-		batchSize: whole(options.batchSize, 100, MAX_BATCH_SIZE),
-		maxEventsPerRun: whole(options.maxEventsPerRun, 5000, Number.MAX_SAFE_INTEGER),
-		pageSize: whole(options.pageSize, 100, 1000),
+		batchSize: whole(options.batchSize, 100, MAX_BATCH_SIZE, 'Batch Size'),
+		maxEventsPerRun: whole(
+			options.maxEventsPerRun,
+			5000,
+			Number.MAX_SAFE_INTEGER,
+			'Max Events per Run',
+		),
+		pageSize: whole(options.pageSize, 100, 1000, 'Page Size'),
 		eventResource:
 			typeof options.eventResource === 'string' && options.eventResource.trim()
 				? options.eventResource.trim()
@@ -214,6 +251,18 @@ async function checkTargets(
 				`The Dynamics 365 table "${table}" has no alternate key on the column "${settings.columns.eventId}"`,
 				{
 					description: `Setting "${TABLE_SETTING[type]}": events are upserted by their event id, so that a re-run never creates a second activity. Add an alternate key on "${settings.columns.eventId}" to the table in Dynamics 365, or set "Activity Columns › Event ID" to the keyed column.`,
+				},
+			);
+		}
+		const known = new Set((await dataverse.getColumns(table)).map((c) => c.logicalName));
+		for (const [name, column] of Object.entries(settings.columns)) {
+			if (!column || known.has(column)) continue;
+			if (name === 'clickedUrl' && type !== 'click') continue;
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`Activity Columns › ${COLUMN_SETTING[name] ?? name}: the table "${table}" has no column "${column}"`,
+				{
+					description: `Setting "${TABLE_SETTING[type]}": choose a column of that table, or clear the setting to use the default.`,
 				},
 			);
 		}

@@ -112,9 +112,13 @@ async function checkMappings(
 		}
 	});
 	if (problems.length) {
-		throw new NodeOperationError(ctx.getNode(), 'The opt-in/out mappings need fixing', {
-			description: problems.join(' '),
-		});
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`The opt-in/out mappings need fixing: ${problems[0]}`,
+			{
+				description: problems.join(' '),
+			},
+		);
 	}
 }
 
