@@ -35,10 +35,33 @@ interface TriggerParameters {
 	maxRecordsPerRun: number;
 }
 
+/** A whole-number option within its range, or a settings error naming it. */
+function wholeNumber(
+	ctx: IPollFunctions,
+	name: string,
+	raw: unknown,
+	fallback: number,
+	max = Number.MAX_SAFE_INTEGER,
+): number {
+	const value = raw === undefined || raw === '' ? fallback : Number(raw);
+	if (!Number.isInteger(value) || value < 1 || value > max) {
+		const range =
+			max === Number.MAX_SAFE_INTEGER ? 'at least 1' : `from 1 to ${max.toLocaleString('en-US')}`;
+		throw new NodeOperationError(
+			ctx.getNode(),
+			`Options › ${name} is ${String(raw)}: it must be a whole number ${range}`,
+			{
+				description: max === 5000 ? 'Dataverse returns at most 5,000 records per page.' : undefined,
+			},
+		);
+	}
+	return value;
+}
+
 function readParameters(ctx: IPollFunctions): TriggerParameters {
 	const options = ctx.getNodeParameter('options', {}) as IDataObject;
-	const maxRecordsPerRun = Math.max(1, Math.floor(Number(options.maxRecordsPerRun ?? 5000)));
-	const pageSize = Math.min(5000, Math.max(1, Math.floor(Number(options.pageSize ?? 500))));
+	const maxRecordsPerRun = wholeNumber(ctx, 'Max Records per Run', options.maxRecordsPerRun, 5000);
+	const pageSize = wholeNumber(ctx, 'Page Size', options.pageSize, 500, 5000);
 	const table = String(ctx.getNodeParameter('table', '') ?? '').trim();
 	if (!table) {
 		throw new NodeOperationError(ctx.getNode(), 'Choose a Microsoft Dynamics 365 table', {
