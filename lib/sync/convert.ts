@@ -202,7 +202,15 @@ const toDateTime: Converter = (value) => {
 		: { ok: true, value: new Date(t).toISOString() };
 };
 
-const plainText: Converter = (value) => ({ ok: true, value: toText(value) });
+/** Text as is; a list or an object (e.g. from a Code node in between) is not text. */
+const plainText: Converter = (value) =>
+	value !== null && typeof value === 'object'
+		? fail(
+				value,
+				'string',
+				Array.isArray(value) ? 'it is a list, not text' : 'it is an object, not text',
+			)
+		: { ok: true, value: toText(value) };
 
 function displayText(dataverseType: string, required: boolean): Converter {
 	return (value, label) => {
