@@ -5,7 +5,6 @@
  */
 import type { SyncLoad } from './envelope';
 import { SyncSettingsError } from './errors';
-import { parseInstant } from './values';
 
 export const TRIGGER_STATE_VERSION = 1;
 /** The key under the node's static data. */
@@ -223,66 +222,4 @@ export function startReplay(
 /** Remember a refused request so the refusal is reported once; a new value asks again. */
 export function refuseReplay(state: TriggerState, request: string): TriggerState {
 	return { ...state, replayToken: request.trim() };
-}
-
-// ---- modifiedon polling ----
-
-/** How a date-time and a GUID are written as OData literals (the Dataverse client's escaping). */
-export interface ODataLiteralFormatter {
-	dateTime(iso: string): string;
-	guid(id: string): string;
-}
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** OData v4 writes both unquoted; the values are checked so nothing else can slip into a query. */
-export const plainODataLiterals: ODataLiteralFormatter = {
-	dateTime(iso) {
-		const t = parseInstant(iso);
-		if (t === undefined) throw new SyncSettingsError(`Invalid modifiedon cursor value "${iso}".`);
-		return new Date(t).toISOString();
-	},
-	guid(id) {
-		if (!GUID.test(id))
-			throw new SyncSettingsError(`Invalid id in the modifiedon cursor: "${id}".`);
-		return id.toLowerCase();
-	},
-};
-
-/**
- * The `$filter` for rows strictly after the cursor in (modifiedon, id) order, so rows sharing one
- * timestamp are neither skipped nor repeated across polls and pages. Undefined: read from the start.
- */
-export function modifiedOnFilter(
-	cursor: ModifiedOnCursor | undefined,
-	idColumn: string,
-	literals: ODataLiteralFormatter = plainODataLiterals,
-): string | undefined {
-	if (!cursor) return undefined;
-	const t = literals.dateTime(cursor.modifiedOn);
-	const id = literals.guid(cursor.id);
-	return `(modifiedon gt ${t} or (modifiedon eq ${t} and ${idColumn} gt ${id}))`;
-}
-
-/** The `$orderby` that goes with `modifiedOnFilter`. */
-export function modifiedOnOrderBy(idColumn: string): string {
-	return `modifiedon asc,${idColumn} asc`;
-}
-
-/**
- * The cursor after emitting rows read in server order: the last emitted row. (Ids are ordered by
- * the server, which sorts GUIDs differently from text; never pick a "max" client-side.)
- */
-export function advanceModifiedOnCursor(
-	cursor: ModifiedOnCursor | undefined,
-	emitted: ReadonlyArray<Record<string, unknown>>,
-	idColumn: string,
-): ModifiedOnCursor | undefined {
-	for (let i = emitted.length - 1; i >= 0; i--) {
-		const row = emitted[i];
-		const modifiedOn = row.modifiedon;
-		const id = row[idColumn];
-		if (typeof modifiedOn === 'string' && typeof id === 'string') return { modifiedOn, id };
-	}
-	return cursor;
 }

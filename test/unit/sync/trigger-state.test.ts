@@ -2,14 +2,11 @@ import {
 	REPLAY_LIMIT,
 	SyncSettingsError,
 	TRIGGER_STATE_KEY,
-	advanceModifiedOnCursor,
 	backlogOf,
 	checkReplayAllowed,
 	finishLoad,
 	initialTriggerState,
 	isNewReplayRequest,
-	modifiedOnFilter,
-	modifiedOnOrderBy,
 	noteEmitted,
 	readTriggerState,
 	reconcileTriggerState,
@@ -121,48 +118,6 @@ describe('Dynamics Trigger state', () => {
 			s = refuseReplay(s, 'r2');
 			expect(isNewReplayRequest(s, 'r2')).toBe(false);
 			expect(isNewReplayRequest(s, 'r3')).toBe(true);
-		});
-	});
-
-	describe('modifiedon polling', () => {
-		const id = '0a1b2c3d-0000-0000-0000-0000000000ff';
-		it('reads strictly after (modifiedon, id), so equal timestamps are neither skipped nor repeated', () => {
-			expect(modifiedOnFilter(undefined, 'contactid')).toBeUndefined();
-			expect(
-				modifiedOnFilter(
-					{ modifiedOn: '2024-03-01T10:00:00+02:00', id: id.toUpperCase() },
-					'contactid',
-				),
-			).toBe(
-				`(modifiedon gt 2024-03-01T08:00:00.000Z or (modifiedon eq 2024-03-01T08:00:00.000Z and contactid gt ${id}))`,
-			);
-			expect(modifiedOnOrderBy('contactid')).toBe('modifiedon asc,contactid asc');
-		});
-
-		it('uses the literal formatter it is given and refuses values that are not dates or GUIDs', () => {
-			const literals = { dateTime: (v: string) => `D(${v})`, guid: (v: string) => `G(${v})` };
-			expect(modifiedOnFilter({ modifiedOn: 't', id: 'i' }, 'accountid', literals)).toBe(
-				'(modifiedon gt D(t) or (modifiedon eq D(t) and accountid gt G(i)))',
-			);
-			expect(() => modifiedOnFilter({ modifiedOn: "2024' or 1 eq 1", id }, 'contactid')).toThrow(
-				/Invalid modifiedon/,
-			);
-			expect(() =>
-				modifiedOnFilter({ modifiedOn: '2024-01-01T00:00:00Z', id: "x' or 'a" }, 'contactid'),
-			).toThrow(/Invalid id/);
-		});
-
-		it('advances to the last emitted row in server order', () => {
-			const rows = [
-				{ contactid: 'b', modifiedon: '2024-01-01T00:00:00Z' },
-				{ contactid: 'a', modifiedon: '2024-01-01T00:00:00Z' },
-			];
-			expect(advanceModifiedOnCursor(undefined, rows, 'contactid')).toEqual({
-				modifiedOn: '2024-01-01T00:00:00Z',
-				id: 'a',
-			});
-			const cursor = { modifiedOn: 'x', id: 'y' };
-			expect(advanceModifiedOnCursor(cursor, [], 'contactid')).toBe(cursor);
 		});
 	});
 });
