@@ -38,7 +38,7 @@ export class CampaignUpsert implements INodeType {
 				name: 'concurrency',
 				type: 'number',
 				typeOptions: { minValue: 1, maxValue: 50 },
-				default: 5,
+				default: 10,
 				description:
 					'Records written to Campaign at the same time. Campaign throttles with 429 answers, which are retried after the wait it asks for.',
 			},

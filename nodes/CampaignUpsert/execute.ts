@@ -150,7 +150,10 @@ async function upsertRecord(
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const { records, runs, strays } = readSyncInput(this);
-	const concurrency = Math.max(1, Math.floor(this.getNodeParameter('concurrency', 0, 5) as number));
+	const concurrency = Math.max(
+		1,
+		Math.floor(this.getNodeParameter('concurrency', 0, 10) as number),
+	);
 	const continueOnFail = this.continueOnFail();
 	const node = this.getNode();
 
