@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
 
 import { CHROMIUM_ARGS, installBrowser } from '../../sandbox/n8n/install-browser';
 import type { Workflow } from '../../sandbox/n8n/api';
@@ -33,6 +33,18 @@ const KEPT_PANELS = new Set([
 	'Email Events Export',
 	'Opt-In/Out Sync',
 ]);
+
+/**
+ * Dropdowns opened by hand in a panel: the parameter and an option text it must list. The Field
+ * Mappings rows read the table and Campaign resource chosen above them (outside the row).
+ */
+const OPENED_DROPDOWNS: Record<string, Array<{ parameter: string; option: RegExp }>> = {
+	'Contacts: Dynamics 365 Trigger': [{ parameter: 'table', option: /\(contact\)/ }],
+	'Contacts: Apply Field Mapping': [
+		{ parameter: 'dynamicsField', option: /\(firstname\)/ },
+		{ parameter: 'campaignField', option: /\(firstName\)/ },
+	],
+};
 
 let env: E2eEnvironment | undefined;
 let context: BrowserContext | undefined;
@@ -70,21 +82,47 @@ afterAll(async () => {
 interface Watch {
 	consoleErrors: string[];
 	failedRequests: string[];
+	/** Every answered option request: the load method, its status and how many options came back. */
+	optionCalls: Array<{ method: string; path: string; status: number; options: number }>;
 }
 
 function watch(page: Page): Watch {
-	const seen: Watch = { consoleErrors: [], failedRequests: [] };
+	const seen: Watch = { consoleErrors: [], failedRequests: [], optionCalls: [] };
 	page.on('console', (message) => {
 		if (message.type() === 'error') seen.consoleErrors.push(message.text());
 	});
 	page.on('pageerror', (error) => seen.consoleErrors.push(`uncaught: ${error.message}`));
 	page.on('response', (response) => {
 		// Dropdowns, resource locators and mapping columns of our nodes load through these routes.
-		if (/\/rest\/dynamic-node-parameters\//.test(response.url()) && response.status() >= 400) {
+		if (!/\/rest\/dynamic-node-parameters\//.test(response.url())) return;
+		if (response.status() >= 400) {
 			seen.failedRequests.push(`${response.status()} ${response.url()}`);
+		}
+		if (/\/options$/.test(new URL(response.url()).pathname)) {
+			void recordOptionCall(seen, response);
 		}
 	});
 	return seen;
+}
+
+async function recordOptionCall(seen: Watch, response: Response): Promise<void> {
+	const body = (response.request().postDataJSON() ?? {}) as {
+		methodName?: string;
+		path?: string;
+	};
+	let options = -1;
+	try {
+		const answer = (await response.json()) as { data?: unknown[] };
+		options = Array.isArray(answer.data) ? answer.data.length : -1;
+	} catch {
+		// Not JSON: counted as no options.
+	}
+	seen.optionCalls.push({
+		method: body.methodName ?? '?',
+		path: body.path ?? '',
+		status: response.status(),
+		options,
+	});
 }
 
 /** Console errors that concern our package: its name, its node types or names. */
@@ -104,6 +142,42 @@ async function logIn(page: Page): Promise<void> {
 	await page.locator('input[type="password"]').first().fill(n8n.owner.password);
 	await page.keyboard.press('Enter');
 	await page.waitForURL((url) => !url.pathname.includes('signin'), { timeout: 30_000 });
+}
+
+/** Opens the first dropdown of `parameter` in the open panel: its list must show `option`. */
+async function expectDropdownLists(
+	page: Page,
+	seen: Watch,
+	parameter: string,
+	option: RegExp,
+): Promise<void> {
+	const input = page
+		.locator(`[data-test-id="ndv"] [data-test-id="parameter-input-${parameter}"]`)
+		.first();
+	await input.scrollIntoViewIfNeeded();
+	const select = input.locator('.el-select__wrapper, .el-select').first();
+	const open = page.locator('.el-select-dropdown:visible');
+	const listed = page.locator('.el-select-dropdown__item:visible', { hasText: option });
+	await waitFor(
+		`the ${parameter} dropdown to list ${String(option)}`,
+		async () => {
+			// A click while the panel still settles may not open the list: click until it is open.
+			if ((await open.count()) === 0) await select.click();
+			return (await listed.count()) > 0;
+		},
+		{ timeoutMs: 15_000, intervalMs: 500 },
+	).catch(async (error: Error) => {
+		await page.screenshot({ path: path.join(SCREENSHOTS, `failed-${parameter}.png`) });
+		const shown = await page.locator('.el-select-dropdown:visible').allInnerTexts();
+		error.message += `\nthe open list shows: ${JSON.stringify(shown).slice(0, 500)}`;
+		error.message += `\noption requests: ${JSON.stringify(seen.optionCalls)}`;
+		throw error;
+	});
+	// A second click closes the list (Escape would close the whole panel as well).
+	await select.click();
+	await listed.first().waitFor({ state: 'hidden', timeout: 5_000 });
+	// The select keeps the focus and would take the Escape meant for the panel.
+	await page.evaluate('document.activeElement && document.activeElement.blur()');
 }
 
 function fileName(text: string): string {
@@ -154,17 +228,28 @@ describe('n8n editor with this package (chromium)', () => {
 				const panel = page.locator('[data-test-id="ndv"]');
 				await panel.waitFor({ state: 'visible', timeout: 15_000 });
 				// Dropdowns and mapping columns load from the sandbox through n8n: all must finish.
+				// n8n's select shows "Loading options..." as its placeholder text while the request
+				// runs (a text element, not an input placeholder), so the visible text is checked.
+				const loading = panel.getByText(/Loading options/i);
 				await waitFor(
-					`the options of ${node.name} to load`,
-					// "Loading options..." is the dropdowns' placeholder while their request runs.
-					async () => (await panel.locator('input[placeholder^="Loading options"]').count()) === 0,
+					`the options of ${node.name} to load (still loading: ${await loading.count()})`,
+					async () => (await loading.count()) === 0,
 					{ timeoutMs: 30_000, intervalMs: 250 },
-				);
+				).catch(async (error: Error) => {
+					await page.screenshot({
+						path: path.join(SCREENSHOTS, `failed-${fileName(node.name)}.png`),
+					});
+					error.message += `\noption requests: ${JSON.stringify(seen.optionCalls)}`;
+					throw error;
+				});
 				const problems = [...(await panel.locator('[data-test-id="parameter-issues"]').all())]
 					.length;
 				const panelText = await panel.innerText();
 				expect({ node: node.name, issues: problems }).toEqual({ node: node.name, issues: 0 });
 				expect(panelText).not.toMatch(/Error fetching options|Could not load/i);
+				for (const { parameter, option } of OPENED_DROPDOWNS[node.name] ?? []) {
+					await expectDropdownLists(page, seen, parameter, option);
+				}
 				if (KEPT_PANELS.has(node.name)) {
 					await page.screenshot({
 						path: path.join(SCREENSHOTS, `node-${fileName(node.name)}.png`),
