@@ -1,8 +1,10 @@
 /**
  * Browser check of the n8n editor with this package: Debian's chromium, driven by playwright-core,
  * logs in, opens each template and each of our nodes' panels, and fails on errors in those panels
- * (parameter issues, options that could not be loaded, failed option requests) or on console errors
- * that come from our nodes. Screenshots go to docs/screenshots/ when UPDATE_SCREENSHOTS=1 (the
+ * (parameter issues, options that could not be loaded, failed option requests, dropdowns still
+ * "Loading options" after 30 s) or on console errors that come from our nodes. A few dropdowns are
+ * opened by hand, among them the Field Mappings rows', which read the table chosen above the rows:
+ * their lists must show the expected options. Screenshots go to docs/screenshots/ when UPDATE_SCREENSHOTS=1 (the
  * README shows them), else to a temporary folder.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'fs';
