@@ -169,7 +169,7 @@ async function withLogs<T>(scenario: () => Scenario | undefined, run: () => Prom
 async function killMidInitialLoad(scenario: Scenario): Promise<{ workflow: Workflow; at: number }> {
 	const { dataverse, campaign } = scenario;
 	await dataverse.generate('contact', CONTACTS, 61);
-	await campaign.setLatency(40);
+	await campaign.setLatency(100);
 	const n8n = await startN8nIn(scenario);
 	const data = sandboxCredentialData(scenario.sandbox);
 	const credentials: CredentialRefs = {};
