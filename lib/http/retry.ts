@@ -45,7 +45,15 @@ export const RETRYABLE_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
  * data, so replaying any method is safe. 500, 502 and 504 are different: the backend may have
  * written before failing or timing out, so a blind replay of a POST could create a duplicate.
  */
-export const REFUSED_STATUSES: readonly number[] = [429, 503];
+export const REFUSED_STATUSES: readonly number[] = [401, 429, 503];
+
+/**
+ * A 401 reaches us only after the transport has already fetched a fresh token and sent the request
+ * once more (n8n does this for credentials with an expirable token). A second 401 right after is
+ * almost always a token that expired or was revoked in between; one more attempt, with its own
+ * refresh, settles it. A credential that is really wrong fails again and is reported.
+ */
+const MAX_UNAUTHORIZED_RETRIES = 1;
 
 /** Transport failures worth another attempt. A refused connection is a setup error, not retried. */
 export const RETRYABLE_TRANSPORT_CODES: readonly TransportErrorCode[] = ['ECONNRESET', 'ETIMEDOUT'];
@@ -117,6 +125,7 @@ export function withRetry(
 		async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
 			const route = routeLabel(req);
 			const started = p.now();
+			let unauthorizedRetries = 0;
 			for (let attempt = 1; ; attempt++) {
 				hooks.onRequest?.(route, req, attempt);
 				let response: HttpResponse<T> | undefined;
@@ -133,9 +142,12 @@ export function withRetry(
 				let serverWaitMs: number | undefined;
 				if (response) {
 					hooks.onResponse?.(route, req, response, attempt);
-					if (!RETRYABLE_STATUSES.includes(response.status)) return response;
+					const unauthorized =
+						response.status === 401 && unauthorizedRetries < MAX_UNAUTHORIZED_RETRIES;
+					if (!RETRYABLE_STATUSES.includes(response.status) && !unauthorized) return response;
+					if (unauthorized) unauthorizedRetries++;
 					reason = { kind: 'status', status: response.status };
-					serverWaitMs = parseRetryAfter(response.headers, p.now());
+					serverWaitMs = unauthorized ? 0 : parseRetryAfter(response.headers, p.now());
 				} else {
 					const code = (failure as TransportError).code;
 					if (!RETRYABLE_TRANSPORT_CODES.includes(code)) throw failure;

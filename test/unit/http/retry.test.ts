@@ -106,11 +106,21 @@ describe('withRetry', () => {
 			expect(retries[0].route).toBe('contacts:GET');
 		});
 
-		it.each([400, 401, 403, 404, 409, 412])('does not retry %i', async (status) => {
+		it.each([400, 403, 404, 409, 412])('does not retry %i', async (status) => {
 			const { client, transport } = setup([reply(status), reply(200)]);
 			const res = await client.request(get);
 			expect(res.status).toBe(status);
 			expect(transport.calls).toHaveLength(1);
+		});
+
+		it('sends once more, at once, after a 401 (a token revoked right after its refresh), then gives up', async () => {
+			const post: HttpRequest = { ...get, method: 'POST' };
+			const once = setup([reply(401), reply(201)]);
+			expect((await once.client.request(post)).status).toBe(201);
+			expect(once.clock.sleeps).toEqual([0]);
+			const twice = setup([reply(401), reply(401), reply(200)]);
+			expect((await twice.client.request(get)).status).toBe(401);
+			expect(twice.transport.calls).toHaveLength(2);
 		});
 	});
 
