@@ -175,6 +175,12 @@ export class SandboxServer {
 		return this.baseUrl;
 	}
 
+	/** The socket address the server really listens on (undefined when not listening). */
+	address(): AddressInfo | undefined {
+		const address = this.server?.address();
+		return address && typeof address === 'object' ? address : undefined;
+	}
+
 	async close(): Promise<void> {
 		if (!this.server) return;
 		for (const socket of this.sockets) socket.destroy();

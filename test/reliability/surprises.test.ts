@@ -3,6 +3,7 @@
  * proof that secrets never reach execution data, errors or logs, and that filter values cannot
  * change a query.
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -243,8 +244,10 @@ describe('Reliability: service-side surprises', () => {
 		});
 
 		it('listens on loopback only', () => {
-			for (const url of [fx.sandboxes.dataverse.url, fx.sandboxes.campaign.url]) {
-				expect(new URL(url).hostname).toBe('127.0.0.1');
+			for (const sandbox of [fx.sandboxes.dataverse, fx.sandboxes.campaign]) {
+				// the bound socket itself, not just the URL we print
+				expect(sandbox.server.address()?.address).toBe('127.0.0.1');
+				expect(new URL(sandbox.url).hostname).toBe('127.0.0.1');
 			}
 		});
 
@@ -255,5 +258,15 @@ describe('Reliability: service-side surprises', () => {
 			expect(pkg.dependencies ?? {}).toEqual({});
 			expect(Object.keys((pkg.peerDependencies as IDataObject) ?? {})).toEqual(['n8n-workflow']);
 		});
+
+		it('has nothing for `npm audit --omit=dev` to report', () => {
+			const out = execFileSync('npm', ['audit', '--omit=dev', '--json'], {
+				cwd: path.join(__dirname, '../..'),
+				encoding: 'utf8',
+				timeout: 120_000,
+			});
+			const report = JSON.parse(out) as { metadata: { vulnerabilities: { total: number } } };
+			expect(report.metadata.vulnerabilities.total).toBe(0);
+		}, 150_000);
 	});
 });
