@@ -14,6 +14,8 @@ export interface FaultScriptEntry {
 	route?: string;
 	/** Seconds for 429's `Retry-After` (default 1). */
 	retryAfter?: number;
+	/** Let this many matching requests through first (e.g. fault the third `$batch` of a run). */
+	after?: number;
 }
 
 export interface FaultSettings {
@@ -257,7 +259,9 @@ export class SandboxServer {
 		const script = this.faults.script ?? [];
 		let fault: FaultScriptEntry | undefined;
 		const index = script.findIndex((f) => !f.route || new RegExp(f.route).test(route.name));
-		if (index >= 0) {
+		if (index >= 0 && (script[index].after ?? 0) > 0) {
+			script[index] = { ...script[index], after: (script[index].after ?? 0) - 1 };
+		} else if (index >= 0) {
 			fault = script.splice(index, 1)[0];
 		} else if (
 			this.faults.rate &&

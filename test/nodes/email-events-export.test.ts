@@ -352,7 +352,7 @@ describe('Email Events Export', () => {
 			]);
 		});
 
-		it('waits out throttling (429 with Retry-After) of the contact lookup and of a $batch, writing each event once', async () => {
+		it('waits out throttling (429 with Retry-After) of a contact lookup and of a $batch in the middle of the run, writing each event once', async () => {
 			const { pkeys } = await contactsWithProfiles(6);
 			await fx.campaign.simulateDelivery({ profiles: pkeys, openRate: 1, seed: 11 });
 			const total = (await campaignEvents()).length;
@@ -360,7 +360,8 @@ describe('Email Events Export', () => {
 			await fx.dataverse.setFaults({
 				script: [
 					{ kind: '429', route: 'contacts', retryAfter: 0 },
-					{ kind: '429', route: '\\$batch', retryAfter: 1 },
+					// the second $batch of the run: the first one has landed, the rest follow after the wait
+					{ kind: '429', route: '\\$batch', retryAfter: 1, after: 1 },
 				],
 			});
 			const { summary, errors } = await runExport(exportWorkflow({ options: { batchSize: 4 } }));
