@@ -57,6 +57,8 @@ export interface QueueWorker {
 	logs: string[];
 	/** Execution ids this worker started, read from its log ("Worker started execution …"). */
 	startedExecutions(): string[];
+	/** Started and not yet finished, by the worker's log. */
+	runningExecutions(): string[];
 	/** True once the process has exited. */
 	exited(): boolean;
 	/** SIGKILL, as a crash would: no graceful shutdown, the running jobs are abandoned. */
@@ -77,6 +79,7 @@ export interface QueueCluster {
 }
 
 const STARTED = /Worker started execution (\S+) \(job/;
+const FINISHED = /Worker finished execution (\S+) \(job/;
 
 export async function startQueueCluster(options: QueueClusterOptions = {}): Promise<QueueCluster> {
 	const log = options.log ?? (() => undefined);
@@ -210,6 +213,7 @@ async function startWorker(name: string, options: WorkerOptions): Promise<QueueW
 	);
 	const logs: string[] = [];
 	const started: string[] = [];
+	const finished = new Set<string>();
 	const onOutput = (chunk: Buffer) => {
 		for (const line of chunk.toString().split('\n')) {
 			if (!line.trim()) continue;
@@ -218,6 +222,8 @@ async function startWorker(name: string, options: WorkerOptions): Promise<QueueW
 				started.push(match[1]);
 				options.onStarted(match[1], name);
 			}
+			const done = FINISHED.exec(line);
+			if (done) finished.add(done[1]);
 			logs.push(line);
 			if (logs.length > 5000) logs.shift();
 			options.log(`  ${name}| ${line}`);
@@ -242,6 +248,7 @@ async function startWorker(name: string, options: WorkerOptions): Promise<QueueW
 		pid: child.pid ?? -1,
 		logs,
 		startedExecutions: () => [...started],
+		runningExecutions: () => started.filter((id) => !finished.has(id)),
 		exited: isExited,
 		async kill() {
 			process.removeListener('exit', killOnExit);

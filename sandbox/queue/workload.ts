@@ -1,22 +1,18 @@
 /**
- * The Dynamics → Campaign template as the queue-mode test and benchmark publish it: unchanged but
- * for the contacts trigger's schedule and run size, so a load becomes many executions.
+ * The Dynamics → Campaign template as the queue-mode test and benchmark publish it. The schedule
+ * stays as shipped (every minute: n8n refuses shorter poll intervals, with or without the durable
+ * scheduler); publishing polls at once, so the first execution starts without waiting.
  */
-import { readFileSync } from 'fs';
-import * as path from 'path';
-
 import type { N8nApi, WorkflowDefinition } from '../n8n/api';
 import type { Sandboxes } from '../index';
 import { sandboxCredentialData } from '../n8n/sandbox-credentials';
-import { workflowForApi, type WorkflowFile } from '../../test/support/n8n';
+import { loadTemplate, withNodeParameters, workflowForApi } from '../n8n/templates';
 
 export const CONTACTS_TRIGGER = 'Contacts: Dynamics 365 Trigger';
-const TEMPLATE = path.resolve(__dirname, '..', '..', 'templates', 'dynamics-to-campaign.json');
+export const CARDS_TRIGGER = 'Loyalty Cards: Dynamics 365 Trigger';
 
 export interface LoadOptions {
-	/** Seconds between polls of the contacts trigger (cron with seconds). */
-	pollSeconds?: number;
-	/** Records per execution. */
+	/** Records per execution for both triggers; the template's own value when omitted. */
 	maxRecordsPerRun?: number;
 }
 
@@ -24,16 +20,16 @@ export function loadWorkflow(
 	credentials: Record<string, { id: string; name: string }>,
 	options: LoadOptions = {},
 ): WorkflowDefinition {
-	const file = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as WorkflowFile;
-	const size = options.maxRecordsPerRun ?? 1000;
-	for (const node of file.nodes) {
-		if (node.name !== CONTACTS_TRIGGER) continue;
-		node.parameters.pollTimes = {
-			item: [{ mode: 'custom', cronExpression: `*/${options.pollSeconds ?? 5} * * * * *` }],
-		};
-		node.parameters.options = { pageSize: size, maxRecordsPerRun: size };
+	let workflow = workflowForApi(loadTemplate('dynamicsToCampaign'), credentials);
+	const size = options.maxRecordsPerRun;
+	if (size === undefined) return workflow;
+	for (const trigger of [CONTACTS_TRIGGER, CARDS_TRIGGER]) {
+		const current = workflow.nodes.find((node) => node.name === trigger)?.parameters.options;
+		workflow = withNodeParameters(workflow, trigger, {
+			options: { ...(current as object), maxRecordsPerRun: size },
+		});
 	}
-	return workflowForApi(file, credentials);
+	return workflow;
 }
 
 /** Creates both sandbox credentials in n8n; returns the references workflows link to. */
