@@ -32,6 +32,8 @@ export interface FaultSettings {
 	retryAfter?: number;
 	/** How long a `timeout` fault holds the connection before dropping it (default 30000 ms). */
 	timeoutMs?: number;
+	/** Read-only: faults injected since these settings were set, by kind. */
+	injected?: Partial<Record<FaultKind, number>>;
 }
 
 export interface Reply {
@@ -131,10 +133,11 @@ export class SandboxServer {
 	}
 
 	setFaults(settings: FaultSettings): void {
-		this.faults = { ...settings, script: [...(settings.script ?? [])] };
+		this.faults = { ...settings, script: [...(settings.script ?? [])], injected: {} };
 		this.random = seededRandom(settings.seed ?? 1);
 	}
 
+	/** The settings in force, with how many faults of each kind they have injected so far. */
 	getFaults(): FaultSettings {
 		return this.faults;
 	}
@@ -275,6 +278,8 @@ export class SandboxServer {
 			if (fault.kind === 'tokenExpiry' && /(^|:)token$/.test(route.name)) fault = undefined;
 		}
 		if (!fault) return false;
+		const injected = (this.faults.injected ??= {});
+		injected[fault.kind] = (injected[fault.kind] ?? 0) + 1;
 		const retryAfter = String(fault.retryAfter ?? this.faults.retryAfter ?? 1);
 		switch (fault.kind) {
 			case '429': {

@@ -23,19 +23,17 @@ import {
 	startE2eEnvironment,
 	waitFor,
 } from '../support/n8n';
+import { expectedProfile, wrongFields, type Row } from '../support/template-oracle';
 
 const CONTACTS_UPSERT = 'Contacts: Campaign Upsert';
 const CARDS_UPSERT = 'Loyalty Cards: Campaign Upsert';
 const CONTACTS_TRIGGER = 'Contacts: Dynamics 365 Trigger';
-const GENDER: Record<number, string> = { 1: 'male', 2: 'female' };
 const EVENT_TABLES = {
 	send: 'adobe_emailsend',
 	open: 'adobe_emailopen',
 	click: 'adobe_emailclick',
 	bounce: 'adobe_emailbounce',
 } as const;
-
-type Row = Record<string, unknown>;
 
 let env: E2eEnvironment | undefined;
 
@@ -62,22 +60,6 @@ async function withLogs<T>(run: () => Promise<T>): Promise<T> {
 	}
 }
 
-/** What Campaign must hold for a contact, computed here independently of the nodes. */
-function expectedProfile(contact: Row): Row {
-	return {
-		externalId: contact.contactid,
-		firstName: contact.firstname ?? '',
-		lastName: contact.lastname ?? '',
-		email: contact.emailaddress1 ?? '',
-		gender: contact.gendercode ? GENDER[contact.gendercode as number] : 'unknown',
-	};
-}
-
-/** Unset values read back as "", null, absent or the enumeration's "unknown": all mean none. */
-function noValue(value: unknown): unknown {
-	return value === undefined || value === null || value === '' || value === 'unknown' ? '' : value;
-}
-
 /** Campaign must equal the mapped, replaced Dynamics contacts: same keys, same values. */
 async function profilesMatchContacts(): Promise<boolean> {
 	const { dataverse, campaign } = e2e();
@@ -88,10 +70,7 @@ async function profilesMatchContacts(): Promise<boolean> {
 	return contacts.every((c) => {
 		const profile = byKey.get(c.contactid);
 		if (!profile) return false;
-		const expected = expectedProfile(c);
-		return Object.entries(expected).every(
-			([field, value]) => noValue(profile[field]) === noValue(value),
-		);
+		return wrongFields(expectedProfile(c), profile).length === 0;
 	});
 }
 

@@ -27,10 +27,10 @@ import {
 	workflowForApi,
 } from '../../sandbox/n8n/templates';
 import { N8N_SETUP_TIMEOUT_MS, n8nLogTail, packageDir, progress, waitFor } from '../support/n8n';
+import { expectedProfile, wrongFields, type Row } from '../support/template-oracle';
 
 const CONTACTS = 1500;
 const CONTACTS_UPSERT = 'Contacts: Campaign Upsert';
-const GENDER: Record<number, string> = { 1: 'male', 2: 'female' };
 
 /** n8n 2.40's durable poll cursors (checked in its code: they work with SQLite too). */
 const DURABLE_CURSORS = {
@@ -39,8 +39,6 @@ const DURABLE_CURSORS = {
 	N8N_USE_WORKFLOW_PUBLICATION_SERVICE: 'true',
 	N8N_POLLER_DURABLE_CURSORS_ENABLED: 'true',
 };
-
-type Row = Record<string, unknown>;
 
 let tarball: string | undefined;
 
@@ -52,21 +50,6 @@ beforeAll(async () => {
 afterAll(() => {
 	if (tarball) rmSync(path.dirname(tarball), { recursive: true, force: true });
 });
-
-/** What Campaign must hold for a contact: the template's mapping and replacements, by hand. */
-function expectedProfile(contact: Row): Row {
-	return {
-		externalId: contact.contactid,
-		firstName: contact.firstname ?? '',
-		lastName: contact.lastname ?? '',
-		email: contact.emailaddress1 ?? '',
-		gender: contact.gendercode ? GENDER[contact.gendercode as number] : 'unknown',
-	};
-}
-
-function noValue(value: unknown): unknown {
-	return value === undefined || value === null || value === '' || value === 'unknown' ? '' : value;
-}
 
 interface Comparison {
 	missing: string[];
@@ -92,11 +75,9 @@ async function compareWithOracle(
 		const id = String(contact.contactid);
 		if (found.length === 0) result.missing.push(id);
 		if (found.length > 1) result.duplicates.push(id);
-		const expected = expectedProfile(contact);
-		const differs = Object.entries(expected).some(
-			([field, value]) => noValue(found[0]?.[field]) !== noValue(value),
-		);
-		if (found.length > 0 && differs) result.wrong.push(id);
+		if (found.length > 0 && wrongFields(expectedProfile(contact), found[0]).length) {
+			result.wrong.push(id);
+		}
 	}
 	for (const key of byKey.keys()) if (!ids.has(key)) result.extra.push(String(key));
 	return result;
