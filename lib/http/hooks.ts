@@ -97,22 +97,6 @@ export class RequestCounter implements HttpHooks {
 	}
 }
 
-/** Combines several hook sets into one (e.g. a counter and a logger). */
-export function combineHooks(...all: Array<HttpHooks | undefined>): HttpHooks {
-	const hooks = all.filter((h): h is HttpHooks => h !== undefined);
-	return {
-		onRequest: (route, request, attempt) => {
-			for (const h of hooks) h.onRequest?.(route, request, attempt);
-		},
-		onResponse: (route, request, response, attempt) => {
-			for (const h of hooks) h.onResponse?.(route, request, response, attempt);
-		},
-		onRetry: (event) => {
-			for (const h of hooks) h.onRetry?.(event);
-		},
-	};
-}
-
 /** Observes a transport without retrying (for code paths that must not repeat a request). */
 export function withHooks(transport: Transport, hooks: HttpHooks): Transport {
 	return {

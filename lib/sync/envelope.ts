@@ -61,18 +61,6 @@ export function isSyncRecord(item: unknown): item is SyncRecord {
 	);
 }
 
-/** The `_sync` part of an item, or an error telling the user how to wire the nodes. */
-export function getSync(item: unknown, itemIndex?: number): SyncMeta {
-	if (isSyncRecord(item)) return item._sync;
-	const where = itemIndex === undefined ? 'An input item' : `Input item ${itemIndex}`;
-	const hasKey = item !== null && typeof item === 'object' && SYNC_KEY in item;
-	throw new Error(
-		`${where} has ${hasKey ? 'an invalid' : 'no'} "_sync" part: this node expects items from the ` +
-			'Dynamics Trigger (through Record Filter, Field Replacement or Apply Field Mapping). If a Set ' +
-			'or Code node sits in between, keep the "_sync" field of each item.',
-	);
-}
-
 /** A copy of a record with its `_sync` copied too, so a node never mutates its input items. */
 export function cloneRecord(record: SyncRecord): SyncRecord {
 	const meta = record._sync;

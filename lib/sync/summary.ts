@@ -21,17 +21,6 @@ export function countOutcome(summary: SyncSummary, outcome: RecordOutcome, by = 
 	summary[outcome] += by;
 }
 
-export function mergeSummaries(...summaries: SyncSummary[]): SyncSummary {
-	const total = createSummary();
-	for (const s of summaries) {
-		for (const k of Object.keys(total) as Array<keyof SyncSummary>) {
-			// The backlog is a level, not a flow: the latest one counts.
-			total[k] = k === 'backlog' ? s.backlog : total[k] + s[k];
-		}
-	}
-	return total;
-}
-
 /** The summary as an output item's JSON: counters plus the total processed. */
 export function summaryItem(summary: SyncSummary): {
 	summary: SyncSummary & { processed: number };

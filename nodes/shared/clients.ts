@@ -1,5 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import { campaignApiRoot } from '../../lib/campaign/auth';
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
 import { n8nTransport, type N8nRequestContext } from '../../lib/http/n8n';
@@ -26,10 +27,11 @@ export async function dataverseClient(
 
 export async function campaignClient(ctx: N8nRequestContext): Promise<CampaignClient> {
 	const credentials = (await ctx.getCredentials(CAMPAIGN_CREDENTIAL)) as IDataObject;
-	const base = String(credentials.apiBaseUrl ?? '').replace(/\/+$/, '');
-	const organization = encodeURIComponent(String(credentials.organizationId ?? ''));
 	return new CampaignClient({
 		transport: withRetry(n8nTransport(ctx, CAMPAIGN_CREDENTIAL)),
-		apiBaseUrl: `${base}/${organization}/campaign`,
+		apiBaseUrl: campaignApiRoot({
+			apiBaseUrl: String(credentials.apiBaseUrl ?? ''),
+			organizationId: String(credentials.organizationId ?? ''),
+		}),
 	});
 }

@@ -18,7 +18,7 @@ describe('Campaign Upsert', () => {
 	});
 	afterAll(async () => await fx.close());
 	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.dataverse.reset({ demoRecords: 0 });
 		await fx.campaign.reset({ profiles: 0 });
 		await fx.campaign.setLatency(0);
 	});

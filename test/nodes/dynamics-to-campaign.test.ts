@@ -31,8 +31,8 @@ describe('Dynamics 365 → Campaign template', () => {
 	});
 	afterAll(async () => await fx.close());
 	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 } as never);
-		await fx.campaign.reset({ profiles: 0 } as never);
+		await fx.dataverse.reset({ demoRecords: 0 });
+		await fx.campaign.reset({ profiles: 0 });
 	});
 
 	async function profilesByExternalId() {

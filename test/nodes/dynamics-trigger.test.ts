@@ -25,7 +25,7 @@ describe('Dynamics Trigger', () => {
 	});
 	afterAll(async () => await fx.close());
 	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.dataverse.reset({ demoRecords: 0 });
 	});
 
 	function trigger(parameters: IDataObject = {}) {

@@ -17,7 +17,7 @@ describe('Field Replacement', () => {
 	});
 	afterAll(async () => await fx.close());
 	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.dataverse.reset({ demoRecords: 0 });
 		await fx.campaign.reset({ profiles: 0 });
 	});
 

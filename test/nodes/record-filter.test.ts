@@ -45,7 +45,7 @@ describe('Record Filter', () => {
 	});
 	afterAll(async () => await fx.close());
 	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 } as never);
+		await fx.dataverse.reset({ demoRecords: 0 });
 		await fx.campaign.reset({ profiles: 0 });
 	});
 

@@ -2,9 +2,7 @@ import {
 	cloneRecord,
 	countOutcome,
 	createSummary,
-	getSync,
 	isSyncRecord,
-	mergeSummaries,
 	summaryItem,
 } from '../../../lib/sync';
 import { contact } from './helpers';
@@ -14,15 +12,6 @@ describe('Record envelope', () => {
 		expect(isSyncRecord(contact())).toBe(true);
 		expect(isSyncRecord({ firstname: 'Ana' })).toBe(false);
 		expect(isSyncRecord({ _sync: { table: 'contact', id: '1', op: 'merge' } })).toBe(false);
-	});
-
-	it('tells the user to wire the node after the Dynamics Trigger when _sync is missing', () => {
-		expect(() => getSync({ firstname: 'Ana' }, 3)).toThrow(
-			/^Input item 3 has no "_sync" part: this node expects items from the Dynamics Trigger/,
-		);
-		expect(() => getSync({ _sync: {} })).toThrow(/An input item has an invalid "_sync" part/);
-		const r = contact();
-		expect(getSync(r)).toBe(r._sync);
 	});
 
 	it('clones a record without sharing _sync or its labels', () => {
@@ -52,11 +41,5 @@ describe('Run summary', () => {
 				processed: 3,
 			},
 		});
-	});
-
-	it('adds counters across runs but keeps the latest backlog', () => {
-		const a = { ...createSummary(), updated: 1, backlog: 100 };
-		const b = { ...createSummary(), updated: 2, backlog: 30 };
-		expect(mergeSummaries(a, b)).toMatchObject({ updated: 3, backlog: 30 });
 	});
 });
