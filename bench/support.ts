@@ -240,3 +240,28 @@ export async function generateContacts(
 export function mb(bytes: number): number {
 	return Math.round(bytes / 1024 / 102.4) / 10;
 }
+
+/**
+ * Runs another case of bench/case.ts in a child process and returns its result: set-up work whose
+ * memory must not count towards the peak of the process being measured.
+ */
+export function runInChild<T>(caseName: string, params: unknown, heapMb = 8192): Promise<T> {
+	return new Promise((resolve, reject) => {
+		const child = spawn(
+			process.execPath,
+			[...tsNodeArgs('bench/case.ts', heapMb), caseName, JSON.stringify(params)],
+			{
+				cwd: ROOT,
+				env: { ...process.env, TS_NODE_PREFER_TS_EXTS: 'true' },
+				stdio: ['ignore', 'pipe', 'inherit'],
+			},
+		);
+		let stdout = '';
+		child.stdout!.on('data', (d) => (stdout += d));
+		child.once('exit', (code) => {
+			const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+			if (code === 0 && line) resolve(JSON.parse(line.slice(7)) as T);
+			else reject(new Error(`${caseName} exited with ${code}`));
+		});
+	});
+}

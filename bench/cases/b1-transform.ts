@@ -5,21 +5,13 @@
  */
 import type { IDataObject, INode, INodeExecutionData } from 'n8n-workflow';
 
-import type { DataverseSandbox } from '../../sandbox/dataverse';
-import type { CampaignSandbox } from '../../sandbox/campaign';
-import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
-import { compileFilter } from '../../lib/sync/filter';
-import { compileMapping } from '../../lib/sync/mapping';
-import { compileReplacements } from '../../lib/sync/replacement';
 import type { SyncRecord } from '../../lib/sync/envelope';
-import { syncCampaignFields, syncColumns } from '../../nodes/shared/metadata';
-import { campaignClientFor, dataverseClientFor } from '../../test/clients/transports';
 import { RUN_KEY } from '../../nodes/shared/run';
+import { ACTIVE_ONLY, templateLibChain, templateNode } from '../lib-chain';
 import type { TestWorkflow, WorkflowJson } from '../../test/support/harness';
 import {
 	engine,
 	generateContacts,
-	loadTemplate,
 	peakRss,
 	startSandboxProcess,
 	timed,
@@ -28,19 +20,13 @@ import {
 
 const CAMPAIGN_FIELDS = ['externalId', 'firstName', 'lastName', 'email', 'birthDate', 'gender'];
 
-function templateNode(name: string): INode {
-	const node = loadTemplate('dynamics-to-campaign.json').nodes.find((n) => n.name === name);
-	if (!node) throw new Error(`template has no node ${name}`);
-	return node;
-}
-
 /** Our chain, with the template's replacement and mapping settings and an "active only" filter. */
 function oursWorkflow(): WorkflowJson {
 	const trigger = templateNode('Contacts: Dynamics 365 Trigger');
 	const filter = templateNode('Contacts: Record Filter');
 	filter.parameters = {
 		...filter.parameters,
-		rules: { rule: [{ field: 'statecode', comparison: 'equals', value: '0' }] },
+		rules: { rule: [{ ...ACTIVE_ONLY }] },
 	};
 	const replacement = templateNode('Contacts: Field Replacement');
 	const mapping = templateNode('Contacts: Apply Field Mapping');
@@ -206,59 +192,7 @@ export async function run(params: { count: number; repeat: number }): Promise<ID
 		}
 
 		// The pure lib/sync path: the same settings compiled once, applied to the same records.
-		const dv = dataverseClientFor({ url: urls.dataverse } as DataverseSandbox);
-		const cp = campaignClientFor({
-			url: urls.campaign,
-			apiBase: `${urls.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign`,
-		} as CampaignSandbox);
-		const columns = await syncColumns(dv.client, 'contact', { withChoices: true });
-		const campaignFields = await syncCampaignFields(cp.client, 'profile');
-		dv.close();
-		cp.close();
-		const libChain = (input: SyncRecord[]) => {
-			const filter = compileFilter({
-				rules: [{ field: 'statecode', comparison: 'equals', value: '0' }],
-				combinator: 'and',
-				deleteFilteredOut: false,
-				columns,
-			});
-			const replacements = compileReplacements(
-				[
-					{ field: 'gendercode', existingValue: '1', newValue: 'male' },
-					{ field: 'gendercode', existingValue: '2', newValue: 'female' },
-				],
-				{ columns },
-			);
-			const mappingNode = templateNode('Contacts: Apply Field Mapping').parameters;
-			const mapping = compileMapping(
-				{
-					dynamicsTable: 'contact',
-					dynamicsKey: 'contactid',
-					campaignResource: 'profile',
-					campaignKey: 'externalId',
-					fields: ((mappingNode.fieldMappings as IDataObject).mapping as IDataObject[]).map(
-						(m) => ({
-							dynamicsField: String(m.dynamicsField),
-							campaignField: String(m.campaignField),
-							applyUpdates: true,
-						}),
-					),
-					useTechnicalValues: false,
-					applyDeletes: true,
-				},
-				columns,
-				campaignFields,
-			);
-			const out: SyncRecord[] = [];
-			for (const record of input) {
-				const passed = filter.apply(record);
-				if (passed.kind === 'drop') continue;
-				const result = mapping.apply(replacements.apply(passed.record));
-				if (!result.ok) throw new Error(result.error.message);
-				out.push(result.record);
-			}
-			return out;
-		};
+		const libChain = await templateLibChain(urls, [{ ...ACTIVE_ONLY }]);
 		const libInput = records.map((i) => i.json as unknown as SyncRecord);
 		const libOut = libChain(libInput);
 		if (

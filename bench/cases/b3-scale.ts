@@ -1,30 +1,65 @@
 /**
- * B3 Scale: a full load of N contacts through the template's contacts chain (trigger → filter →
- * replacement → mapping → upsert), polled until quiet as n8n runs an active workflow. Reports time
- * per record and the peak memory of this process (the sandboxes run in their own process).
+ * B3 Scale: a replay ("Replay Data") of N contacts through the template's contacts chain (trigger →
+ * filter → replacement → mapping → upsert), polled until quiet as n8n runs an active workflow.
+ * Campaign already holds the profiles an earlier load wrote (set up in another process, untimed),
+ * so every record is read from Dynamics, transformed, looked up in Campaign and found up to date.
+ * Reports time per record, Campaign requests per record and the peak memory of this process (the
+ * sandboxes run in their own process).
  */
 import type { IDataObject } from 'n8n-workflow';
 
-import { engine, generateContacts, peakRss, startSandboxProcess, timed } from '../support';
+import {
+	engine,
+	generateContacts,
+	peakRss,
+	runInChild,
+	startSandboxProcess,
+	sumCounters,
+	timed,
+} from '../support';
 import { runTemplate } from './b2-sync';
 
-export async function run(params: { count: number }): Promise<IDataObject> {
-	const sandbox = await startSandboxProcess(16_384);
+export async function run(params: { count: number; concurrency?: number }): Promise<IDataObject> {
+	// The sandboxes hold N contacts and up to N profiles with their indexes.
+	const sandbox = await startSandboxProcess(Math.max(8192, Math.ceil(params.count / 100)));
 	try {
 		await generateContacts(sandbox.dataverseAdmin, params.count, 31);
+		const seeded = await runInChild<{ read: number; inserted: number }>('seed-profiles', {
+			dataverse: sandbox.dataverse,
+			campaign: sandbox.campaign,
+		});
+		if (seeded.read !== params.count) {
+			throw new Error(`set-up read ${seeded.read} of ${params.count} contacts`);
+		}
+		await sandbox.dataverseAdmin.resetCounters();
+		await sandbox.campaignAdmin.resetCounters();
 		const baseline = peakRss();
 		const env = engine(sandbox);
 		const { value, seconds } = await timed(() =>
-			runTemplate(env, { pageSize: 5000, maxRecordsPerRun: 5000 }),
+			runTemplate(env, {
+				pageSize: 5000,
+				maxRecordsPerRun: 5000,
+				replay: 'B3 replay',
+				concurrency: params.concurrency,
+			}),
 		);
-		if (value.summary.created !== params.count) {
-			throw new Error(`created ${value.summary.created} of ${params.count} profiles`);
+		const { summary } = value;
+		if (summary.unchanged !== seeded.inserted || summary.created || summary.updated) {
+			throw new Error(
+				`replay: ${summary.unchanged} unchanged, ${summary.created} created, ${summary.updated} updated; expected ${seeded.inserted} unchanged`,
+			);
 		}
+		const campaign = sumCounters(await sandbox.campaignAdmin.counters(), /^(?!POST ims:token)/);
+		const dataverse = await sandbox.dataverseAdmin.counters();
 		return {
 			records: params.count,
-			runs: value.summary.runs,
+			passedFilter: seeded.inserted,
+			runs: summary.runs,
 			seconds,
 			microsecondsPerRecord: (seconds / params.count) * 1e6,
+			campaignRequests: campaign,
+			campaignRequestsPerRecord: campaign / params.count,
+			dataverseContactReads: sumCounters(dataverse, /^GET contacts/),
 			peakRssBytes: peakRss(),
 			rssBeforeLoadBytes: baseline,
 			sandboxPeakRssBytes: sandbox.peakRss(),

@@ -516,3 +516,23 @@ export function objectPathResolver(
 		};
 	};
 }
+
+/**
+ * The primary key values a filter is limited to, when it is nothing but `key eq <guid>` joined by
+ * `or` (what clients send to read records by id): the query reads those rows by id instead of
+ * testing every row, as Dataverse's clustered index does. Null for any other filter.
+ */
+export function keyValuesOf(text: string, key: string): string[] | null {
+	const values: string[] = [];
+	const walk = (node: FilterNode): boolean => {
+		if (node.kind === 'or') return walk(node.left) && walk(node.right);
+		if (node.kind !== 'compare' || node.op !== 'eq') return false;
+		const [property, literal] =
+			node.left.kind === 'property' ? [node.left, node.right] : [node.right, node.left];
+		if (property.kind !== 'property' || property.path !== key) return false;
+		if (literal.kind !== 'literal' || literal.type !== 'guid') return false;
+		values.push(String(literal.value).toLowerCase());
+		return true;
+	};
+	return walk(parseFilter(text)) ? [...new Set(values)] : null;
+}

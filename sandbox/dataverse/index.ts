@@ -75,12 +75,57 @@ const SERVICE_PROTECTION = {
 	},
 };
 
+/**
+ * Entries in time order within a sliding window: pruned from the front, with a running sum, so a
+ * long run of requests costs the same per request as a short one.
+ */
+class Window {
+	private at: number[] = [];
+	private values: number[] = [];
+	private head = 0;
+	sum = 0;
+
+	get size(): number {
+		return this.at.length - this.head;
+	}
+
+	/** The time of the i-th entry still in the window (0 = oldest). */
+	timeAt(i: number): number {
+		return this.at[this.head + i];
+	}
+
+	push(at: number, value = 0): void {
+		this.at.push(at);
+		this.values.push(value);
+		this.sum += value;
+	}
+
+	/** Drops the entries at or before `since`. */
+	prune(since: number): void {
+		while (this.head < this.at.length && this.at[this.head] <= since) {
+			this.sum -= this.values[this.head];
+			this.head++;
+		}
+		if (this.head > 1024 && this.head * 2 > this.at.length) {
+			this.at = this.at.slice(this.head);
+			this.values = this.values.slice(this.head);
+			this.head = 0;
+		}
+	}
+}
+
 /** Per-client sliding windows of request times and execution time, and in-flight counts. */
 class ServiceProtection {
 	limits: ServiceProtectionLimits = {};
-	private readonly requests = new Map<string, number[]>();
-	private readonly executions = new Map<string, Array<{ at: number; ms: number }>>();
+	private readonly requests = new Map<string, Window>();
+	private readonly executions = new Map<string, Window>();
 	private readonly inFlight = new Map<string, number>();
+
+	private window(windows: Map<string, Window>, clientId: string): Window {
+		let window = windows.get(clientId);
+		if (!window) windows.set(clientId, (window = new Window()));
+		return window;
+	}
 
 	enter(clientId: string): void {
 		const limits = this.limits;
@@ -88,10 +133,10 @@ class ServiceProtection {
 		const windowMs = (limits.windowSeconds ?? 300) * 1000;
 		const retry = (freeAt: number) =>
 			String(limits.retryAfterSeconds ?? Math.max(1, Math.ceil((freeAt - now) / 1000)));
-		const times = (this.requests.get(clientId) ?? []).filter((t) => t > now - windowMs);
-		this.requests.set(clientId, times);
-		const executions = (this.executions.get(clientId) ?? []).filter((e) => e.at > now - windowMs);
-		this.executions.set(clientId, executions);
+		const times = this.window(this.requests, clientId);
+		times.prune(now - windowMs);
+		const executions = this.window(this.executions, clientId);
+		executions.prune(now - windowMs);
 		if (
 			limits.maxConcurrent !== undefined &&
 			(this.inFlight.get(clientId) ?? 0) >= limits.maxConcurrent
@@ -105,24 +150,21 @@ class ServiceProtection {
 				},
 			);
 		}
-		if (limits.maxRequests !== undefined && times.length >= limits.maxRequests) {
+		if (limits.maxRequests !== undefined && times.size >= limits.maxRequests) {
 			throw new SandboxHttpError(
 				429,
 				SERVICE_PROTECTION.requests.code,
 				SERVICE_PROTECTION.requests.message(limits.maxRequests, limits.windowSeconds ?? 300),
-				{ 'Retry-After': retry(times[times.length - limits.maxRequests] + windowMs) },
+				{ 'Retry-After': retry(times.timeAt(times.size - limits.maxRequests) + windowMs) },
 			);
 		}
-		if (limits.maxExecutionMs !== undefined) {
-			const used = executions.reduce((sum, e) => sum + e.ms, 0);
-			if (used >= limits.maxExecutionMs) {
-				throw new SandboxHttpError(
-					429,
-					SERVICE_PROTECTION.time.code,
-					SERVICE_PROTECTION.time.message(limits.maxExecutionMs, limits.windowSeconds ?? 300),
-					{ 'Retry-After': retry(executions[0].at + windowMs) },
-				);
-			}
+		if (limits.maxExecutionMs !== undefined && executions.sum >= limits.maxExecutionMs) {
+			throw new SandboxHttpError(
+				429,
+				SERVICE_PROTECTION.time.code,
+				SERVICE_PROTECTION.time.message(limits.maxExecutionMs, limits.windowSeconds ?? 300),
+				{ 'Retry-After': retry(executions.timeAt(0) + windowMs) },
+			);
 		}
 		times.push(now);
 		this.inFlight.set(clientId, (this.inFlight.get(clientId) ?? 0) + 1);
@@ -130,9 +172,8 @@ class ServiceProtection {
 
 	leave(clientId: string, startedAt: number): void {
 		this.inFlight.set(clientId, Math.max(0, (this.inFlight.get(clientId) ?? 1) - 1));
-		const executions = this.executions.get(clientId) ?? [];
-		executions.push({ at: Date.now(), ms: Date.now() - startedAt });
-		this.executions.set(clientId, executions);
+		const now = Date.now();
+		this.window(this.executions, clientId).push(now, now - startedAt);
 	}
 
 	reset(): void {

@@ -4,7 +4,13 @@
  * are kept as id lists in a small cache so paging through millions of rows stays linear.
  */
 import { randomBytes } from 'node:crypto';
-import { compileFilter, FilterError, type BoundProperty, type ValueKind } from './filter';
+import {
+	compileFilter,
+	FilterError,
+	keyValuesOf,
+	type BoundProperty,
+	type ValueKind,
+} from './filter';
 import { annotationFilter, edmType, formattedValue, renderRow } from './records';
 import { isLookup, propertyName, type ColumnDefinition, type Table } from './schema';
 import { Store, StoreError, type LookupValue, type Row, type TableState } from './store';
@@ -348,10 +354,16 @@ export class QueryEngine {
 			// Dataverse ignores $top when a page size is requested.
 			if (prefs.maxPageSize) top = null;
 		}
+		// Rows asked for by id are read by id; the predicate still decides, so the answer is the same.
+		const keyValues =
+			filterText !== null ? keyValuesOf(filterText, table.primaryIdAttribute) : null;
+		const candidates: Iterable<Row> = keyValues
+			? keyValues.map((id) => state.rows.get(id)).filter((row): row is Row => !!row)
+			: state.rows.values();
 		let ids: string[];
 		if (order) {
 			const rows: Row[] = [];
-			for (const row of state.rows.values()) if (!predicate || predicate(row)) rows.push(row);
+			for (const row of candidates) if (!predicate || predicate(row)) rows.push(row);
 			const keyed = rows.map((row) => ({
 				id: row[table.primaryIdAttribute] as string,
 				keys: order.map((o) => sortValue(this.store, o.column, row[o.column.logicalName])),
@@ -370,7 +382,9 @@ export class QueryEngine {
 			ids = keyed.map((k) => k.id);
 		} else {
 			ids = [];
-			for (const [id, row] of state.rows) if (!predicate || predicate(row)) ids.push(id);
+			for (const row of candidates) {
+				if (!predicate || predicate(row)) ids.push(row[table.primaryIdAttribute] as string);
+			}
 		}
 		const total = ids.length;
 		if (top !== null && ids.length > top) ids = ids.slice(0, top);

@@ -242,6 +242,32 @@ describe('Filters', () => {
 		expect(await names("contains(lastname,'üll')")).toEqual(['Müller']);
 	});
 
+	it('reads rows asked for by id (any case, unknown ids left out) and still applies the rest', async () => {
+		const rows = (await admin.dump('contact')).records.filter(
+			(c: any) => c.address1_city === marker,
+		);
+		const [a, b] = rows.map((c: any) => String(c.contactid));
+		const byIds = async (filter: string) => {
+			const r = await call('GET', `contacts?$select=lastname&$filter=${q(filter)}`);
+			expect(r.status).toBe(200);
+			return r.json.value.map((c: any) => c.lastname).sort();
+		};
+		const expected = [rows[0].lastname, rows[1].lastname].sort();
+		const unknown = '00000000-0000-0000-0000-000000000001';
+		expect(
+			await byIds(
+				`contactid eq ${a.toUpperCase()} or contactid eq ${b} or contactid eq ${unknown}`,
+			),
+		).toEqual(expected);
+		expect(await byIds(`${a} eq contactid`)).toEqual([rows[0].lastname]);
+		// Not only ids: every row is tested, with the same answer for the ids' part.
+		expect(
+			await byIds(
+				`(contactid eq ${a} or contactid eq ${b}) and lastname eq '${String(rows[1].lastname).replace(/'/g, "''")}'`,
+			),
+		).toEqual([rows[1].lastname]);
+	});
+
 	it('treats an injection-looking value as one literal', async () => {
 		const escaped = injection.replace(/'/g, "''");
 		expect(await names(`firstname eq '${escaped}'`)).toEqual(['Plain']);
