@@ -149,7 +149,11 @@ export interface Engine {
 }
 
 /** n8n's engine with our nodes, the built-in peers and both credentials set to the sandboxes. */
-export function engine(urls: SandboxUrls, withBuiltIns = false): Engine {
+export function engine(
+	urls: SandboxUrls,
+	withBuiltIns = false,
+	extraTypes: Record<string, INodeType> = {},
+): Engine {
 	const credentials = new TestCredentialsHelper([
 		new Dynamics365Api(),
 		new AdobeCampaignStandardApi(),
@@ -171,6 +175,7 @@ export function engine(urls: SandboxUrls, withBuiltIns = false): Engine {
 	const nodeTypes = new TestNodeTypes({
 		...packageNodeTypes(),
 		...(withBuiltIns ? builtInNodes() : {}),
+		...extraTypes,
 	});
 	return {
 		nodeTypes,

@@ -4,7 +4,9 @@
  * same (page through Dataverse, look each record up in Campaign by key, PATCH or POST). One variant
  * per process, so peak memory is that variant's alone; the sandboxes run in a process of their own.
  */
-import type { IDataObject, INode } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
+
+import { mapWithConcurrency } from '../../lib/http/limiter';
 
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import type { WorkflowJson } from '../../test/support/harness';
@@ -219,6 +221,75 @@ export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): Workf
 	};
 }
 
+/** Requests in flight in the ceiling measurement: as many as the hand-built workflow keeps. */
+export const CEILING_CONCURRENCY = 50;
+
+/**
+ * The ceiling: a node that does nothing but one Campaign lookup per item through n8n's
+ * `httpRequestWithAuthentication` (the helper every verified community node must use, and the one
+ * Campaign Upsert and HTTP Request use), many at a time. No workflow that needs one request per
+ * record can go faster on this machine.
+ */
+function ceilingNode(campaignApi: string): INodeType {
+	return {
+		description: {
+			displayName: 'One Request per Item',
+			name: 'oneRequestPerItem',
+			group: ['transform'],
+			version: 1,
+			description: 'Benchmark only',
+			defaults: { name: 'One Request per Item' },
+			inputs: ['main'],
+			outputs: ['main'],
+			credentials: [{ name: 'adobeCampaignStandardApi', required: true }],
+			properties: [],
+		},
+		async execute(this: IExecuteFunctions) {
+			const items = this.getInputData();
+			await mapWithConcurrency(items, CEILING_CONCURRENCY, (item) =>
+				this.helpers.httpRequestWithAuthentication.call(this, 'adobeCampaignStandardApi', {
+					method: 'GET',
+					url: `${campaignApi}/byExternalId?externalId=${encodeURIComponent(String(item.json.externalId))}`,
+					json: true,
+				}),
+			);
+			return [items];
+		},
+	};
+}
+
+async function runCeiling(sandbox: SandboxProcess, count: number) {
+	const campaignApi = `${sandbox.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
+	const env = engine(sandbox, true, { 'bench.oneRequestPerItem': ceilingNode(campaignApi) });
+	const wf = env.workflow({
+		name: 'B2 ceiling',
+		nodes: [
+			{
+				id: 'c0',
+				name: 'Start',
+				type: 'n8n-nodes-base.noOp',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
+			{
+				id: 'c1',
+				name: 'Lookups',
+				type: 'bench.oneRequestPerItem',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {},
+				credentials: { adobeCampaignStandardApi: { id: '2', name: 'Campaign (sandbox)' } },
+			},
+		],
+		connections: { Start: { main: [[{ node: 'Lookups', type: 'main', index: 0 }]] } },
+	});
+	const input = Array.from({ length: count }, (_, i) => ({ json: { externalId: `ext-${i}` } }));
+	const result = await wf.run('Start', [input]);
+	if (result.error) throw result.error;
+	if (result.output('Lookups').length !== count) throw new Error('lookups went missing');
+}
+
 export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 	return {
 		dataverse: await sandbox.dataverseAdmin.counters(),
@@ -227,12 +298,34 @@ export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 }
 
 export async function run(params: {
-	variant: 'ours' | 'handBuilt';
+	variant: 'ours' | 'handBuilt' | 'ceiling';
 	count: number;
 	latencyMs: number;
 }): Promise<IDataObject> {
 	const sandbox = await startSandboxProcess();
 	try {
+		if (params.variant === 'ceiling') {
+			for (let i = 0; i < params.count; i += 10_000) {
+				const profiles = Array.from({ length: Math.min(10_000, params.count - i) }, (_, k) => ({
+					externalId: `ext-${i + k}`,
+				}));
+				await sandbox.campaignAdmin.insert('profile', profiles);
+			}
+			await sandbox.campaignAdmin.setLatency(params.latencyMs);
+			await sandbox.campaignAdmin.resetCounters();
+			const { seconds } = await timed(() => runCeiling(sandbox, params.count));
+			const campaign = sumCounters(await sandbox.campaignAdmin.counters(), /^(?!POST ims:token)/);
+			return {
+				variant: params.variant,
+				records: params.count,
+				latencyMs: params.latencyMs,
+				concurrency: CEILING_CONCURRENCY,
+				seconds,
+				requestsPerSecond: campaign / seconds,
+				campaignRequests: campaign,
+				peakRssBytes: peakRss(),
+			};
+		}
 		await generateContacts(sandbox.dataverseAdmin, params.count, 21);
 		await sandbox.dataverseAdmin.setLatency(params.latencyMs);
 		await sandbox.campaignAdmin.setLatency(params.latencyMs);

@@ -1,53 +1,7 @@
-/** Runs async work with at most `max` tasks in flight; the rest wait in arrival order. */
-export interface Limiter {
-	run<T>(task: () => Promise<T>): Promise<T>;
-	/** Tasks running now. */
-	readonly active: number;
-	/** Tasks waiting for a slot. */
-	readonly pending: number;
-}
-
 function checkMax(max: number): void {
 	if (!Number.isInteger(max) || max < 1) {
 		throw new RangeError(`Concurrency must be a whole number of at least 1, got ${max}`);
 	}
-}
-
-export function createLimiter(max: number): Limiter {
-	checkMax(max);
-	let active = 0;
-	const queue: Array<() => void> = [];
-
-	const release = () => {
-		active--;
-		const next = queue.shift();
-		if (next) {
-			active++;
-			next();
-		}
-	};
-
-	return {
-		async run<T>(task: () => Promise<T>): Promise<T> {
-			if (active < max) {
-				active++;
-			} else {
-				// the slot is handed over by `release`, which already counted it as active
-				await new Promise<void>((resolve) => queue.push(resolve));
-			}
-			try {
-				return await task();
-			} finally {
-				release();
-			}
-		},
-		get active() {
-			return active;
-		},
-		get pending() {
-			return queue.length;
-		},
-	};
 }
 
 /**

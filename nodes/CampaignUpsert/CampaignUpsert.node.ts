@@ -37,10 +37,10 @@ export class CampaignUpsert implements INodeType {
 				displayName: 'Concurrency',
 				name: 'concurrency',
 				type: 'number',
-				typeOptions: { minValue: 1, maxValue: 50 },
-				default: 10,
+				typeOptions: { minValue: 1, maxValue: 200 },
+				default: 20,
 				description:
-					'Records written to Campaign at the same time. Campaign throttles with 429 answers, which are retried after the wait it asks for.',
+					'The most records written to Campaign at the same time. When Campaign answers 429 or 503 (too many requests), that record waits as long as Campaign asks and is sent again, holding its place, so a throttled run slows down instead of failing; the summary item counts these answers under "throttled".',
 			},
 		],
 	};

@@ -152,15 +152,23 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const { records, runs, strays } = readSyncInput(this);
 	const concurrency = Math.max(
 		1,
-		Math.floor(this.getNodeParameter('concurrency', 0, 10) as number),
+		Math.floor(this.getNodeParameter('concurrency', 0, 20) as number),
 	);
+	// Answers 429/503 (Campaign's gateway throttling) that were waited out and retried.
+	let throttled = 0;
 	const continueOnFail = this.continueOnFail();
 	const node = this.getNode();
 
 	let client: CampaignClient;
 	const access = new Map<string, KeyAccess>();
 	try {
-		client = await campaignClient(this);
+		client = await campaignClient(this, {
+			onRetry: ({ reason }) => {
+				if (reason.kind === 'status' && (reason.status === 429 || reason.status === 503)) {
+					throttled++;
+				}
+			},
+		});
 		// Settings are checked once per Campaign table, before any record is written.
 		for (const { record } of records) {
 			const target = record._sync.target;
@@ -227,6 +235,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		json: {
 			_summary: {
 				...summaryItem(summary).summary,
+				...(throttled ? { throttled } : {}),
 				...(runs[0] ? { run: runs[0].report } : {}),
 			},
 		} as IDataObject,

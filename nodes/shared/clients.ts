@@ -4,6 +4,7 @@ import { campaignApiRoot } from '../../lib/campaign/auth';
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
 import { n8nTransport, type N8nRequestContext } from '../../lib/http/n8n';
+import type { HttpHooks } from '../../lib/http/hooks';
 import { withRetry } from '../../lib/http/retry';
 
 export const DYNAMICS_CREDENTIAL = 'dynamics365Api';
@@ -25,10 +26,14 @@ export async function dataverseClient(
 	});
 }
 
-export async function campaignClient(ctx: N8nRequestContext): Promise<CampaignClient> {
+/** `hooks` see every attempt and retry (e.g. throttling answers, to send less at once). */
+export async function campaignClient(
+	ctx: N8nRequestContext,
+	hooks: HttpHooks = {},
+): Promise<CampaignClient> {
 	const credentials = (await ctx.getCredentials(CAMPAIGN_CREDENTIAL)) as IDataObject;
 	return new CampaignClient({
-		transport: withRetry(n8nTransport(ctx, CAMPAIGN_CREDENTIAL)),
+		transport: withRetry(n8nTransport(ctx, CAMPAIGN_CREDENTIAL), {}, hooks),
 		apiBaseUrl: campaignApiRoot({
 			apiBaseUrl: String(credentials.apiBaseUrl ?? ''),
 			organizationId: String(credentials.organizationId ?? ''),

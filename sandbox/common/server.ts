@@ -32,6 +32,11 @@ export interface FaultSettings {
 	retryAfter?: number;
 	/** How long a `timeout` fault holds the connection before dropping it (default 30000 ms). */
 	timeoutMs?: number;
+	/**
+	 * A gateway's concurrency throttle: a request that arrives while this many are already being
+	 * served gets 429 with `Retry-After` (counted under `injected['429']`).
+	 */
+	maxConcurrent?: number;
 	/** Read-only: faults injected since these settings were set, by kind. */
 	injected?: Partial<Record<FaultKind, number>>;
 }
@@ -111,6 +116,7 @@ export class SandboxServer {
 	private faults: FaultSettings = {};
 	private random: () => number = seededRandom(1);
 	private readonly counters = new Map<string, number>();
+	private inFlight = 0;
 	private readonly sockets = new Set<import('node:net').Socket>();
 	baseUrl = '';
 
@@ -215,6 +221,7 @@ export class SandboxServer {
 					`${method} ${route.name}`,
 					(this.counters.get(`${method} ${route.name}`) ?? 0) + 1,
 				);
+				if (this.throttled(res)) return;
 				if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 				if (await this.injectFault(route, res)) return;
 			}
@@ -255,6 +262,30 @@ export class SandboxServer {
 						`Resource not found for the segment '${url.pathname}'.`,
 					),
 		);
+	}
+
+	/** The concurrency throttle: true when the request was answered 429. */
+	private throttled(res: http.ServerResponse): boolean {
+		const max = this.faults.maxConcurrent;
+		if (max === undefined) return false;
+		if (this.inFlight >= max) {
+			const injected = (this.faults.injected ??= {});
+			injected['429'] = (injected['429'] ?? 0) + 1;
+			const reply = this.options.formatError(
+				429,
+				'TooManyRequests',
+				'Number of requests exceeded the limit.',
+			);
+			reply.headers = {
+				...(reply.headers ?? {}),
+				'Retry-After': String(this.faults.retryAfter ?? 1),
+			};
+			this.send(res, reply);
+			return true;
+		}
+		this.inFlight++;
+		res.once('close', () => this.inFlight--);
+		return false;
 	}
 
 	/** Applies the next scripted fault or a rate-drawn one; true when the request was consumed. */

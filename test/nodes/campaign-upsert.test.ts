@@ -174,6 +174,27 @@ describe('Campaign Upsert', () => {
 		expect(peak).toBeGreaterThan(1);
 	});
 
+	it('writes every record when Campaign throttles a high Concurrency, and counts the throttled answers', async () => {
+		await fx.dataverse.generate('contact', 40, 5);
+		// Campaign's gateway serves 3 requests at a time and answers the others 429 (retry after 1 s).
+		await fx.campaign.setLatency(20);
+		await fx.campaign.setFaults({ maxConcurrent: 3, retryAfter: 1 });
+		try {
+			const { wf, names } = setup({ concurrency: 12 });
+			const [run] = await runUntilQuiet(wf, names.trigger);
+			const summary = summaryOf(run, names.upsert);
+			expect(summary).toMatchObject({ created: 40, failed: 0 });
+			expect((await profiles()).size).toBe(40);
+			const injected = (await fx.campaign.getFaults()).injected?.['429'] ?? 0;
+			expect(injected).toBeGreaterThan(0);
+			expect(summary.throttled).toBe(injected);
+			// A throttled record waits in its slot, so the next sends slow down: fewer 429s than records.
+			expect(injected).toBeLessThan(40);
+		} finally {
+			await fx.campaign.setFaults({});
+		}
+	}, 60_000);
+
 	it('ends each run with a summary item: created, updated, deleted, unchanged, skipped, failed, backlog', async () => {
 		const ids = await fx.dataverse.seed('contact', [
 			{ firstname: 'A' },
