@@ -1,8 +1,9 @@
 /**
- * `npm run bench [-- --quick]`: runs every benchmark case in its own process, side by side with its
- * peer, and writes bench/REPORT.md and bench/report.json (quick: bench/results/REPORT.quick.md and
- * report.quick.json), plus a dated copy of the figures in bench/results/. The report is rewritten
- * after every case, so an interrupted run still reports what it measured.
+ * `npm run bench [-- --quick | --scale | --only=<id prefix>]`: runs every benchmark case in its own
+ * process, side by side with its peer, and writes bench/REPORT.md and bench/report.json (quick:
+ * bench/results/REPORT.quick.md and report.quick.json), plus a dated copy of the figures in
+ * bench/results/. The report is rewritten after every case, so an interrupted run still reports
+ * what it measured. `--scale` runs only B3's largest replay and merges it into the full report.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { renderReport, type BenchResults, type CaseResult } from './report';
 const quick = process.argv.includes('--quick');
 /** `--only=<id prefix>`: reruns those cases and merges them into the existing report. */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+/** `--scale`: only B3's largest replay, merged into the existing full report. */
+const scale = process.argv.includes('--scale');
 
 interface Plan {
 	id: string;
@@ -23,20 +26,30 @@ interface Plan {
 	timeoutSeconds: number;
 }
 
+/** B3 sizes: a replay may not start at 2,000,000 records or more, so the largest is one less. */
+const B3_FULL = [100_000, 500_000];
+const B3_SCALE = 1_999_999;
+
 function plan(): Plan[] {
+	if (scale) {
+		// `--scale`: the largest replay alone (about 25 minutes here), merged into the full report.
+		return [
+			{ id: `b3-${B3_SCALE}`, caseName: 'b3', params: { count: B3_SCALE }, timeoutSeconds: 3600 },
+		];
+	}
 	const q = quick;
 	const b2Count = q ? 2000 : 20_000;
-	const b3Sizes = q ? [2000, 10_000] : [50_000, 100_000];
+	const b3Sizes = q ? [2000, 10_000] : B3_FULL;
 	const cases: Plan[] = [
 		{
 			id: 'b1',
 			caseName: 'b1',
-			params: { count: q ? 10_000 : 100_000, repeat: q ? 2 : 2 },
+			params: { count: q ? 10_000 : 100_000, repeat: 2 },
 			timeoutSeconds: 900,
 		},
 	];
 	for (const latencyMs of [0, 20]) {
-		for (const variant of ['ours', 'handBuilt']) {
+		for (const variant of ['ours', 'handBuilt', 'ceiling']) {
 			cases.push({
 				id: `b2-${variant}-${latencyMs}ms`,
 				caseName: 'b2',
@@ -161,10 +174,11 @@ async function main() {
 		fs.writeFileSync(dated, json);
 		fs.writeFileSync(mdPath, renderReport(results));
 	};
-	if (only && fs.existsSync(jsonPath)) {
+	const rerun = scale ? `b3-${B3_SCALE}` : only;
+	if (rerun && fs.existsSync(jsonPath)) {
 		const previous = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as BenchResults;
-		results.cases = previous.cases.filter((c) => !c.id.startsWith(only));
-		results.rerun = { ids: only, previousDate: previous.date };
+		results.cases = previous.cases.filter((c) => !c.id.startsWith(rerun));
+		results.rerun = { ids: rerun, previousDate: previous.rerun?.previousDate ?? previous.date };
 	}
 	for (const p of plan().filter((c) => !only || c.id.startsWith(only))) {
 		process.stdout.write(`${p.id} ${JSON.stringify(p.params)} … `);
