@@ -133,6 +133,7 @@ export function renderReport(results: BenchResults): string {
 	const replay = results.cases
 		.filter((c) => c.id.startsWith('b3-') && c.ok)
 		.map((c) => c.result as R)
+		.sort((a, b) => (a.records as number) - (b.records as number))
 		.at(-1);
 	const needed = h20 ? 5 * (h20.recordsPerSecond as number) : undefined;
 	const ceiling = c20?.requestsPerSecond as number | undefined;
