@@ -83,7 +83,20 @@ export function validateEvent(raw: unknown): EventValidation {
 	}
 	const which = id ? `event ${id}` : 'email event';
 	const missing = (f: string) => ({ ok: false as const, reason: `${which}: "${f}" is missing` });
-	if (!id) return missing('eventId');
+	if (!id) {
+		// A webhook's whole request (n8n's Webhook node puts the payload under "body") or a list.
+		for (const wrapper of ['body', 'data', 'event', 'events']) {
+			const inner = r[wrapper];
+			const first = Array.isArray(inner) ? inner[0] : inner;
+			if (first && typeof first === 'object' && 'eventId' in (first as object)) {
+				return {
+					ok: false,
+					reason: `email event: "eventId" is missing; the event seems to be under "${wrapper}"${Array.isArray(inner) ? ' (a list)' : ''}: pass {{ $json.${wrapper} }} as the event${Array.isArray(inner) ? ', one item per event (Split Out)' : ''}`,
+				};
+			}
+		}
+		return missing('eventId');
+	}
 	const type = typeof r.type === 'string' ? TYPE_ALIASES[r.type.trim().toLowerCase()] : undefined;
 	if (!type) {
 		return {

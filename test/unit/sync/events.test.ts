@@ -57,6 +57,23 @@ describe('Email events', () => {
 		expect(validateEvent({ ...raw, ...change })).toEqual({ ok: false, reason });
 	});
 
+	it('points at the event when it arrives wrapped (a webhook request, a list)', () => {
+		expect(validateEvent({ headers: {}, body: raw })).toEqual({
+			ok: false,
+			reason:
+				'email event: "eventId" is missing; the event seems to be under "body": pass {{ $json.body }} as the event',
+		});
+		expect(validateEvent({ events: [raw, raw] })).toEqual({
+			ok: false,
+			reason:
+				'email event: "eventId" is missing; the event seems to be under "events" (a list): pass {{ $json.events }} as the event, one item per event (Split Out)',
+		});
+		expect(validateEvent({ body: 'text' })).toEqual({
+			ok: false,
+			reason: 'email event: "eventId" is missing',
+		});
+	});
+
 	it('rejects a payload that is not an object', () => {
 		expect(validateEvent([raw])).toMatchObject({
 			ok: false,
