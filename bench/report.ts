@@ -167,15 +167,15 @@ export function renderReport(results: BenchResults): string {
 		.filter((c) => c.id.startsWith('b3-'))
 		.sort((a, b) => Number(a.params.count) - Number(b.params.count));
 	lines.push(
-		'| Records | Runs | Seconds | µs per record | Campaign req/record | Peak memory (nodes) | Memory before the replay | Peak memory (sandboxes) |',
-		'|---:|---:|---:|---:|---:|---:|---:|---:|',
+		'| Records | Runs | Seconds | µs per record (wall) | CPU µs per record (nodes) | Campaign req/record | Peak memory (nodes) | Memory before the replay | Peak memory (sandboxes) |',
+		'|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 	);
 	for (const c of b3) {
 		const r = c.result as R | undefined;
 		lines.push(
 			r
-				? `| ${n(r.records)} | ${n(r.runs)} | ${n(r.seconds, 1)} | ${n(r.microsecondsPerRecord)} | ${n(r.campaignRequestsPerRecord, 4)} | ${mib(r.peakRssBytes)} | ${mib(r.rssBeforeLoadBytes)} | ${mib(r.sandboxPeakRssBytes)} |`
-				: `| ${n(c.params.count)} | failed: ${oneLine(c)} |||||||`,
+				? `| ${n(r.records)} | ${n(r.runs)} | ${n(r.seconds, 1)} | ${n(r.microsecondsPerRecord)} | ${n(r.cpuMicrosecondsPerRecord)} | ${n(r.campaignRequestsPerRecord, 4)} | ${mib(r.peakRssBytes)} | ${mib(r.rssBeforeLoadBytes)} | ${mib(r.sandboxPeakRssBytes)} |`
+				: `| ${n(c.params.count)} | failed: ${oneLine(c)} ||||||||`,
 		);
 	}
 	const b3ok = b3.filter((c) => c.ok).map((c) => c.result as R);
@@ -184,12 +184,23 @@ export function renderReport(results: BenchResults): string {
 		lines.push('');
 		for (const last of b3ok.slice(1)) {
 			const memRatio = (last.peakRssBytes as number) / (first.peakRssBytes as number);
-			const timeRatio =
+			const wallRatio =
 				(last.microsecondsPerRecord as number) / (first.microsecondsPerRecord as number);
+			const cpuRatio =
+				first.cpuMicrosecondsPerRecord && last.cpuMicrosecondsPerRecord
+					? (last.cpuMicrosecondsPerRecord as number) / (first.cpuMicrosecondsPerRecord as number)
+					: undefined;
 			lines.push(
-				`- ${n(last.records)} vs ${n(first.records)}: peak memory ${n(memRatio, 2)}× (target ≤ 1.2×: ${verdict(memRatio <= 1.2)}), time per record ${n(timeRatio, 2)}× (linear time: ≤ 1.2× ${verdict(timeRatio <= 1.2)}).`,
+				`- ${n(last.records)} vs ${n(first.records)}: peak memory ${n(memRatio, 2)}× (target ≤ 1.2×: ${verdict(memRatio <= 1.2)}); CPU time per record of the nodes’ process ${n(cpuRatio, 2)}× (linear time, ≤ 1.2×: ${verdict(cpuRatio === undefined ? undefined : cpuRatio <= 1.2)}); wall time per record ${n(wallRatio, 2)}×.`,
 			);
 		}
+		lines.push(
+			'',
+			'Linear time is judged on the CPU time of the process running the nodes, the figure the',
+			'target names; wall time also holds the sandboxes’ share of the same two cores, and the',
+			'sandbox process (an emulator keeping every contact and profile in memory: 9.5 GiB at',
+			'2,000,000) spends more of it in garbage collection as its heap grows.',
+		);
 	}
 	const largest = b3ok.at(-1);
 	lines.push(
@@ -212,8 +223,8 @@ export function renderReport(results: BenchResults): string {
 		'|---|---:|---:|---:|---:|---:|',
 	);
 	const labels: Record<string, string> = {
-		ours: 'Email Events Export, batch 1,000, page 1,000',
-		'ours-defaults': 'Email Events Export, template defaults (batch 100, page 100)',
+		ours: 'Email Events Export as in the template (batch 1,000, page 1,000)',
+		'ours-defaults': 'Email Events Export with the node’s defaults (batch 100, page 100)',
 		oneByOne: 'One upsert request per event (Dataverse client, no $batch, 5 at a time)',
 	};
 	for (const v of ['ours', 'ours-defaults', 'oneByOne']) {
@@ -230,7 +241,7 @@ export function renderReport(results: BenchResults): string {
 	const peer4 = get('b4-oneByOne');
 	lines.push(
 		'',
-		`Target ≤ 0.01 requests per event: batch 1,000 ${verdict(b4 ? (b4.dynamicsRequestsPerEvent as number) <= 0.01 : undefined)} (${n(b4?.dynamicsRequestsPerEvent, 4)} to Dynamics); template defaults ${verdict(b4d ? (b4d.dynamicsRequestsPerEvent as number) <= 0.01 : undefined)} (${n(b4d?.dynamicsRequestsPerEvent, 4)}). The node needs one contact lookup per 100 distinct contacts (URL length) plus one $batch per batch, so with the defaults it sits near 0.02; with a batch of 1,000 and 3 events per contact it is under 0.01. Speed vs one request per event: ${n(b4 && peer4 ? (b4.eventsPerSecond as number) / (peer4.eventsPerSecond as number) : undefined, 1)}× (batch 1,000), ${n(b4d && peer4 ? (b4d.eventsPerSecond as number) / (peer4.eventsPerSecond as number) : undefined, 1)}× (defaults).`,
+		`Target ≤ 0.01 requests per event: the template ${verdict(b4 ? (b4.dynamicsRequestsPerEvent as number) <= 0.01 : undefined)} (${n(b4?.dynamicsRequestsPerEvent, 4)} to Dynamics, ${n(b4?.campaignRequestsPerEvent, 4)} to Campaign); the node’s defaults ${verdict(b4d ? (b4d.dynamicsRequestsPerEvent as number) <= 0.01 : undefined)} (${n(b4d?.dynamicsRequestsPerEvent, 4)}). Each batch costs one $batch plus one contact lookup per 100 distinct contacts (URL length), so a batch of 1,000 events from about 333 contacts costs about 5 requests; the node’s default batch of 100 keeps each $batch request short on a real Dataverse, and the template raises it for throughput. Speed vs one request per event: ${n(b4 && peer4 ? (b4.eventsPerSecond as number) / (peer4.eventsPerSecond as number) : undefined, 1)}× (template), ${n(b4d && peer4 ? (b4d.eventsPerSecond as number) / (peer4.eventsPerSecond as number) : undefined, 1)}× (node defaults).`,
 		'',
 		'Data: contacts paired with profiles (externalId = contact id), one delivery where every',
 		'recipient gets send, open and click (3 events each). The node runs from the',

@@ -1,9 +1,10 @@
 /**
- * `npm run bench [-- --quick | --scale | --only=<id prefix>]`: runs every benchmark case in its own
- * process, side by side with its peer, and writes bench/REPORT.md and bench/report.json (quick:
+ * `npm run bench [-- --quick | --scale | --only=<id prefix> | --render]`: runs every benchmark case
+ * in its own process, side by side with its peer, and writes bench/REPORT.md and bench/report.json (quick:
  * bench/results/REPORT.quick.md and report.quick.json), plus a dated copy of the figures in
  * bench/results/. The report is rewritten after every case, so an interrupted run still reports
- * what it measured. `--scale` runs only B3's largest replay and merges it into the full report.
+ * what it measured. `--scale` runs only B3's largest replay and merges it into the full report;
+ * `--render` only rewrites REPORT.md from report.json.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +19,8 @@ const quick = process.argv.includes('--quick');
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 /** `--scale`: only B3's largest replay, merged into the existing full report. */
 const scale = process.argv.includes('--scale');
+/** `--render`: rewrites REPORT.md from report.json without measuring anything. */
+const renderOnly = process.argv.includes('--render');
 
 interface Plan {
 	id: string;
@@ -140,6 +143,13 @@ function runCase(p: Plan): Promise<CaseResult> {
 }
 
 async function main() {
+	if (renderOnly) {
+		const file = path.join(ROOT, 'bench/report.json');
+		const results = JSON.parse(fs.readFileSync(file, 'utf8')) as BenchResults;
+		fs.writeFileSync(path.join(ROOT, 'bench/REPORT.md'), renderReport(results));
+		process.stdout.write('Rewrote bench/REPORT.md from bench/report.json\n');
+		return;
+	}
 	if (!runtimeInstalled()) {
 		// The built-in peers come from n8n's own package, installed with the n8n runtime.
 		const { installRuntime } = await import('../sandbox/n8n/install-runtime');

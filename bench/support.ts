@@ -10,11 +10,9 @@ import readline from 'node:readline';
 
 import type { INodeType, IVersionedNodeType } from 'n8n-workflow';
 
-import { AdobeCampaignStandardApi } from '../credentials/AdobeCampaignStandardApi.credentials';
-import { Dynamics365Api } from '../credentials/Dynamics365Api.credentials';
 import { CampaignSandboxAdmin } from '../sandbox/campaign/admin';
 import { DataverseSandboxAdmin } from '../sandbox/dataverse/admin';
-import { SANDBOX_DEFAULTS } from '../sandbox/defaults';
+import { sandboxCredentials } from '../test/nodes/fixture';
 import { nodeTypes as packageNodeTypes } from '../test/nodes/node-types';
 import {
 	TestCredentialsHelper,
@@ -154,24 +152,7 @@ export function engine(
 	withBuiltIns = false,
 	extraTypes: Record<string, INodeType> = {},
 ): Engine {
-	const credentials = new TestCredentialsHelper([
-		new Dynamics365Api(),
-		new AdobeCampaignStandardApi(),
-	]);
-	credentials.setCredentials('dynamics365Api', {
-		environmentUrl: urls.dataverse,
-		tenantId: SANDBOX_DEFAULTS.dataverse.tenantId,
-		clientId: SANDBOX_DEFAULTS.dataverse.clientId,
-		clientSecret: SANDBOX_DEFAULTS.dataverse.clientSecret,
-		authorityHost: urls.dataverse,
-	});
-	credentials.setCredentials('adobeCampaignStandardApi', {
-		organizationId: SANDBOX_DEFAULTS.campaign.organizationId,
-		clientId: SANDBOX_DEFAULTS.campaign.clientId,
-		clientSecret: SANDBOX_DEFAULTS.campaign.clientSecret,
-		imsHost: urls.campaign,
-		apiBaseUrl: urls.campaign,
-	});
+	const credentials = sandboxCredentials(urls);
 	const nodeTypes = new TestNodeTypes({
 		...packageNodeTypes(),
 		...(withBuiltIns ? builtInNodes() : {}),

@@ -1,4 +1,4 @@
-import { startNodeFixture, type NodeFixture } from './fixture';
+import { useNodeFixture } from './fixture';
 import {
 	campaignWrites,
 	chainNodes,
@@ -11,15 +11,7 @@ import {
 import { chain } from './fixture';
 
 describe('Apply Field Mapping', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture();
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset({ profiles: 0 });
-	});
+	const fx = useNodeFixture();
 
 	function setup(settings: ChainSettings = {}) {
 		const { json, names } = syncWorkflow(settings);

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 
-import { startNodeFixture, type NodeFixture } from './fixture';
+import { useNodeFixture } from './fixture';
 import {
 	CONTACT_FIELDS,
 	campaignWrites,
@@ -12,15 +12,10 @@ import {
 } from './sync-chain';
 
 describe('Campaign Upsert', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture();
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset({ profiles: 0 });
-		await fx.campaign.setLatency(0);
+	const fx = useNodeFixture({}, {}, async (f) => {
+		await f.dataverse.reset({ demoRecords: 0 });
+		await f.campaign.reset({ profiles: 0 });
+		await f.campaign.setLatency(0);
 	});
 
 	function setup(settings: ChainSettings = {}) {

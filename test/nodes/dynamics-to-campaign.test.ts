@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../support/harness';
-import { startNodeFixture, type NodeFixture } from './fixture';
+import { useNodeFixture } from './fixture';
 import { expectedProfile, wrongFields } from '../support/template-oracle';
 
 const TEMPLATE = path.join(__dirname, '../../templates/dynamics-to-campaign.json');
@@ -25,15 +25,7 @@ async function runUntilQuiet(wf: TestWorkflow, trigger: string, max = 10) {
 }
 
 describe('Dynamics 365 → Campaign template', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture();
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset({ profiles: 0 });
-	});
+	const fx = useNodeFixture();
 
 	async function profilesByExternalId() {
 		const dump = await fx.campaign.dump('profile');

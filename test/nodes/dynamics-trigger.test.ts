@@ -3,7 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 import type { SyncRecord } from '../../lib/sync/envelope';
 import { RUN_KEY, type RunReport } from '../../nodes/shared/run';
 import type { TestWorkflow } from '../support/harness';
-import { node, startNodeFixture, type NodeFixture } from './fixture';
+import { node, useNodeFixture } from './fixture';
 
 function split(items: IDataObject[] | null | undefined) {
 	const records = (items ?? []).filter((i) => !(RUN_KEY in i)) as unknown as SyncRecord[];
@@ -19,13 +19,8 @@ async function pollItems(wf: TestWorkflow) {
 }
 
 describe('Dynamics Trigger', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture({ dataverse: { demoRecords: 0 } });
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
+	const fx = useNodeFixture({ dataverse: { demoRecords: 0 } }, {}, async (f) => {
+		await f.dataverse.reset({ demoRecords: 0 });
 	});
 
 	function trigger(parameters: IDataObject = {}) {

@@ -7,7 +7,7 @@ import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExpo
 import { SUMMARY_KEY, type ExportSummary } from '../../nodes/EmailEventsExport/export';
 import { EXPORT_STATE_KEY, type ExportState } from '../../nodes/EmailEventsExport/state';
 import type { WorkflowJson } from '../support/harness';
-import { chain, node, startNodeFixture, type NodeFixture } from './fixture';
+import { chain, node, useNodeFixture } from './fixture';
 
 const TABLES = {
 	send: 'adobe_emailsend',
@@ -32,19 +32,15 @@ function split(items: IDataObject[]) {
 }
 
 describe('Email Events Export', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture(
-			{ dataverse: { demoRecords: 0 } },
-			{ emailEventsExport: new EmailEventsExport() },
-		);
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset();
-		await fx.dataverse.setFaults({});
-	});
+	const fx = useNodeFixture(
+		{ dataverse: { demoRecords: 0 } },
+		{ emailEventsExport: new EmailEventsExport() },
+		async (f) => {
+			await f.dataverse.reset({ demoRecords: 0 });
+			await f.campaign.reset();
+			await f.dataverse.setFaults({});
+		},
+	);
 
 	/** Dynamics contacts and Campaign profiles whose externalId is the contactid. */
 	async function contactsWithProfiles(count: number, seed = 5) {

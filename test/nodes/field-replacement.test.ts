@@ -1,6 +1,6 @@
 import type { INodeParameters } from 'n8n-workflow';
 
-import { startNodeFixture, type NodeFixture } from './fixture';
+import { useNodeFixture } from './fixture';
 import { campaignWrites, runUntilQuiet, syncWorkflow } from './sync-chain';
 
 /** The Existing Value of row 0, as the editor asks for it. */
@@ -11,15 +11,7 @@ function replacement(field: string, existing: string, newValue: string, mode = '
 }
 
 describe('Field Replacement', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture();
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset({ profiles: 0 });
-	});
+	const fx = useNodeFixture();
 
 	describe('the Existing Value list', () => {
 		async function listFor(field: string, filter?: string) {

@@ -29,6 +29,32 @@ export interface NodeFixture {
 	close(): Promise<void>;
 }
 
+/** Both credentials filled in for the sandboxes at these URLs, as a user would fill them in. */
+export function sandboxCredentials(urls: {
+	dataverse: string;
+	campaign: string;
+}): TestCredentialsHelper {
+	const credentials = new TestCredentialsHelper([
+		new Dynamics365Api(),
+		new AdobeCampaignStandardApi(),
+	]);
+	credentials.setCredentials('dynamics365Api', {
+		environmentUrl: urls.dataverse,
+		tenantId: SANDBOX_DEFAULTS.dataverse.tenantId,
+		clientId: SANDBOX_DEFAULTS.dataverse.clientId,
+		clientSecret: SANDBOX_DEFAULTS.dataverse.clientSecret,
+		authorityHost: urls.dataverse,
+	});
+	credentials.setCredentials('adobeCampaignStandardApi', {
+		organizationId: SANDBOX_DEFAULTS.campaign.organizationId,
+		clientId: SANDBOX_DEFAULTS.campaign.clientId,
+		clientSecret: SANDBOX_DEFAULTS.campaign.clientSecret,
+		imsHost: urls.campaign,
+		apiBaseUrl: urls.campaign,
+	});
+	return credentials;
+}
+
 export async function startNodeFixture(
 	options: SandboxOptions = {},
 	extraNodes: Record<string, INodeType> = {},
@@ -37,23 +63,9 @@ export async function startNodeFixture(
 		dataverse: { port: 0, demoRecords: 20, ...(options.dataverse ?? {}) },
 		campaign: { port: 0, ...(options.campaign ?? {}) },
 	});
-	const credentials = new TestCredentialsHelper([
-		new Dynamics365Api(),
-		new AdobeCampaignStandardApi(),
-	]);
-	credentials.setCredentials('dynamics365Api', {
-		environmentUrl: sandboxes.dataverse.url,
-		tenantId: SANDBOX_DEFAULTS.dataverse.tenantId,
-		clientId: SANDBOX_DEFAULTS.dataverse.clientId,
-		clientSecret: SANDBOX_DEFAULTS.dataverse.clientSecret,
-		authorityHost: sandboxes.dataverse.url,
-	});
-	credentials.setCredentials('adobeCampaignStandardApi', {
-		organizationId: SANDBOX_DEFAULTS.campaign.organizationId,
-		clientId: SANDBOX_DEFAULTS.campaign.clientId,
-		clientSecret: SANDBOX_DEFAULTS.campaign.clientSecret,
-		imsHost: sandboxes.campaign.url,
-		apiBaseUrl: sandboxes.campaign.url,
+	const credentials = sandboxCredentials({
+		dataverse: sandboxes.dataverse.url,
+		campaign: sandboxes.campaign.url,
 	});
 	const nodeTypes = new TestNodeTypes({ ...packageNodeTypes(), ...extraNodes });
 	return {
@@ -65,6 +77,28 @@ export async function startNodeFixture(
 		workflow: (json) => new TestWorkflow(json, nodeTypes, credentials),
 		close: () => sandboxes.close(),
 	};
+}
+
+/**
+ * A fixture for the enclosing `describe`: started before its tests, closed after them, and
+ * `reset` before each test (default: both sandboxes empty). The returned object is filled in
+ * when the fixture has started.
+ */
+export function useNodeFixture(
+	options: SandboxOptions = {},
+	extraNodes: Record<string, INodeType> = {},
+	reset: (fx: NodeFixture) => Promise<void> = async (fx) => {
+		await fx.dataverse.reset({ demoRecords: 0 });
+		await fx.campaign.reset({ profiles: 0 });
+	},
+): NodeFixture {
+	const fx = {} as NodeFixture;
+	beforeAll(async () => {
+		Object.assign(fx, await startNodeFixture(options, extraNodes));
+	});
+	afterAll(async () => await fx.close?.());
+	beforeEach(async () => await reset(fx));
+	return fx;
 }
 
 let nodeCounter = 0;

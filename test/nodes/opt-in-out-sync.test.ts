@@ -6,7 +6,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
 import type { TestWorkflow, WorkflowJson } from '../support/harness';
-import { chain, node, startNodeFixture, type NodeFixture } from './fixture';
+import { chain, node, useNodeFixture } from './fixture';
 
 const SYNC = 'Opt-In/Out Sync';
 const MAPPINGS = {
@@ -23,20 +23,16 @@ interface Cycle {
 }
 
 describe('Opt-In/Out Sync', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture(
-			{ dataverse: { demoRecords: 0 } },
-			{ optInOutSync: new OptInOutSync() },
-		);
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset();
-		await fx.dataverse.setFaults({});
-		await fx.campaign.setFaults({});
-	});
+	const fx = useNodeFixture(
+		{ dataverse: { demoRecords: 0 } },
+		{ optInOutSync: new OptInOutSync() },
+		async (f) => {
+			await f.dataverse.reset({ demoRecords: 0 });
+			await f.campaign.reset();
+			await f.dataverse.setFaults({});
+			await f.campaign.setFaults({});
+		},
+	);
 
 	function workflow(parameters: IDataObject, extra: IDataObject = {}): TestWorkflow {
 		return fx.workflow({

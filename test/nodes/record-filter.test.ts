@@ -1,6 +1,6 @@
 import type { INodeParameters } from 'n8n-workflow';
 
-import { startNodeFixture, type NodeFixture } from './fixture';
+import { useNodeFixture } from './fixture';
 import { campaignWrites, results, runUntilQuiet, syncWorkflow } from './sync-chain';
 
 /** Three contacts whose columns differ in every way the comparisons need. */
@@ -39,15 +39,7 @@ function rule(field: string, comparison: string, value = ''): INodeParameters {
 }
 
 describe('Record Filter', () => {
-	let fx: NodeFixture;
-	beforeAll(async () => {
-		fx = await startNodeFixture();
-	});
-	afterAll(async () => await fx.close());
-	beforeEach(async () => {
-		await fx.dataverse.reset({ demoRecords: 0 });
-		await fx.campaign.reset({ profiles: 0 });
-	});
+	const fx = useNodeFixture();
 
 	/** First names of the profiles in Campaign, sorted. */
 	async function synced(): Promise<string[]> {
