@@ -7,6 +7,8 @@ export interface CaseResult {
 	params: Record<string, unknown>;
 	ok: boolean;
 	wallSeconds: number;
+	/** When the case ended. */
+	measuredAt?: string;
 	result?: Record<string, unknown>;
 	error?: string;
 }
@@ -41,7 +43,12 @@ export function renderReport(results: BenchResults): string {
 		'',
 		`Mode: ${results.mode}. Date: ${results.date}. Total: ${n(results.totalSeconds)} s.`,
 		results.rerun
-			? `Cases starting with "${results.rerun.ids}" were rerun on ${results.date}; the others are from ${results.rerun.previousDate}.`
+			? `Cases starting with ${results.rerun.ids
+					.split(', ')
+					.map((id) => `"${id}"`)
+					.join(
+						', ',
+					)} were rerun later (the last on ${results.date}); the others are from ${results.rerun.previousDate}.`
 			: '',
 		`Machine: ${m.cpus} × ${m.cpuModel}, ${mib(m.memoryBytes)} RAM, ${m.platform}, Node ${m.node}; load average at start ${(m.loadAverageAtStart as number[]).map((x) => x.toFixed(2)).join(' ')}.`,
 		'',
@@ -202,6 +209,8 @@ export function renderReport(results: BenchResults): string {
 			'2,000,000) spends more of it in garbage collection as its heap grows.',
 		);
 	}
+	const when = b3.filter((c) => c.measuredAt).map((c) => `${n(c.params.count)} at ${c.measuredAt}`);
+	if (when.length) lines.push('', `Measured (end of each replay): ${when.join(', ')}.`);
 	const largest = b3ok.at(-1);
 	lines.push(
 		'',

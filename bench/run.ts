@@ -124,6 +124,7 @@ function runCase(p: Plan): Promise<CaseResult> {
 					params: p.params,
 					ok: true,
 					wallSeconds: seconds,
+					measuredAt: new Date().toISOString(),
 					result: JSON.parse(line.slice(7)),
 				});
 			} else {
@@ -188,7 +189,10 @@ async function main() {
 	if (rerun && fs.existsSync(jsonPath)) {
 		const previous = JSON.parse(fs.readFileSync(jsonPath, 'utf8')) as BenchResults;
 		results.cases = previous.cases.filter((c) => !c.id.startsWith(rerun));
-		results.rerun = { ids: rerun, previousDate: previous.rerun?.previousDate ?? previous.date };
+		// Reruns add up: the header names every prefix rerun since the first full run.
+		const ids =
+			previous.rerun && previous.rerun.ids !== rerun ? `${previous.rerun.ids}, ${rerun}` : rerun;
+		results.rerun = { ids, previousDate: previous.rerun?.previousDate ?? previous.date };
 	}
 	for (const p of plan().filter((c) => !only || c.id.startsWith(only))) {
 		process.stdout.write(`${p.id} ${JSON.stringify(p.params)} … `);
