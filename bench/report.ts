@@ -201,17 +201,18 @@ export function renderReport(results: BenchResults): string {
 				`- ${n(last.records)} vs ${n(first.records)}: peak memory ${n(memRatio, 2)}× (target ≤ 1.2×: ${verdict(memRatio <= 1.2)}); CPU time per record of the nodes’ process ${n(cpuRatio, 2)}× (linear time, ≤ 1.2×: ${verdict(cpuRatio === undefined ? undefined : cpuRatio <= 1.2)}); wall time per record ${n(wallRatio, 2)}×.`,
 			);
 		}
+		const big = b3ok.at(-1)!;
 		lines.push(
 			'',
 			'Linear time is judged on the CPU time of the process running the nodes, the figure the',
-			'target names; wall time also holds the sandboxes’ share of the same two cores, and the',
-			'sandbox process (an emulator keeping every contact and profile in memory: 9.5 GiB at',
-			'2,000,000) spends more of it in garbage collection as its heap grows.',
+			'target names; wall time also holds the share of the same two cores taken by the sandbox',
+			`process, an emulator that keeps every contact and profile in memory (${mib(big.sandboxPeakRssBytes)} at ${n(big.records)} records).`,
 		);
 	}
 	const when = b3.filter((c) => c.measuredAt).map((c) => `${n(c.params.count)} at ${c.measuredAt}`);
 	if (when.length) lines.push('', `Measured (end of each replay): ${when.join(', ')}.`);
 	const largest = b3ok.at(-1);
+	const scaleCase = b3.find((c) => c.ok && Number(c.params.count) >= 1_999_999);
 	lines.push(
 		'',
 		'What ran: "Replay Data" on the template’s contacts chain (trigger → Record Filter → Field',
@@ -221,7 +222,7 @@ export function renderReport(results: BenchResults): string {
 		'transformed, looked up in Campaign by key and found up to date (one request each; a changed',
 		'record adds its PATCH). A replay may not start when the table holds 2,000,000 records or more',
 		'(the spec’s rule, which the trigger enforces), so the largest replay is 1,999,999 records.',
-		`It runs on its own with \`npm run bench -- --scale\` (about 30 minutes here) and is merged into this report; ${largest && (largest.records as number) >= 1_999_999 ? 'it is included above' : 'it is **not** included above yet'}.`,
+		`It runs on its own with \`npm run bench -- --scale\`${scaleCase ? ` (${minutes(scaleCase.wallSeconds)} here, with its set-up)` : ''} and is merged into this report; ${largest && (largest.records as number) >= 1_999_999 ? 'it is included above' : 'it is **not** included above yet'}.`,
 		'',
 	);
 
@@ -298,13 +299,15 @@ export function renderReport(results: BenchResults): string {
 	lines.push(...queueSection(), '');
 	lines.push('## Gaps and notes', '');
 	lines.push(
-		'- The whole `npm run bench` (everything above but the 1,999,999-record replay) is meant to',
-		'  stay within 30 minutes on this 2-core machine (about 17 here); the largest replay alone takes',
-		'  about 30 minutes with its set-up, so it has its own `--scale` run.',
+		`- The whole \`npm run bench\` (everything above but the 1,999,999-record replay) is meant to stay within 30 minutes on this 2-core machine: its cases took ${minutes(results.cases.filter((c) => !(Number(c.params.count) >= 1_999_999)).reduce((sum, c) => sum + c.wallSeconds, 0))} here. The largest replay has its own \`--scale\` run because it alone takes about as long as the budget.`,
 		...results.cases.filter((c) => !c.ok).map((c) => `- ${c.id} failed: ${oneLine(c)}`),
 		'',
 	);
 	return `${lines.join('\n')}\n`;
+}
+
+function minutes(seconds: number): string {
+	return `${n(seconds / 60)} min`;
 }
 
 function oneLine(c: CaseResult | undefined): string {

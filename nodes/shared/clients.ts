@@ -26,7 +26,7 @@ export async function dataverseClient(
 	});
 }
 
-/** `hooks` see every attempt and retry (e.g. throttling answers, to send less at once). */
+/** `hooks` see every attempt and retry (e.g. to count throttling answers). */
 export async function campaignClient(
 	ctx: N8nRequestContext,
 	hooks: HttpHooks = {},

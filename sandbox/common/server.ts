@@ -264,6 +264,17 @@ export class SandboxServer {
 		);
 	}
 
+	/** 429 in the service's error shape, with `Retry-After` in seconds. */
+	private tooManyRequests(res: http.ServerResponse, retryAfter: string): void {
+		const reply = this.options.formatError(
+			429,
+			'TooManyRequests',
+			'Number of requests exceeded the limit.',
+		);
+		reply.headers = { ...(reply.headers ?? {}), 'Retry-After': retryAfter };
+		this.send(res, reply);
+	}
+
 	/** The concurrency throttle: true when the request was answered 429. */
 	private throttled(res: http.ServerResponse): boolean {
 		const max = this.faults.maxConcurrent;
@@ -271,16 +282,7 @@ export class SandboxServer {
 		if (this.inFlight >= max) {
 			const injected = (this.faults.injected ??= {});
 			injected['429'] = (injected['429'] ?? 0) + 1;
-			const reply = this.options.formatError(
-				429,
-				'TooManyRequests',
-				'Number of requests exceeded the limit.',
-			);
-			reply.headers = {
-				...(reply.headers ?? {}),
-				'Retry-After': String(this.faults.retryAfter ?? 1),
-			};
-			this.send(res, reply);
+			this.tooManyRequests(res, String(this.faults.retryAfter ?? 1));
 			return true;
 		}
 		this.inFlight++;
@@ -313,16 +315,9 @@ export class SandboxServer {
 		injected[fault.kind] = (injected[fault.kind] ?? 0) + 1;
 		const retryAfter = String(fault.retryAfter ?? this.faults.retryAfter ?? 1);
 		switch (fault.kind) {
-			case '429': {
-				const reply = this.options.formatError(
-					429,
-					'TooManyRequests',
-					'Number of requests exceeded the limit.',
-				);
-				reply.headers = { ...(reply.headers ?? {}), 'Retry-After': retryAfter };
-				this.send(res, reply);
+			case '429':
+				this.tooManyRequests(res, retryAfter);
 				return true;
-			}
 			case '500':
 				this.send(
 					res,
