@@ -12,6 +12,7 @@ import {
 	DEFAULT_AUTHORITY_HOST,
 	describeDynamicsTokenFailure,
 	dynamicsTokenRequest,
+	normalizeEnvironmentUrl,
 	readDynamicsToken,
 	type DynamicsAuthSettings,
 } from '../lib/dynamics/auth';
@@ -41,7 +42,7 @@ export class Dynamics365Api implements ICredentialType {
 			required: true,
 			placeholder: 'https://yourorg.crm.dynamics.com',
 			description:
-				'Address of the Dataverse environment, as shown in the Power Platform admin center',
+				'Address of the Dataverse environment, as shown in the Power Platform admin center. Its "Web API endpoint" (https://yourorg.api.crm.dynamics.com/api/data/v9.2/) works too: the environment URL is derived from it and saved in its place.',
 		},
 		{
 			displayName: 'Tenant ID',
@@ -98,7 +99,12 @@ export class Dynamics365Api implements ICredentialType {
 		const answer = await requestToken(this, dynamicsTokenRequest(settings));
 		const token = readDynamicsToken(answer);
 		if (!token) throw new Error(describeDynamicsTokenFailure(answer, settings));
-		return { accessToken: token.accessToken };
+		// n8n keeps what this returns: the environment URL as used, e.g. derived from a pasted Web
+		// API endpoint, so the credential and its test request show and use the same address.
+		return {
+			accessToken: token.accessToken,
+			environmentUrl: normalizeEnvironmentUrl(settings.environmentUrl),
+		};
 	}
 
 	authenticate: IAuthenticateGeneric = {

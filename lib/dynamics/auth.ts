@@ -22,9 +22,31 @@ export interface DynamicsAuthSettings {
 	authorityHost?: string;
 }
 
-/** `https://org.crm.dynamics.com/` → `https://org.crm.dynamics.com` (the form the scope needs). */
+/**
+ * The environment URL (`https://org.crm4.dynamics.com`: the Web API's host and the token scope's
+ * resource) from what a user pasted: the environment URL, or the "Web API endpoint" the Power
+ * Platform admin center shows (`https://org.api.crm4.dynamics.com/api/data/v9.2/`), in any case,
+ * with or without trailing slashes or scheme. Undefined when it is no URL at all.
+ */
+export function environmentUrlOf(input: string): string | undefined {
+	let text = input.trim();
+	if (!text) return undefined;
+	if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) text = `https://${text}`;
+	let url: URL;
+	try {
+		url = new URL(text);
+	} catch {
+		return undefined;
+	}
+	if (url.protocol !== 'https:' && url.protocol !== 'http:') return undefined;
+	// The Web API endpoint's host has an `api` label after the organization: org.api.crm4.… .
+	const host = url.host.toLowerCase().replace(/^([^.]+)\.api\.(crm[0-9]*\..+)$/, '$1.$2');
+	return `${url.protocol}//${host}`;
+}
+
+/** The environment URL, or the input trimmed of trailing slashes when it is no URL. */
 export function normalizeEnvironmentUrl(environmentUrl: string): string {
-	return environmentUrl.trim().replace(/\/+$/, '');
+	return environmentUrlOf(environmentUrl) ?? environmentUrl.trim().replace(/\/+$/, '');
 }
 
 export function dynamicsScope(environmentUrl: string): string {
@@ -78,7 +100,7 @@ export function describeDynamicsTokenFailure(
 	answer: TokenAnswer,
 	settings: DynamicsAuthSettings,
 ): string {
-	const prefix = 'Could not get a Microsoft Dynamics 365 access token';
+	const prefix = `Could not get a Microsoft Dynamics 365 access token for the scope ${dynamicsScope(settings.environmentUrl)}`;
 	const said = describeAnswer(answer, settings.clientSecret);
 	const host = settings.authorityHost?.trim() || DEFAULT_AUTHORITY_HOST;
 	let hint: string;

@@ -249,9 +249,35 @@ function missing(
 }
 
 /**
- * Matches the parsed response parts to the batch items. A failed changeset answers with one error
- * part (its Content-ID, when present, names the failing operation; the others are rolled back);
- * when Dataverse stopped early, the unanswered operations are `notExecuted`.
+ * The results of a changeset that failed as a whole and was answered by one error part: the part
+ * its Content-ID names failed, the others were rolled back. Without a Content-ID the failing
+ * operation is unknown, so every operation carries the error.
+ */
+function failedChangeset(
+	part: ParsedResponsePart,
+	ids: Array<string | undefined>,
+	first: number,
+	changesetIndex: number,
+): BatchOperationResult[] {
+	const failing = ids.findIndex((id) => id !== undefined && id === part.contentId);
+	const error = readDataverseError(part.body, part.status);
+	return ids.map((id, i) => {
+		if (failing === -1 || failing === i) {
+			const result = resultOf(part, first + i, id, changesetIndex);
+			if (result.outcome === 'succeeded') result.outcome = 'failed';
+			result.error ??= error;
+			return result;
+		}
+		return missing(first + i, 'rolledBack', id, changesetIndex, error, part.status);
+	});
+}
+
+/**
+ * Matches the parsed response parts to the batch items. A failed changeset answers with its error
+ * alone, inside a `changesetresponse` wrapper (or, from other OData services, as a plain part);
+ * its Content-ID names the failing operation and the others are rolled back
+ * (webapi/execute-batch-operations-using-web-api.md; MicrosoftDocs/powerapps-docs #2735). When
+ * Dataverse stopped early, the unanswered operations are `notExecuted`.
  */
 export function matchBatchResults(
 	items: BatchItem[],
@@ -275,32 +301,27 @@ export function matchBatchResults(
 		if (!part) {
 			ids.forEach((id, i) => results.push(missing(index + i, 'notExecuted', id, itemIndex)));
 		} else if ('changeset' in part) {
-			ids.forEach((id, i) => {
-				const answer =
-					part.changeset.find((p) => p.contentId !== undefined && p.contentId === id) ??
-					part.changeset[i];
-				results.push(
-					answer
+			const failure = part.changeset.find((p) => p.status >= 400);
+			if (failure && (part.changeset.length === 1 || part.changeset.length < ids.length)) {
+				results.push(...failedChangeset(failure, ids, index, itemIndex));
+			} else {
+				ids.forEach((id, i) => {
+					const answer =
+						part.changeset.find((p) => p.contentId !== undefined && p.contentId === id) ??
+						part.changeset[i];
+					const result = answer
 						? resultOf(answer, index + i, id, itemIndex)
-						: missing(index + i, 'notExecuted', id, itemIndex),
-				);
-			});
+						: missing(index + i, 'notExecuted', id, itemIndex);
+					// A changeset is atomic: beside a failure, what succeeded was rolled back.
+					if (failure && result.outcome === 'succeeded') result.outcome = 'rolledBack';
+					results.push(result);
+				});
+			}
 		} else if (part.status < 300 && item.changeset.length === 1) {
 			results.push(resultOf(part, index, ids[0], itemIndex));
 		} else {
 			// One answer for the whole changeset means it failed as a whole.
-			const failing = ids.findIndex((id) => id !== undefined && id === part.contentId);
-			const error = readDataverseError(part.body, part.status);
-			ids.forEach((id, i) => {
-				if (failing === -1 || failing === i) {
-					const result = resultOf(part, index + i, id, itemIndex);
-					if (result.outcome === 'succeeded') result.outcome = 'failed';
-					result.error ??= error;
-					results.push(result);
-				} else {
-					results.push(missing(index + i, 'rolledBack', id, itemIndex, error, part.status));
-				}
-			});
+			results.push(...failedChangeset(part, ids, index, itemIndex));
 		}
 		index += item.changeset.length;
 	});

@@ -4,6 +4,7 @@
  * responses.
  */
 import type { HttpMethod, HttpRequest, HttpResponse, Transport } from '../http/types';
+import { environmentUrlOf } from './auth';
 import {
 	buildBatch,
 	matchBatchResults,
@@ -14,17 +15,24 @@ import {
 } from './batch';
 import {
 	DataverseApiError,
+	DataverseSettingsError,
 	DeltaTokenExpiredError,
+	isDuplicateKeyError,
 	isExpiredDeltaTokenError,
 	readDataverseError,
 } from './errors';
 import {
 	assertIdentifier,
 	assertPropertyPath,
+	and,
 	encodeQueryValue,
+	eq,
+	ge,
+	isKeyUrlSafe,
 	keySegment,
 	normalizeGuid,
 	odataLiteral,
+	or,
 	type ODataFilter,
 	type ODataValue,
 } from './odata';
@@ -54,6 +62,11 @@ export interface QueryOptions {
 	pageSize?: number;
 	/** Ask for display values (`<column>@OData.Community.Display.V1.FormattedValue`); default true. */
 	formattedValues?: boolean;
+	/**
+	 * Ask which table each lookup points to (`_<x>_value@Microsoft.Dynamics.CRM.lookuplogicalname`);
+	 * default: whenever display values are asked for.
+	 */
+	lookupTables?: boolean;
 	/** Continue from a `nextLink` of an earlier page instead of starting over. */
 	nextLink?: string;
 }
@@ -65,11 +78,13 @@ export interface QueryPage {
 }
 
 export interface TrackChangesOptions {
+	/** Columns by logical name (lookups are read as `_<x>_value`). */
 	select?: string[];
 	/** The delta link of the previous run (or a `nextLink` of an unfinished one); none = initial read. */
 	deltaLink?: string;
 	pageSize?: number;
 	formattedValues?: boolean;
+	lookupTables?: boolean;
 }
 
 export interface ChangePage {
@@ -81,6 +96,48 @@ export interface ChangePage {
 	nextLink?: string;
 	/** On the last page: the link that returns the changes after this read. */
 	deltaLink?: string;
+	/**
+	 * On the last page: Dataverse gave no delta link, not even when asked again without
+	 * annotations (or answered a delta read with an empty body). Keep the delta link used for this
+	 * read: the next read from it returns these changes again, and nothing is lost.
+	 */
+	deltaLinkMissing?: true;
+}
+
+/** Where a modified-date read stands: the last `modifiedon` read, and what was read at it. */
+export interface ModifiedOnCursor {
+	/** `modifiedon` of the last row read, as Dataverse answered it. */
+	modifiedOn: string;
+	/** Primary key of the last row read. */
+	id: string;
+	/**
+	 * `<id>:<version>` of every row read whose `modifiedon` equals `modifiedOn`. The next read
+	 * starts at `modifiedOn` itself and skips these, so rows sharing the instant are neither
+	 * skipped nor read twice, whatever the GUID order and the precision of `modifiedon`.
+	 */
+	seen?: string[];
+}
+
+export interface ModifiedSinceOptions {
+	/** Columns by logical name; the primary key, `modifiedon` and `versionnumber` are added. */
+	select?: string[];
+	/** Where the previous read stopped; none = every row. */
+	after?: ModifiedOnCursor;
+	pageSize?: number;
+	formattedValues?: boolean;
+	/** Most rows to give over all pages; the cursor then stands at the last row given. */
+	limit?: number;
+}
+
+export interface ModifiedPage {
+	/** Rows not read before, in (`modifiedon`, primary key) order. */
+	rows: DataverseRow[];
+	/** Where the read stands after these rows. */
+	cursor?: ModifiedOnCursor;
+	/** Present when more pages follow. */
+	nextLink?: string;
+	/** The read stopped at `limit`: more rows may follow. */
+	stoppedAtLimit?: true;
 }
 
 export interface AlternateKey {
@@ -107,9 +164,21 @@ export interface ColumnInfo {
 	displayName?: string;
 	isPrimaryId?: boolean;
 	isPrimaryName?: boolean;
-	/** Tables a lookup column can point to, when Dataverse says so. */
+	/** Tables a lookup, customer or owner column can point to. */
 	targets?: string[];
+	/** The column this one is a helper of (`AttributeOf`), e.g. `parentcustomeridname`. */
+	attributeOf?: string;
+	/**
+	 * Whether rows can be read with it: not `IsValidForRead` false, not an `AttributeOf` helper,
+	 * not virtual (multi-select choices excepted). Only readable columns can be selected.
+	 */
+	readable: boolean;
+	/** Its name in Web API queries and rows: `_<name>_value` for lookups, else the logical name. */
+	property: string;
 }
+
+/** Lookup, customer and owner columns: read as `_<name>_value` (webapi/web-api-properties.md). */
+export const LOOKUP_TYPES: ReadonlySet<string> = new Set(['Lookup', 'Customer', 'Owner']);
 
 export interface OptionInfo {
 	/** The value as rows carry it: a number, or true/false for Boolean columns. */
@@ -141,6 +210,27 @@ export interface BatchOptions {
 	continueOnError?: boolean;
 }
 
+/** Create or update the row of `table` that an alternate key names. */
+export interface KeyedUpsert {
+	table: string;
+	/** Alternate-key column(s) and value(s). */
+	key: Record<string, ODataValue>;
+	data: DataverseRow;
+}
+
+/** One write of `batchWrites`: a plain `$batch` operation, or an upsert by alternate key. */
+export type BatchWrite = BatchOperation | { upsert: KeyedUpsert };
+
+/** Key values per `$filter` when rows are looked up by alternate key. */
+const KEYS_PER_LOOKUP = 50;
+
+interface RequestInit {
+	body?: unknown;
+	headers?: Record<string, string>;
+	replaySafe?: boolean;
+	isFinal?: HttpRequest['isFinal'];
+}
+
 interface ChangeResponse {
 	value: DataverseRow[];
 	'@odata.nextLink'?: string;
@@ -148,6 +238,7 @@ interface ChangeResponse {
 }
 
 const FORMATTED = 'OData.Community.Display.V1.FormattedValue';
+export const LOOKUP_LOGICAL_NAME = 'Microsoft.Dynamics.CRM.lookuplogicalname';
 /** Dataverse's page size limit. */
 export const MAX_PAGE_SIZE = 5000;
 
@@ -158,6 +249,52 @@ interface LocalizedLabel {
 
 function labelText(label: LocalizedLabel | null | undefined): string | undefined {
 	return label?.UserLocalizedLabel?.Label ?? label?.LocalizedLabels?.[0]?.Label ?? undefined;
+}
+
+/** Multi-select choice columns are `Virtual` in metadata yet readable properties. */
+const READABLE_VIRTUAL_TYPES = new Set(['MultiSelectPicklistType']);
+
+function toColumnInfo(raw: Record<string, unknown>): ColumnInfo {
+	const logicalName = String(raw.LogicalName);
+	const type = String(raw.AttributeType);
+	const typeName = (raw.AttributeTypeName as { Value?: unknown } | null | undefined)?.Value;
+	const attributeOf = typeof raw.AttributeOf === 'string' && raw.AttributeOf ? raw.AttributeOf : '';
+	const readable =
+		raw.IsValidForRead !== false &&
+		!attributeOf &&
+		(type !== 'Virtual' || READABLE_VIRTUAL_TYPES.has(String(typeName)));
+	const column: ColumnInfo = {
+		logicalName,
+		type,
+		readable,
+		property: LOOKUP_TYPES.has(type) ? `_${logicalName}_value` : logicalName,
+	};
+	if (attributeOf) column.attributeOf = attributeOf;
+	const displayName = labelText(raw.DisplayName as LocalizedLabel);
+	if (displayName) column.displayName = displayName;
+	if (typeof raw.IsPrimaryId === 'boolean') column.isPrimaryId = raw.IsPrimaryId;
+	if (typeof raw.IsPrimaryName === 'boolean') column.isPrimaryName = raw.IsPrimaryName;
+	if (Array.isArray(raw.Targets)) column.targets = raw.Targets.map(String);
+	return column;
+}
+
+/** The `odata.include-annotations` preference for display values and lookup tables, if any. */
+function annotationPreference(options: {
+	formattedValues?: boolean;
+	lookupTables?: boolean;
+}): string | undefined {
+	const terms: string[] = [];
+	if (options.formattedValues !== false) terms.push(FORMATTED);
+	if (options.lookupTables ?? options.formattedValues !== false) terms.push(LOOKUP_LOGICAL_NAME);
+	return terms.length ? `odata.include-annotations="${terms.join(',')}"` : undefined;
+}
+
+/** A row's version (`versionnumber`, else the number in its etag `W/"n"`). */
+function rowVersion(row: DataverseRow): string {
+	if (row.versionnumber !== undefined && row.versionnumber !== null)
+		return String(row.versionnumber);
+	const etag = row['@odata.etag'];
+	return typeof etag === 'string' ? etag.replace(/^W\/"|"$/g, '') : '';
 }
 
 function clampPageSize(size: number | undefined, fallback: number): number {
@@ -190,8 +327,8 @@ export class DataverseClient {
 
 	constructor(options: DataverseClientOptions) {
 		this.transport = options.transport;
-		const environment = options.environmentUrl.replace(/\/+$/, '');
-		if (!/^https?:\/\/[^/]+/.test(environment)) {
+		const environment = environmentUrlOf(options.environmentUrl);
+		if (!environment) {
 			throw new Error(
 				`Invalid Dataverse environment URL ${JSON.stringify(options.environmentUrl)}`,
 			);
@@ -212,7 +349,7 @@ export class DataverseClient {
 	private async exchange<T = unknown>(
 		method: HttpMethod,
 		pathOrUrl: string,
-		init: { body?: unknown; headers?: Record<string, string>; replaySafe?: boolean } = {},
+		init: RequestInit = {},
 	): Promise<{ response: HttpResponse<T>; route: string }> {
 		const url = /^https?:\/\//.test(pathOrUrl) ? pathOrUrl : this.apiBase + pathOrUrl;
 		if (!url.startsWith(this.apiBase)) {
@@ -238,6 +375,7 @@ export class DataverseClient {
 		};
 		if (init.body !== undefined) request.body = init.body;
 		if (init.replaySafe !== undefined) request.replaySafe = init.replaySafe;
+		if (init.isFinal) request.isFinal = init.isFinal;
 		const response = await this.transport.request<T>(request);
 		return { response, route };
 	}
@@ -246,7 +384,7 @@ export class DataverseClient {
 	private async send<T = unknown>(
 		method: HttpMethod,
 		pathOrUrl: string,
-		init: { body?: unknown; headers?: Record<string, string>; replaySafe?: boolean } = {},
+		init: RequestInit = {},
 	): Promise<HttpResponse<T>> {
 		const { response, route } = await this.exchange<T>(method, pathOrUrl, init);
 		if (response.status >= 400) throw apiError(response, route);
@@ -332,28 +470,61 @@ export class DataverseClient {
 	}
 
 	private async fetchColumns(table: string): Promise<ColumnInfo[]> {
+		const entity = `EntityDefinitions(LogicalName=${odataLiteral(table, 'string')})`;
 		const response = await this.send<{ value: Array<Record<string, unknown>> }>(
 			'GET',
-			`EntityDefinitions(LogicalName=${odataLiteral(table, 'string')})/Attributes${buildQueryString(
-				{
-					$select: 'LogicalName,AttributeType,DisplayName,IsPrimaryId,IsPrimaryName',
-				},
-			)}`,
+			`${entity}/Attributes${buildQueryString({
+				$select:
+					'LogicalName,AttributeType,AttributeTypeName,AttributeOf,IsValidForRead,DisplayName,IsPrimaryId,IsPrimaryName',
+			})}`,
 		);
-		return response.body.value
-			.map((raw) => {
-				const column: ColumnInfo = {
-					logicalName: String(raw.LogicalName),
-					type: String(raw.AttributeType),
-				};
-				const displayName = labelText(raw.DisplayName as LocalizedLabel);
-				if (displayName) column.displayName = displayName;
-				if (typeof raw.IsPrimaryId === 'boolean') column.isPrimaryId = raw.IsPrimaryId;
-				if (typeof raw.IsPrimaryName === 'boolean') column.isPrimaryName = raw.IsPrimaryName;
-				if (Array.isArray(raw.Targets)) column.targets = raw.Targets.map(String);
-				return column;
-			})
-			.sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+		const columns = response.body.value.map((raw) => toColumnInfo(raw));
+		if (columns.some((c) => LOOKUP_TYPES.has(c.type))) {
+			// `Targets` belongs to LookupAttributeMetadata only, so it takes a cast of its own.
+			const lookups = await this.send<{ value: Array<Record<string, unknown>> }>(
+				'GET',
+				`${entity}/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata${buildQueryString({
+					$select: 'LogicalName,Targets',
+				})}`,
+			);
+			const targets = new Map(
+				lookups.body.value.map((raw) => [
+					String(raw.LogicalName),
+					Array.isArray(raw.Targets) ? raw.Targets.map(String) : undefined,
+				]),
+			);
+			for (const column of columns) {
+				const found = targets.get(column.logicalName);
+				if (found) column.targets = found;
+			}
+		}
+		return columns.sort((a, b) => a.logicalName.localeCompare(b.logicalName));
+	}
+
+	/**
+	 * Column names (logical names, or `_<x>_value` properties) as Web API properties. A column
+	 * Dataverse does not let anyone read is refused with its name and why; a name the metadata does
+	 * not know goes as it is, for Dataverse to answer.
+	 */
+	async selectProperties(table: string, columns: string[]): Promise<string[]> {
+		const known = new Map((await this.getColumns(table)).map((c) => [c.logicalName, c]));
+		return columns.map((name) => {
+			assertIdentifier(name);
+			const lookup = /^_(.+)_value$/.exec(name);
+			const column = known.get(lookup ? lookup[1] : name);
+			if (!column) return name;
+			if (!column.readable) {
+				const why = column.attributeOf
+					? `it is a helper of "${column.attributeOf}"; choose "${column.attributeOf}" instead`
+					: column.type === 'Virtual'
+						? 'it is a virtual column'
+						: 'Dataverse does not let it be read (IsValidForRead is false)';
+				throw new DataverseSettingsError(
+					`The column "${name}" of table "${table}" cannot be read: ${why}`,
+				);
+			}
+			return column.property;
+		});
 	}
 
 	/** The choices of a picklist, state, status or boolean column. */
@@ -428,20 +599,24 @@ export class DataverseClient {
 
 	// ---- reading ---------------------------------------------------------------------------
 
-	/** Query a table page by page, following `@odata.nextLink`. */
+	/**
+	 * Query a table page by page, following `@odata.nextLink`. `select` takes logical names: a
+	 * lookup is read as its `_<name>_value` property.
+	 */
 	async *queryPages(table: string, options: QueryOptions = {}): AsyncGenerator<QueryPage> {
 		const pageSize = clampPageSize(options.pageSize, this.defaultPageSize);
 		const headers = this.preferHeader([
 			`odata.maxpagesize=${pageSize}`,
-			options.formattedValues !== false && `odata.include-annotations="${FORMATTED}"`,
+			annotationPreference(options),
 		]);
 		let url: string | undefined = options.nextLink;
 		if (!url) {
 			const { entitySetName } = await this.getTable(table);
+			const select = options.select && (await this.selectProperties(table, options.select));
 			url =
 				entitySetName +
 				buildQueryString({
-					$select: options.select?.map((c) => assertIdentifier(c)).join(','),
+					$select: select?.join(','),
 					$filter: options.filter?.toString(),
 					$orderby: options.orderBy
 						?.map((o) => `${assertPropertyPath(o.column)} ${o.descending ? 'desc' : 'asc'}`)
@@ -479,16 +654,11 @@ export class DataverseClient {
 		options: { select?: string[]; formattedValues?: boolean } = {},
 	): Promise<DataverseRow | undefined> {
 		const { entitySetName } = await this.getTable(table);
+		const select = options.select && (await this.selectProperties(table, options.select));
 		const { response, route } = await this.exchange<DataverseRow>(
 			'GET',
-			`${entitySetName}${keySegment(id)}${buildQueryString({
-				$select: options.select?.map((c) => assertIdentifier(c)).join(','),
-			})}`,
-			{
-				headers: this.preferHeader([
-					options.formattedValues !== false && `odata.include-annotations="${FORMATTED}"`,
-				]),
-			},
+			`${entitySetName}${keySegment(id)}${buildQueryString({ $select: select?.join(',') })}`,
+			{ headers: this.preferHeader([annotationPreference(options)]) },
 		);
 		if (response.status === 404) return undefined;
 		if (response.status >= 400) throw apiError(response, route);
@@ -498,43 +668,139 @@ export class DataverseClient {
 	/**
 	 * Change tracking: the first call (no delta link) reads every row; later calls pass the last
 	 * delta link and get rows created or updated since, and the ids of deleted rows. The delta link
-	 * comes with the last page. An expired or unknown token throws `DeltaTokenExpiredError`.
+	 * comes with the last page (use-change-tracking-synchronize-data-external-systems.md).
+	 *
+	 * - An expired or unknown token throws `DeltaTokenExpiredError` at once, whatever the status
+	 *   it came with: it is never retried, the remedy is a full read.
+	 * - Dataverse has been seen to leave the delta link out of the last page when annotations are
+	 *   asked for (MicrosoftDocs/powerapps-docs #439), and answers a delta read without changes
+	 *   with an empty body. Such a last page is asked for again without annotations; when that
+	 *   answer holds the same changes and a delta link, the page gets it. Otherwise the page says
+	 *   `deltaLinkMissing`, so the caller keeps the link it read from.
 	 */
 	async *trackChanges(
 		table: string,
 		options: TrackChangesOptions = {},
 	): AsyncGenerator<ChangePage> {
 		const pageSize = clampPageSize(options.pageSize, this.defaultPageSize);
-		const headers = this.preferHeader([
-			'odata.track-changes',
-			`odata.maxpagesize=${pageSize}`,
-			options.formattedValues !== false && `odata.include-annotations="${FORMATTED}"`,
-		]);
+		const annotations = annotationPreference(options);
 		let url: string | undefined = options.deltaLink;
 		if (!url) {
 			const { entitySetName } = await this.getTable(table);
-			url =
-				entitySetName +
-				buildQueryString({ $select: options.select?.map((c) => assertIdentifier(c)).join(',') });
+			const select = options.select && (await this.selectProperties(table, options.select));
+			url = entitySetName + buildQueryString({ $select: select?.join(',') });
 		}
 		while (url) {
-			const exchanged: { response: HttpResponse<ChangeResponse>; route: string } =
-				await this.exchange<ChangeResponse>('GET', url, { headers });
-			const { response, route } = exchanged;
-			if (response.status >= 400) {
-				const error = readDataverseError(response.body, response.status);
-				if (options.deltaLink && isExpiredDeltaTokenError(response.status, error)) {
-					throw new DeltaTokenExpiredError(response.status, error.code, error.message, route);
+			const page = await this.changePage(url, pageSize, annotations, !!options.deltaLink);
+			if (!page.nextLink && !page.deltaLink) {
+				const plain = annotations
+					? await this.changePage(url, pageSize, undefined, !!options.deltaLink)
+					: undefined;
+				const key = plain && (await this.getTable(table)).primaryIdAttribute;
+				if (plain?.deltaLink && !plain.nextLink && key && sameChanges(page, plain, key)) {
+					page.deltaLink = plain.deltaLink;
+				} else {
+					page.deltaLinkMissing = true;
 				}
-				throw new DataverseApiError(response.status, error.code, error.message, route);
 			}
-			const page = splitChanges(response.body.value ?? []);
-			const next: string | undefined = response.body['@odata.nextLink'];
-			const delta = response.body['@odata.deltaLink'];
-			if (next) page.nextLink = next;
-			if (delta) page.deltaLink = delta;
 			yield page;
-			url = next;
+			url = page.nextLink;
+		}
+	}
+
+	/** One page of a change-tracking read; an empty body is a page without changes or links. */
+	private async changePage(
+		url: string,
+		pageSize: number,
+		annotations: string | undefined,
+		fromToken: boolean,
+	): Promise<ChangePage> {
+		const headers = this.preferHeader([
+			'odata.track-changes',
+			`odata.maxpagesize=${pageSize}`,
+			annotations,
+		]);
+		const expired = (response: HttpResponse): boolean =>
+			response.status >= 400 &&
+			isExpiredDeltaTokenError(response.status, readDataverseError(response.body, response.status));
+		const { response, route } = await this.exchange<ChangeResponse | ''>('GET', url, {
+			headers,
+			isFinal: fromToken ? expired : undefined,
+		});
+		if (response.status >= 400) {
+			const error = readDataverseError(response.body, response.status);
+			if (fromToken && expired(response)) {
+				throw new DeltaTokenExpiredError(response.status, error.code, error.message, route);
+			}
+			throw new DataverseApiError(response.status, error.code, error.message, route);
+		}
+		const body = typeof response.body === 'object' && response.body ? response.body : undefined;
+		const page = splitChanges(Array.isArray(body?.value) ? body.value : []);
+		const next = body?.['@odata.nextLink'];
+		const delta = body?.['@odata.deltaLink'];
+		if (next) page.nextLink = next;
+		if (delta) page.deltaLink = delta;
+		return page;
+	}
+
+	/**
+	 * Rows modified since a cursor, page by page, in (`modifiedon`, primary key) order: for tables
+	 * without change tracking. Each read starts at the cursor's `modifiedon` itself (`ge`) and
+	 * skips the rows the cursor has seen at that instant, in the same version. So it needs no
+	 * comparison of GUIDs (SQL Server orders them its own way) and no equality on `modifiedon`
+	 * (Dataverse may keep milliseconds it does not show): no row is skipped, none comes back
+	 * unchanged.
+	 */
+	async *readModifiedSince(
+		table: string,
+		options: ModifiedSinceOptions = {},
+	): AsyncGenerator<ModifiedPage> {
+		const { primaryIdAttribute: key } = await this.getTable(table);
+		const after = options.after;
+		let cursor: ModifiedOnCursor | undefined = after && {
+			modifiedOn: after.modifiedOn,
+			id: after.id,
+			seen: [...(after.seen ?? [])],
+		};
+		const select = options.select && [
+			...new Set([key, 'modifiedon', 'versionnumber', ...options.select]),
+		];
+		let left = options.limit ?? Infinity;
+		for await (const page of this.queryPages(table, {
+			select,
+			filter: after ? ge('modifiedon', after.modifiedOn, 'datetime') : undefined,
+			orderBy: [{ column: 'modifiedon' }, { column: key }],
+			pageSize: options.pageSize,
+			formattedValues: options.formattedValues,
+		})) {
+			const rows: DataverseRow[] = [];
+			let stopped = false;
+			for (const row of page.rows) {
+				if (left <= 0) {
+					stopped = true;
+					break;
+				}
+				const id = String(row[key]);
+				const modifiedOn = typeof row.modifiedon === 'string' ? row.modifiedon : undefined;
+				const mark = `${id}:${rowVersion(row)}`;
+				const at = modifiedOn === undefined ? undefined : Date.parse(modifiedOn);
+				const current = cursor ? Date.parse(cursor.modifiedOn) : undefined;
+				if (at !== undefined && at === current && cursor?.seen?.includes(mark)) continue;
+				rows.push(row);
+				left--;
+				if (modifiedOn === undefined || at === undefined || Number.isNaN(at)) continue;
+				if (!cursor || current === undefined || at > current) {
+					cursor = { modifiedOn, id, seen: [mark] };
+				} else if (at === current) {
+					cursor = { ...cursor, id, seen: [...(cursor.seen ?? []), mark] };
+				}
+			}
+			const result: ModifiedPage = { rows };
+			if (cursor) result.cursor = cursor;
+			if (page.nextLink) result.nextLink = page.nextLink;
+			if (stopped || (left <= 0 && page.nextLink)) result.stoppedAtLimit = true;
+			yield result;
+			if (result.stoppedAtLimit) return;
 		}
 	}
 
@@ -602,6 +868,9 @@ export class DataverseClient {
 		data: DataverseRow,
 		options: WriteOptions = {},
 	): Promise<UpsertResult> {
+		if (typeof key !== 'string' && !isKeyUrlSafe(key)) {
+			return await this.upsertByLookup(table, key, data, options);
+		}
 		const { entitySetName, primaryIdAttribute } = await this.getTable(table);
 		const select = options.returnColumns
 			? [...new Set([primaryIdAttribute, ...options.returnColumns])].map((c) => assertIdentifier(c))
@@ -629,6 +898,30 @@ export class DataverseClient {
 			result.created = response.status === 201;
 		}
 		return result;
+	}
+
+	/**
+	 * An upsert by an alternate key whose value cannot go into a key URL: the row is found by
+	 * `$filter` on the key columns, then updated by id or created (the key's unique index refuses
+	 * a second row, so a create cannot duplicate it).
+	 */
+	private async upsertByLookup(
+		table: string,
+		key: Record<string, ODataValue>,
+		data: DataverseRow,
+		options: WriteOptions,
+	): Promise<UpsertResult> {
+		const write = { upsert: { table, key, data } };
+		const id = (await this.findByKeys([write])).get(write);
+		if (id) {
+			await this.update(table, id, data);
+			const row = options.returnColumns
+				? await this.retrieve(table, id, { select: options.returnColumns, formattedValues: false })
+				: undefined;
+			return row ? { id, created: false, row } : { id };
+		}
+		const created = await this.create(table, { ...key, ...data }, options);
+		return created.row ? { id: created.id, created: true, row: created.row } : { id: created.id };
 	}
 
 	/** Deletes a row; false when it did not exist. */
@@ -682,6 +975,118 @@ export class DataverseClient {
 		const text = typeof response.body === 'string' ? response.body : JSON.stringify(response.body);
 		return matchBatchResults(items, built.contentIds, parseBatchResponse(contentType, text));
 	}
+
+	/**
+	 * Sends writes as one `$batch` (no changesets), one result per write, in order. An upsert by
+	 * alternate key goes to its key URL (`PATCH set(key='v')`), except when a key value holds a
+	 * character Dataverse refuses in key URLs (define-alternate-keys-entity.md): that row is looked
+	 * up by `$filter` on its key columns first, then updated by id, or created (the key's unique
+	 * index refuses a second row). An upsert that meets the duplicate-key answer lost a race with
+	 * another request that created the row (such as the first attempt of a batch whose answer was
+	 * lost): it is sent once more as an update (`If-Match: *`), never as a second create.
+	 */
+	async batchWrites(
+		writes: BatchWrite[],
+		options: BatchOptions = {},
+	): Promise<BatchOperationResult[]> {
+		if (writes.length === 0) return [];
+		const results = await this.batch(await this.writeOperations(writes, false), options);
+		const again = writes
+			.map((write, i) => ({ write, i, result: results[i] }))
+			.filter(
+				({ write, result }) =>
+					isKeyedUpsert(write) &&
+					result?.outcome === 'failed' &&
+					isDuplicateKeyError(result.status, result.error ?? { code: '', message: '' }),
+			);
+		if (again.length) {
+			const retried = await this.batch(
+				await this.writeOperations(
+					again.map((a) => a.write),
+					true,
+				),
+				options,
+			);
+			again.forEach(({ i }, k) => {
+				results[i] = { ...retried[k], index: i };
+			});
+		}
+		return results;
+	}
+
+	/** The `$batch` operations of some writes; `updateOnly` adds `If-Match: *` to keyed upserts. */
+	private async writeOperations(
+		writes: BatchWrite[],
+		updateOnly: boolean,
+	): Promise<BatchOperation[]> {
+		const found = await this.findByKeys(
+			writes.filter(isKeyedUpsert).filter((w) => !isKeyUrlSafe(w.upsert.key)),
+		);
+		const ifMatch = updateOnly ? { 'If-Match': '*' } : undefined;
+		return await Promise.all(
+			writes.map(async (write): Promise<BatchOperation> => {
+				if (!isKeyedUpsert(write)) return write;
+				const { table, key, data } = write.upsert;
+				if (isKeyUrlSafe(key)) {
+					return {
+						method: 'PATCH',
+						url: await this.batchUrl(table, key),
+						body: data,
+						...(ifMatch ? { headers: ifMatch } : {}),
+					};
+				}
+				const id = found.get(write);
+				if (id) {
+					return {
+						method: 'PATCH',
+						url: await this.batchUrl(table, id),
+						body: data,
+						headers: { 'If-Match': '*' },
+					};
+				}
+				return { method: 'POST', url: await this.batchUrl(table), body: { ...key, ...data } };
+			}),
+		);
+	}
+
+	/** The ids of the rows some alternate keys name, found by `$filter` on the key columns. */
+	private async findByKeys(
+		writes: Array<{ upsert: KeyedUpsert }>,
+	): Promise<Map<{ upsert: KeyedUpsert }, string>> {
+		const found = new Map<{ upsert: KeyedUpsert }, string>();
+		const byTable = new Map<string, Array<{ upsert: KeyedUpsert }>>();
+		for (const write of writes) {
+			const group = `${write.upsert.table}|${Object.keys(write.upsert.key).sort().join(',')}`;
+			byTable.set(group, [...(byTable.get(group) ?? []), write]);
+		}
+		// Dataverse compares text without regard to case, and so does the key's unique index.
+		const same = (a: unknown, b: ODataValue) =>
+			typeof a === 'string' && typeof b === 'string'
+				? a.toLowerCase() === b.toLowerCase()
+				: a === b;
+		for (const group of byTable.values()) {
+			const { table } = group[0].upsert;
+			const { primaryIdAttribute } = await this.getTable(table);
+			const columns = Object.keys(group[0].upsert.key);
+			for (let i = 0; i < group.length; i += KEYS_PER_LOOKUP) {
+				const slice = group.slice(i, i + KEYS_PER_LOOKUP);
+				const rows = await this.query(table, {
+					select: [primaryIdAttribute, ...columns],
+					filter: or(...slice.map((w) => and(...columns.map((c) => eq(c, w.upsert.key[c]))))),
+					formattedValues: false,
+				});
+				for (const write of slice) {
+					const row = rows.find((r) => columns.every((c) => same(r[c], write.upsert.key[c])));
+					if (row) found.set(write, String(row[primaryIdAttribute]));
+				}
+			}
+		}
+		return found;
+	}
+}
+
+function isKeyedUpsert(write: BatchWrite): write is { upsert: KeyedUpsert } {
+	return 'upsert' in write;
 }
 
 function isReplaySafe(item: BatchItem): boolean {
@@ -695,6 +1100,18 @@ function isReplaySafe(item: BatchItem): boolean {
 function apiError(response: HttpResponse<unknown>, route: string): DataverseApiError {
 	const error = readDataverseError(response.body, response.status);
 	return new DataverseApiError(response.status, error.code, error.message, route);
+}
+
+/** Do two answers for one change-tracking page hold the same rows, in the same versions? */
+function sameChanges(a: ChangePage, b: ChangePage, key: string): boolean {
+	const marks = (page: ChangePage) =>
+		[
+			...page.upserted.map((row) => `u:${String(row[key])}:${rowVersion(row)}`),
+			...page.deleted.map((id) => `d:${id}`),
+		]
+			.sort()
+			.join('|');
+	return marks(a) === marks(b);
 }
 
 /** Separates change-tracking rows into upserted rows and deleted ids. */

@@ -37,6 +37,14 @@ export class DataverseApiError extends Error {
 	}
 }
 
+/** A setting names a column or key Dataverse cannot use as asked; the message says which and why. */
+export class DataverseSettingsError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = 'DataverseSettingsError';
+	}
+}
+
 /** The change-tracking token is expired or unknown: the caller must do a full read again. */
 export class DeltaTokenExpiredError extends DataverseApiError {
 	constructor(status: number, code: string, serviceMessage: string, route: string) {
@@ -45,11 +53,33 @@ export class DeltaTokenExpiredError extends DataverseApiError {
 	}
 }
 
+/**
+ * Dataverse's answer to a write that would duplicate a key: `0x80060892` for an alternate key
+ * ("A record that has the attribute values … already exists"), `0x80040237` for a primary key
+ * ("Cannot insert duplicate key").
+ */
+const DUPLICATE_KEY_CODES = new Set(['0x80060892', '0x80040237']);
+
+export function isDuplicateKeyError(status: number, error: DataverseErrorBody): boolean {
+	if (status < 400) return false;
+	return (
+		DUPLICATE_KEY_CODES.has(error.code.toLowerCase()) ||
+		/duplicate key|already exists/i.test(error.message)
+	);
+}
+
 /** Dataverse's `ExpiredVersionStamp`, and what it says for an expired or unknown delta token. */
 const EXPIRED_CODES = new Set(['0x80044352', '-2147204270']);
 const EXPIRED_MESSAGE = /version stamp|full sync|delta ?token|deltatoken/i;
 
+/**
+ * An expired or unknown change-tracking token, known by its code or its message. Microsoft does
+ * not document the HTTP status of this answer, so any error status counts: the answer is
+ * deterministic, and the documented remedy is a full read (use-change-tracking-synchronize-data-
+ * external-systems.md: "If there are unprocessed changes older than the configured value, the
+ * system throws an exception"), never a retry.
+ */
 export function isExpiredDeltaTokenError(status: number, error: DataverseErrorBody): boolean {
-	if (status < 400 || status >= 500) return false;
+	if (status < 400) return false;
 	return EXPIRED_CODES.has(error.code.toLowerCase()) || EXPIRED_MESSAGE.test(error.message);
 }

@@ -205,8 +205,26 @@ export function encodeQueryValue(value: string): string {
 }
 
 /**
+ * Characters that make retrieve, update and upsert by an alternate key fail when a key value holds
+ * them (define-alternate-keys-entity.md, "Unicode characters in key value").
+ */
+const KEY_URL_REFUSED = /[/<>*%&:\\?+]/;
+
+/** The first character of an alternate-key value that Dataverse refuses in a key URL, if any. */
+export function keyUrlProblem(value: ODataValue): string | undefined {
+	return typeof value === 'string' ? KEY_URL_REFUSED.exec(value)?.[0] : undefined;
+}
+
+/** Can every value of this alternate key go into a key URL? */
+export function isKeyUrlSafe(key: Record<string, ODataValue>): boolean {
+	return Object.values(key).every((value) => keyUrlProblem(value) === undefined);
+}
+
+/**
  * A key segment for a record URL: `(guid)` for a primary key, `(k1='v',k2=2)` for an alternate key.
- * Values are escaped as literals and then URL-encoded, so `/`, `?` and `#` stay inside the key.
+ * Values are escaped as literals and then URL-encoded, so `#` and quotes stay inside the key. A
+ * value Dataverse refuses in a key URL (see `keyUrlProblem`) is refused here: find such a row by
+ * `$filter` on its key columns instead.
  */
 export function keySegment(key: string | Record<string, ODataValue>): string {
 	if (typeof key === 'string') return `(${normalizeGuid(key)})`;
@@ -215,6 +233,12 @@ export function keySegment(key: string | Record<string, ODataValue>): string {
 		throw new ODataSyntaxError('An alternate key needs at least one column');
 	const parts = entries.map(([name, value]) => {
 		if (value === null) throw new ODataSyntaxError(`Alternate key column ${name} cannot be null`);
+		const refused = keyUrlProblem(value);
+		if (refused) {
+			throw new ODataSyntaxError(
+				`Alternate key column ${name}: the value ${describe(value)} holds '${refused}', which Dataverse does not accept in a key URL`,
+			);
+		}
 		return `${assertIdentifier(name)}=${encodeQueryValue(odataLiteral(value, inferLiteralType(value)))}`;
 	});
 	return `(${parts.join(',')})`;

@@ -142,6 +142,7 @@ export function withRetry(
 				let serverWaitMs: number | undefined;
 				if (response) {
 					hooks.onResponse?.(route, req, response, attempt);
+					if (req.isFinal?.(response)) return response;
 					const unauthorized =
 						response.status === 401 && unauthorizedRetries < MAX_UNAUTHORIZED_RETRIES;
 					if (!RETRYABLE_STATUSES.includes(response.status) && !unauthorized) return response;

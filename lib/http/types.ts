@@ -25,6 +25,11 @@ export interface HttpRequest {
 	replaySafe?: boolean;
 	/** A short label for request counters, e.g. `dataverse:contacts:GET`. */
 	route?: string;
+	/**
+	 * Recognises an answer that is deterministic whatever its status (e.g. Dataverse's expired
+	 * change-tracking token, which may come with a 5xx): it is returned at once, never retried.
+	 */
+	isFinal?: (response: HttpResponse) => boolean;
 }
 
 export interface HttpResponse<T = unknown> {

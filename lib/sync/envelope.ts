@@ -29,6 +29,11 @@ export interface SyncMeta {
 	modifiedOn?: string;
 	/** Display values of picklists, booleans and lookups, by source column. */
 	labels?: Record<string, string>;
+	/**
+	 * The table each lookup points to, by the lookup's logical name (a customer is an account or a
+	 * contact, an owner a systemuser or a team): `@Microsoft.Dynamics.CRM.lookuplogicalname`.
+	 */
+	lookupTables?: Record<string, string>;
 	/** Set by Apply Field Mapping. */
 	target?: SyncTarget;
 	/** Campaign fields whose "Apply updates" is on. Set by Apply Field Mapping. */
@@ -66,6 +71,10 @@ export function cloneRecord(record: SyncRecord): SyncRecord {
 	const meta = record._sync;
 	return {
 		...record,
-		_sync: { ...meta, ...(meta.labels ? { labels: { ...meta.labels } } : {}) },
+		_sync: {
+			...meta,
+			...(meta.labels ? { labels: { ...meta.labels } } : {}),
+			...(meta.lookupTables ? { lookupTables: { ...meta.lookupTables } } : {}),
+		},
 	};
 }

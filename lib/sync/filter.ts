@@ -6,7 +6,14 @@
  */
 import { cloneRecord, type SyncRecord } from './envelope';
 import { SyncSettingsError, describeValue } from './errors';
-import { CHOICE_TYPES, DATE_TYPES, NUMBER_TYPES, columnIndex, type ColumnInfo } from './types';
+import {
+	CHOICE_TYPES,
+	DATE_TYPES,
+	LOOKUP_TYPES,
+	NUMBER_TYPES,
+	columnIndex,
+	type ColumnInfo,
+} from './types';
 import {
 	compareNumbers,
 	compareText,
@@ -89,7 +96,7 @@ export interface CompiledFilter {
 	applyAll(records: readonly SyncRecord[]): FilterResult;
 }
 
-type ValueKind = 'number' | 'date' | 'boolean' | 'choice' | 'text' | 'auto';
+type ValueKind = 'number' | 'date' | 'boolean' | 'choice' | 'lookup' | 'text' | 'auto';
 
 /** One rule's value, parsed every way it might be needed, once. */
 interface RuleValue {
@@ -97,7 +104,11 @@ interface RuleValue {
 	instant: number | undefined;
 	bool: boolean | undefined;
 	folded: string;
+	/** The value is a GUID (a lookup rule then names the related row by id). */
+	guid: boolean;
 }
+
+const GUID_TEXT = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
 
 interface CompiledRule {
 	field: string;
@@ -126,6 +137,7 @@ function kindOf(column: ColumnInfo | undefined): ValueKind {
 	if (DATE_TYPES.has(type)) return 'date';
 	if (type === 'Boolean') return 'boolean';
 	if (CHOICE_TYPES.has(type)) return 'choice';
+	if (LOOKUP_TYPES.has(type)) return 'lookup';
 	return 'text';
 }
 
@@ -156,6 +168,11 @@ function order(kind: ValueKind, value: unknown, label: string | undefined, rule:
 			}
 			return compareText(foldText(label ?? toText(value)), rule.folded);
 		}
+		case 'lookup':
+			// A GUID names the related row; other text its display name (its primary name).
+			if (rule.guid)
+				return compareText(foldText(toText(value)), rule.folded.trim().replace(/[{}]/g, ''));
+			return compareText(foldText(label ?? toText(value)), rule.folded);
 		case 'text':
 			return compareText(foldText(toText(value)), rule.folded);
 		case 'auto':
@@ -179,6 +196,7 @@ function parseRuleValue(value: unknown): RuleValue {
 		instant: parseInstant(value),
 		bool: parseBoolean(value),
 		folded: foldText(toText(value)),
+		guid: GUID_TEXT.test(toText(value).trim()),
 	};
 }
 

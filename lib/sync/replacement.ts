@@ -10,7 +10,7 @@
  */
 import { cloneRecord, type SyncRecord } from './envelope';
 import { SyncSettingsError, describeValue } from './errors';
-import { CHOICE_TYPES, NUMBER_TYPES, columnIndex, type ColumnInfo } from './types';
+import { CHOICE_TYPES, LOOKUP_TYPES, NUMBER_TYPES, columnIndex, type ColumnInfo } from './types';
 import {
 	foldText,
 	parseBoolean,
@@ -65,10 +65,15 @@ function compileRule(rule: Replacement, column: ColumnInfo | undefined): Rule {
 	const existingIsBoolean = parseBoolean(rule.existingValue) !== undefined;
 	const newValue = typedNewValue(rule.newValue, column);
 	const option = column?.options?.find((o) => sameValue(o.value, newValue));
+	// A lookup holds a GUID, which Dataverse compares without regard to case.
+	const lookup = column !== undefined && LOOKUP_TYPES.has(column.attributeType);
 	return {
 		field: rule.field,
 		matches(value, label) {
 			if (sameValue(value, rule.existingValue)) return true;
+			if (lookup && typeof value === 'string' && value.toLowerCase() === existingFolded) {
+				return true;
+			}
 			// A picklist or boolean named by its label ("Female", "Do Not Allow").
 			return (
 				label !== undefined &&
@@ -147,6 +152,8 @@ export function compileReplacements(
 				out._sync.labels ??= {};
 				delete out._sync.labels[`_${rule.field}_value`];
 				if (rule.newLabel !== undefined) out._sync.labels[rule.field] = rule.newLabel;
+				// The new value is no longer known to be a row of the table the lookup pointed to.
+				if (out._sync.lookupTables) delete out._sync.lookupTables[rule.field];
 				done.add(rule.field);
 			}
 			return out ?? record;

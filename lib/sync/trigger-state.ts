@@ -14,10 +14,15 @@ export const REPLAY_LIMIT = 2_000_000;
 
 export type ChangeDetection = 'changeTracking' | 'modifiedOn';
 
-/** Position in `modifiedon` polling: rows are read in (modifiedon, id) order, strictly after this. */
+/**
+ * Position in `modifiedon` polling: rows are read in (modifiedon, id) order from `modifiedOn` on,
+ * leaving out the rows `seen` at that instant (see the Dataverse client's `readModifiedSince`).
+ */
 export interface ModifiedOnCursor {
 	modifiedOn: string;
 	id: string;
+	/** `<id>:<version>` of the rows already emitted at `modifiedOn`. */
+	seen?: string[];
 }
 
 /** Where to resume a load cut short by "max records per run". */

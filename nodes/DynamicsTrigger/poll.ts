@@ -3,7 +3,6 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { DataverseClient, DataverseRow, TableInfo } from '../../lib/dynamics/client';
 import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
-import { and, eq, gt, or } from '../../lib/dynamics/odata';
 import type { SyncLoad, SyncRecord } from '../../lib/sync/envelope';
 import {
 	backlogOf,
@@ -25,6 +24,7 @@ import { toNodeError } from '../shared/errors';
 import { RUN_KEY, type RunReport } from '../shared/run';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
+const LOOKUP_TABLE = '@Microsoft.Dynamics.CRM.lookuplogicalname';
 
 interface TriggerParameters {
 	table: string;
@@ -116,9 +116,13 @@ export function toRecord(
 ): SyncRecord | undefined {
 	const record: Record<string, unknown> = {};
 	const labels: Record<string, string> = {};
+	const lookupTables: Record<string, string> = {};
 	for (const [key, value] of Object.entries(row)) {
 		if (key.endsWith(FORMATTED)) {
 			labels[key.slice(0, -FORMATTED.length)] = String(value);
+		} else if (key.endsWith(LOOKUP_TABLE)) {
+			lookupTables[key.slice(0, -LOOKUP_TABLE.length).replace(/^_(.+)_value$/, '$1')] =
+				String(value);
 		} else if (!key.startsWith('@') && !key.includes('@')) {
 			record[key] = value;
 		}
@@ -136,6 +140,7 @@ export function toRecord(
 			...(version !== undefined ? { version: String(version) } : {}),
 			...(typeof record.modifiedon === 'string' ? { modifiedOn: record.modifiedon } : {}),
 			...(Object.keys(labels).length ? { labels } : {}),
+			...(Object.keys(lookupTables).length ? { lookupTables } : {}),
 		},
 	};
 }
@@ -152,6 +157,7 @@ interface ReadResult {
 	state: TriggerState;
 	/** True when the read stopped with more to read (max records per run or the time budget). */
 	more: boolean;
+	notice?: string;
 }
 
 /** Whether the poll should stop reading: enough records, or the poll's time budget nearly spent. */
@@ -184,6 +190,12 @@ async function readChangeTracking(
 			state = finishLoad(state, page.deltaLink);
 			return { records, state, more: false };
 		}
+		if (page.deltaLinkMissing) {
+			// The previous delta link stays: the next poll reads these changes again, losing none.
+			const notice =
+				'Dataverse gave no delta link at the end of this read, not even when asked again without annotations; these changes will be read again next time.';
+			return { records, state: { ...state, pending: undefined }, more: false, notice };
+		}
 		state = { ...state, pending: { nextLink: page.nextLink } };
 		if (shouldStop(records.length)) return { records, state, more: true };
 	}
@@ -199,48 +211,30 @@ async function readModifiedOn(
 	shouldStop: ShouldStop,
 ): Promise<ReadResult> {
 	let state = start;
-	const key = table.primaryIdAttribute;
 	const after =
 		state.pending?.after ?? (state.load === 'incremental' ? state.modifiedOnCursor : undefined);
-	const filter = after
-		? or(
-				gt('modifiedon', after.modifiedOn, 'datetime'),
-				and(eq('modifiedon', after.modifiedOn, 'datetime'), gt(key, after.id, 'guid')),
-			)
-		: undefined;
 	const records: SyncRecord[] = [];
 	const load = state.load;
 	let cursor = after;
-	for await (const page of client.queryPages(table.logicalName, {
+	for await (const page of client.readModifiedSince(table.logicalName, {
 		select: selectedColumns(p, table),
-		filter,
-		orderBy: [{ column: 'modifiedon' }, { column: key }],
+		after,
 		pageSize: p.pageSize,
-		top: p.maxRecordsPerRun,
+		limit: p.maxRecordsPerRun,
 	})) {
 		for (const row of page.rows) {
 			const record = toRecord(row, table, load);
-			if (!record) continue;
-			records.push(record);
-			if (typeof row.modifiedon === 'string')
-				cursor = { modifiedOn: row.modifiedon, id: record._sync.id };
+			if (record) records.push(record);
 		}
+		cursor = page.cursor ?? cursor;
 		state = noteEmitted(state, page.rows.length);
-		if (page.nextLink && shouldStop(records.length)) {
+		if ((page.nextLink || page.stoppedAtLimit) && shouldStop(records.length)) {
 			return {
 				records,
 				state: { ...state, pending: cursor ? { after: cursor } : undefined },
 				more: true,
 			};
 		}
-	}
-	if (records.length >= p.maxRecordsPerRun) {
-		// Stopped by the run's limit: more may follow.
-		return {
-			records,
-			state: { ...state, pending: cursor ? { after: cursor } : undefined },
-			more: true,
-		};
 	}
 	const finished = finishLoad(state);
 	return { records, state: { ...finished, modifiedOnCursor: cursor }, more: false };
@@ -345,7 +339,9 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 				backlog,
 				backlogExact,
 				loadFinished: loadKind !== 'incremental' && result.state.load === 'incremental',
-				...(resyncReason ? { notice: resyncReason } : {}),
+				...(resyncReason || result.notice
+					? { notice: [resyncReason, result.notice].filter(Boolean).join(' ') }
+					: {}),
 			}),
 		);
 		return [items];

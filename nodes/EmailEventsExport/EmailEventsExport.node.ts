@@ -228,8 +228,9 @@ export class EmailEventsExport implements INodeType {
 						name: 'batchSize',
 						type: 'number',
 						typeOptions: { minValue: 1, maxValue: 1000 },
-						default: 100,
-						description: 'Writes per Dynamics 365 $batch request (at most 1,000)',
+						default: 10,
+						description:
+							'Writes per Dynamics 365 $batch request (at most 1,000). Microsoft advises small batches: a large one runs long and meets the service protection limits sooner.',
 					},
 					{
 						displayName: 'Event Resource',

@@ -7,8 +7,12 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { CampaignClient, CampaignRecord, EventCheckpoint } from '../../lib/campaign/client';
-import type { BatchOperation } from '../../lib/dynamics/batch';
-import { idFromEntityUrl, type DataverseClient } from '../../lib/dynamics/client';
+import {
+	idFromEntityUrl,
+	LOOKUP_LOGICAL_NAME,
+	type BatchWrite,
+	type DataverseClient,
+} from '../../lib/dynamics/client';
 import { inList } from '../../lib/dynamics/odata';
 import {
 	eventTypesEnabled,
@@ -26,6 +30,11 @@ import { readExportState, writeExportState } from './state';
 export const SUMMARY_KEY = '_summary';
 /** Dataverse's limit of operations in one `$batch`. */
 export const MAX_BATCH_SIZE = 1000;
+/**
+ * Microsoft advises small batches ("start with a small batch size of 10", api-limits.md, "Avoid
+ * large batches"): a large batch runs long and meets the execution-time limit sooner.
+ */
+export const DEFAULT_BATCH_SIZE = 10;
 /** Contact ids per lookup query: keeps the `$filter` URL well under Dataverse's URL length limit. */
 const IDS_PER_LOOKUP = 100;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -137,7 +146,7 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 			clickedUrl: column('clickedUrl', 'adobe_clickedurl'),
 		},
 		createFollowUpTasks: ctx.getNodeParameter('createFollowUpTasks', 0, false) as boolean,
-		batchSize: whole(options.batchSize, 100, MAX_BATCH_SIZE, 'Batch Size'),
+		batchSize: whole(options.batchSize, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, 'Batch Size'),
 		maxEventsPerRun: whole(
 			options.maxEventsPerRun,
 			5000,
@@ -269,24 +278,37 @@ async function checkTargets(
 	}
 }
 
+/** A contact's owner: a user or a team, as `_ownerid_value@…lookuplogicalname` says. */
+interface Owner {
+	id: string;
+	table?: string;
+}
+
 /** Finds which contact ids exist (and their owners) with one `in`-style query per 100 ids. */
 async function lookUpContacts(
 	dataverse: DataverseClient,
 	ids: string[],
 	withOwner: boolean,
-): Promise<Map<string, string | undefined>> {
-	const found = new Map<string, string | undefined>();
+): Promise<Map<string, Owner | undefined>> {
+	const found = new Map<string, Owner | undefined>();
 	const unique = [...new Set(ids.map((id) => id.toLowerCase()))];
 	for (let i = 0; i < unique.length; i += IDS_PER_LOOKUP) {
 		const slice = unique.slice(i, i + IDS_PER_LOOKUP);
 		const rows = await dataverse.query('contact', {
-			select: withOwner ? ['contactid', '_ownerid_value'] : ['contactid'],
+			select: withOwner ? ['contactid', 'ownerid'] : ['contactid'],
 			filter: inList('contactid', slice, 'guid'),
 			formattedValues: false,
+			lookupTables: withOwner,
 		});
 		for (const row of rows) {
 			const owner = row._ownerid_value;
-			found.set(String(row.contactid).toLowerCase(), typeof owner === 'string' ? owner : undefined);
+			const table = row[`_ownerid_value@${LOOKUP_LOGICAL_NAME}`];
+			found.set(
+				String(row.contactid).toLowerCase(),
+				typeof owner === 'string'
+					? { id: owner, ...(typeof table === 'string' ? { table } : {}) }
+					: undefined,
+			);
 		}
 	}
 	return found;
@@ -419,14 +441,16 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 		for (const type of enabled) {
 			entitySets.set(type, (await dataverse.getTable(settings.tables[type])).entitySetName);
 		}
-		for (let start = 0; start < resolved.length; start += settings.batchSize) {
-			const group = resolved.slice(start, start + settings.batchSize);
+		// Contacts are looked up for many events at once; the writes go in batches of Batch Size.
+		const groupSize = Math.max(settings.batchSize, IDS_PER_LOOKUP);
+		for (let start = 0; start < resolved.length; start += groupSize) {
+			const group = resolved.slice(start, start + groupSize);
 			const contacts = await lookUpContacts(
 				dataverse,
 				group.map((p) => p.contactId!),
 				settings.createFollowUpTasks,
 			);
-			const ops: Array<{ op: BatchOperation; pending: Pending; kind: 'activity' | 'task' }> = [];
+			const ops: Array<{ op: BatchWrite; pending: Pending; kind: 'activity' | 'task' }> = [];
 			for (const p of group) {
 				if (!contacts.has(p.contactId!)) {
 					p.error = `Event ${p.event.eventId}: no Dynamics 365 contact has the id ${p.contactId} (the profile's externalId)`;
@@ -442,11 +466,11 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 					pending: p,
 					kind: 'activity',
 					op: {
-						method: 'PATCH',
-						url: await dataverse.batchUrl(table, {
-							[activity.alternateKey.column]: activity.alternateKey.value,
-						}),
-						body: activity.row,
+						upsert: {
+							table,
+							key: { [activity.alternateKey.column]: activity.alternateKey.value },
+							data: activity.row,
+						},
 					},
 				});
 				if (
@@ -464,7 +488,9 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 							body: followUpTask(
 								p.event,
 								await dataverse.bind('regardingobjectid_contact_task', 'contact', p.contactId!),
-								owner ? await dataverse.bind('ownerid', 'systemuser', owner) : undefined,
+								// An owner is a user or a team: bind to the table its lookup names. When
+								// Dataverse does not say which, the task keeps its default owner.
+								owner?.table ? await dataverse.bind('ownerid', owner.table, owner.id) : undefined,
 							),
 						},
 					});
@@ -472,7 +498,7 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 			}
 			for (let i = 0; i < ops.length; i += settings.batchSize) {
 				const slice = ops.slice(i, i + settings.batchSize);
-				const results = await dataverse.batch(
+				const results = await dataverse.batchWrites(
 					slice.map((o) => o.op),
 					{ continueOnError: true },
 				);

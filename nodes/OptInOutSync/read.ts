@@ -76,6 +76,8 @@ export async function readDynamicsChanges(
 				deleted.add(id);
 			}
 			if (page.deltaLink) link = page.deltaLink;
+			// No delta link given: keep the one read from, so these changes come again next time.
+			if (page.deltaLinkMissing) link = deltaLink;
 		}
 		return link;
 	};

@@ -14,7 +14,7 @@ export async function syncColumns(
 	table: string,
 	options: { withChoices?: boolean } = {},
 ): Promise<ColumnInfo[]> {
-	const columns = await client.getColumns(table);
+	const columns = (await client.getColumns(table)).filter((c) => c.readable);
 	return await Promise.all(
 		columns.map(async (c): Promise<ColumnInfo> => {
 			const info: ColumnInfo = { logicalName: c.logicalName, attributeType: c.type };

@@ -48,12 +48,18 @@ async function columnsOf(ctx: ILoadOptionsFunctions, tableParameter: string) {
 	return await client.getColumns(table);
 }
 
+/**
+ * The columns rows can be read with, by logical name (a lookup is read as `_<name>_value` by the
+ * client). Helpers (`…name`, `…yominame`, `…type`), virtual and unreadable columns are left out:
+ * Dataverse refuses them in `$select`.
+ */
 export async function getColumns(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	return (await columnsOf(this, 'table'))
+		.filter((c) => c.readable)
 		.map((c) => ({
 			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
 			value: c.logicalName,
-			description: `Type: ${c.type}`,
+			description: `Type: ${c.type}${c.targets?.length ? ` (${c.targets.join(' or ')})` : ''}`,
 		}))
 		.sort(byName);
 }

@@ -4,6 +4,7 @@
  */
 import type { FaultSettings } from '../common/server';
 import type { TableDefinition } from './schema';
+import type { DateTimePrecision } from './store';
 
 /** A record in logical form: column logical names; lookups as `{ id, table }` (or a bare id). */
 export type AdminRecord = Record<string, unknown>;
@@ -67,6 +68,36 @@ export interface ServiceProtectionLimits {
 	requestDurationMs?: number;
 	/** Fixed Retry-After seconds; by default the time until the window frees a slot. */
 	retryAfterSeconds?: number;
+}
+
+/**
+ * Behaviours of Dataverse that a test can switch on (all off by default; a reset clears them).
+ * Each is either documented by Microsoft or reported on its documentation's issue tracker; see
+ * sandbox/README.md for the sources.
+ */
+export interface DataverseBehavior {
+	/** How date-times are kept and answered (default `seconds`). */
+	dateTimePrecision?: DateTimePrecision;
+	/**
+	 * The last page of a change-tracking read carries no `@odata.deltaLink` when annotations are
+	 * requested (MicrosoftDocs/powerapps-docs issue #439).
+	 */
+	deltaLinkMissingWithAnnotations?: boolean;
+	/**
+	 * A delta link read with no changes answers 200 with an empty body ("An empty JSON response is
+	 * returned if no table changes have occurred", use-change-tracking-synchronize-data-external-systems.md).
+	 */
+	emptyBodyWithoutChanges?: boolean;
+	/** HTTP status of the expired change-tracking token answer (default 400; undocumented). */
+	expiredTokenStatus?: number;
+	/**
+	 * The next N upserts by alternate key that would create a row lose a race: a concurrent request
+	 * (such as the first attempt of a replayed batch) creates the row first, and this one gets the
+	 * duplicate-key error.
+	 */
+	concurrentKeyCreates?: number;
+	/** The next N `$batch` requests run, then their connection drops without an answer. */
+	lostBatchAnswers?: number;
 }
 
 export interface CountersResponse {
@@ -190,6 +221,14 @@ export class DataverseSandboxAdmin {
 
 	getLimits(): Promise<ServiceProtectionLimits> {
 		return this.call('GET', 'limits');
+	}
+
+	setBehavior(behavior: DataverseBehavior): Promise<void> {
+		return this.call('PUT', 'behavior', behavior);
+	}
+
+	getBehavior(): Promise<DataverseBehavior> {
+		return this.call('GET', 'behavior');
 	}
 
 	async counters(): Promise<Record<string, number>> {

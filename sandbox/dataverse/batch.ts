@@ -241,12 +241,14 @@ export function executeBatch(
 		const contentIds = new Map<string, string>();
 		const parts: string[] = [];
 		let failure: Reply | undefined;
+		let failingContentId: string | undefined;
 		try {
 			api.store.transaction(() => {
 				for (const request of item.requests) {
 					const reply = run(request, contentIds);
 					if (reply.status >= 400) {
 						failure = reply;
+						failingContentId = request.contentId;
 						throw new RollBack();
 					}
 					const entityId = reply.headers?.['OData-EntityId'];
@@ -264,8 +266,11 @@ export function executeBatch(
 		}
 		if (failure) {
 			failed = true;
-			// A failed changeset answers with its error alone, as a plain batch part.
-			chunks.push(`--${boundary}\r\n${renderPart(failure)}`);
+			// A failed changeset answers in its changeset wrapper with the failing request alone,
+			// named by its Content-ID; the others were rolled back and get no answer.
+			chunks.push(
+				`--${boundary}\r\nContent-Type: multipart/mixed; boundary=${changeset}\r\n\r\n--${changeset}\r\n${renderPart(failure, failingContentId)}\r\n--${changeset}--\r\n`,
+			);
 			if (!continueOnError) break;
 			continue;
 		}

@@ -3,6 +3,7 @@
  * our clients use: comparisons, and/or/not, parentheses, contains/startswith/endswith (with
  * Dataverse's SQL LIKE wildcards), null, and typed literals. Errors carry Dataverse's messages.
  */
+import { sqlGuidKey } from './guid';
 
 export type LiteralType =
 	'string' | 'integer' | 'decimal' | 'boolean' | 'null' | 'guid' | 'datetime' | 'date' | 'enum';
@@ -330,13 +331,17 @@ function literalKind(type: LiteralType): ValueKind {
 	}
 }
 
-/** Comparable form of a value: lower-cased strings and GUIDs, epoch ms for dates. */
+/**
+ * Comparable form of a value: lower-cased strings, GUIDs as SQL Server orders them (so `gt` on a
+ * key agrees with `$orderby` on it), epoch ms for dates.
+ */
 function normalize(value: unknown, kind: ValueKind): unknown {
 	if (value === null || value === undefined) return null;
 	switch (kind) {
 		case 'string':
-		case 'guid':
 			return String(value).toLowerCase();
+		case 'guid':
+			return sqlGuidKey(String(value));
 		case 'datetime':
 			return Date.parse(String(value));
 		case 'any':

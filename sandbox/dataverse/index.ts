@@ -14,15 +14,35 @@ import {
 	type RequestContext,
 } from '../common/server';
 import { SANDBOX_DEFAULTS } from '../defaults';
-import type { AdminRecord, DumpResponse, ServiceProtectionLimits } from './admin';
+import type {
+	AdminRecord,
+	DataverseBehavior,
+	DumpResponse,
+	ServiceProtectionLimits,
+} from './admin';
 import { DataverseApi, errorReply } from './api';
 import { TokenAuthority, type ClientCredentials } from './auth';
 import { executeBatch, parseBatch } from './batch';
 import { generateContacts, generateDemoData } from './demo';
 import { API_PATH, parsePrefer } from './query';
 import { convertValue, isGuid } from './records';
-import { isLookup, stableGuid, tableDefinitionOf, type TableDefinition } from './schema';
-import { Store, StoreError, type LookupValue, type Row, type TableState } from './store';
+import {
+	isLookup,
+	isProperty,
+	stableGuid,
+	tableDefinitionOf,
+	type TableDefinition,
+} from './schema';
+import {
+	Store,
+	StoreError,
+	type DateTimePrecision,
+	type LookupValue,
+	type Row,
+	type TableState,
+} from './store';
+
+const DATE_TIME_PRECISIONS: DateTimePrecision[] = ['seconds', 'milliseconds', 'hiddenMilliseconds'];
 
 export type { TableDefinition, ColumnDefinition, KeyDefinition } from './schema';
 export { DataverseSandboxAdmin } from './admin';
@@ -218,11 +238,13 @@ function adminValues(store: Store, state: TableState, input: AdminRecord): Row {
 	const values: Row = {};
 	for (const [name, value] of Object.entries(input)) {
 		const column = table.columnsByName.get(name);
-		if (!column) {
+		if (!column || !isProperty(column)) {
 			throw new StoreError(
 				400,
 				'BadRequest',
-				`Table '${table.logicalName}' has no column '${name}'.`,
+				column
+					? `Column '${name}' of '${table.logicalName}' is not a property of its rows (a helper, virtual or unreadable column).`
+					: `Table '${table.logicalName}' has no column '${name}'.`,
 			);
 		}
 		if (name === 'versionnumber') continue;
@@ -272,7 +294,7 @@ function adminRecord(row: Row): AdminRecord {
 /** Generic values for tables without a dedicated generator. */
 function genericRecord(state: TableState, i: number, random: () => number): Row {
 	const row: Row = {};
-	for (const column of state.table.columns) {
+	for (const column of state.table.columns.filter(isProperty)) {
 		switch (column.type) {
 			case 'String':
 				row[column.logicalName] = `${column.displayName ?? column.logicalName} ${i + 1}`.slice(
@@ -381,13 +403,16 @@ export async function startDataverseSandbox(
 					throw new SandboxHttpError(405, '0x80060888', "Only POST is allowed for '$batch'.");
 				try {
 					const items = parseBatch(ctx.rawBody, headers['content-type']);
-					return executeBatch(
+					const reply = executeBatch(
 						api,
 						items,
 						headers,
 						url,
 						parsePrefer(headers.prefer).continueOnError,
 					);
+					// The batch ran; its answer is lost, as when a gateway times out.
+					if (api.takeBehavior('lostBatchAnswers')) ctx.req.socket.destroy();
+					return reply;
 				} catch (error) {
 					if (error instanceof StoreError)
 						return errorReply(error.status, error.code, error.message);
@@ -464,6 +489,7 @@ export async function startDataverseSandbox(
 		server.setFaults({});
 		server.setLatency(0);
 		protection.limits = {};
+		api.behavior = {};
 	});
 	admin('GET', 'tables', () => ({
 		tables: [...api.store.tables.values()].map((s) => tableDefinitionOf(s.table)),
@@ -556,6 +582,20 @@ export async function startDataverseSandbox(
 	admin('PUT', 'limits', (ctx) => {
 		protection.limits = parseJsonBody(ctx) as ServiceProtectionLimits;
 		protection.reset();
+	});
+	admin('GET', 'behavior', () => api.behavior);
+	admin('PUT', 'behavior', (ctx) => {
+		const behavior = parseJsonBody(ctx) as DataverseBehavior;
+		const precision = behavior.dateTimePrecision;
+		if (precision !== undefined && !DATE_TIME_PRECISIONS.includes(precision)) {
+			throw new StoreError(
+				400,
+				'BadRequest',
+				`'dateTimePrecision' must be one of ${DATE_TIME_PRECISIONS.join(', ')}.`,
+			);
+		}
+		api.behavior = behavior;
+		api.engine.clear();
 	});
 	admin('GET', 'counters', () => ({ counters: server.getCounters() }));
 	admin('DELETE', 'counters', () => server.resetCounters());

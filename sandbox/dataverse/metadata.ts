@@ -5,6 +5,7 @@
 import { compileFilter, FilterError, objectPathResolver } from './filter';
 import {
 	isLookup,
+	isProperty,
 	stableGuid,
 	type ColumnDefinition,
 	type OptionDefinition,
@@ -41,6 +42,8 @@ const TYPE_NAMES: Record<string, string> = {
 	Lookup: 'LookupType',
 	Customer: 'CustomerType',
 	Owner: 'OwnerType',
+	EntityName: 'EntityNameType',
+	Virtual: 'VirtualType',
 };
 
 const CAST_TYPES: Record<string, string> = {
@@ -60,6 +63,8 @@ const CAST_TYPES: Record<string, string> = {
 	Lookup: 'LookupAttributeMetadata',
 	Customer: 'LookupAttributeMetadata',
 	Owner: 'LookupAttributeMetadata',
+	EntityName: 'EntityNameAttributeMetadata',
+	Virtual: 'AttributeMetadata',
 };
 
 function entityMetadata(table: Table): Record<string, unknown> {
@@ -154,14 +159,15 @@ function attributeMetadata(table: Table, column: ColumnDefinition): Record<strin
 		EntityLogicalName: table.logicalName,
 		AttributeType: column.type,
 		AttributeTypeName: { Value: TYPE_NAMES[column.type] },
-		AttributeOf: null,
+		AttributeOf: column.attributeOf ?? null,
 		DisplayName: label(column.displayName ?? column.logicalName, `${id}:display`),
 		Description: { LocalizedLabels: [], UserLocalizedLabel: null },
 		IsPrimaryId: column.logicalName === table.primaryIdAttribute,
 		IsPrimaryName: column.logicalName === table.primaryNameAttribute,
-		IsValidForRead: true,
-		IsValidForCreate: !column.readOnly,
-		IsValidForUpdate: !column.readOnly && column.logicalName !== table.primaryIdAttribute,
+		IsValidForRead: column.validForRead !== false,
+		IsValidForCreate: !column.readOnly && isProperty(column),
+		IsValidForUpdate:
+			!column.readOnly && isProperty(column) && column.logicalName !== table.primaryIdAttribute,
 		IsCustomAttribute: column.logicalName.includes('_') && !column.logicalName.startsWith('_'),
 		IsLogical: false,
 		RequiredLevel: {

@@ -4,6 +4,7 @@
  * are kept as id lists in a small cache so paging through millions of rows stays linear.
  */
 import { randomBytes } from 'node:crypto';
+import type { DataverseBehavior } from './admin';
 import {
 	compileFilter,
 	FilterError,
@@ -11,8 +12,9 @@ import {
 	type BoundProperty,
 	type ValueKind,
 } from './filter';
+import { compareSqlGuids, sqlGuidKey } from './guid';
 import { annotationFilter, edmType, formattedValue, renderRow } from './records';
-import { isLookup, propertyName, type ColumnDefinition, type Table } from './schema';
+import { isLookup, isProperty, propertyName, type ColumnDefinition, type Table } from './schema';
 import { Store, StoreError, type LookupValue, type Row, type TableState } from './store';
 
 export const API_PATH = '/api/data/v9.2/';
@@ -95,7 +97,7 @@ export function columnForProperty(table: Table, name: string): ColumnDefinition 
 		return column && isLookup(column) ? column : undefined;
 	}
 	const column = table.columnsByName.get(name);
-	return column && !isLookup(column) ? column : undefined;
+	return column && !isLookup(column) && isProperty(column) ? column : undefined;
 }
 
 export function parseSelect(table: Table, select: string | null): ColumnDefinition[] | null {
@@ -169,7 +171,9 @@ function parseOrderBy(table: Table, text: string): OrderKey[] {
 
 function sortValue(store: Store, column: ColumnDefinition, value: unknown): string | number | null {
 	if (value === null || value === undefined) return null;
+	// Lookups sort by the related row's primary name (webapi/query/order-rows.md).
 	if (isLookup(column)) return (formattedValue(store, column, value) ?? '').toLowerCase();
+	if (column.type === 'Uniqueidentifier') return sqlGuidKey(String(value));
 	if (typeof value === 'string')
 		return column.type === 'DateTime' ? Date.parse(value) : value.toLowerCase();
 	if (typeof value === 'boolean') return value ? 1 : 0;
@@ -196,7 +200,10 @@ const CACHE_SIZE = 24;
 export class QueryEngine {
 	private readonly cache = new Map<string, CachedResult>();
 
-	constructor(private readonly store: Store) {}
+	constructor(
+		private readonly store: Store,
+		private readonly behavior: () => DataverseBehavior = () => ({}),
+	) {}
 
 	clear(): void {
 		this.cache.clear();
@@ -215,7 +222,7 @@ export class QueryEngine {
 		query: URLSearchParams,
 		prefs: Preferences,
 		baseUrl: string,
-	): { body: Record<string, unknown>; headers: Record<string, string> } {
+	): { body: Record<string, unknown> | ''; headers: Record<string, string> } {
 		const table = state.table;
 		for (const name of query.keys()) {
 			if (
@@ -324,10 +331,16 @@ export class QueryEngine {
 			);
 			body['@odata.nextLink'] = `${setUrl}?${encodeQuery(next)}`;
 		} else if (tracking) {
-			const delta = new URLSearchParams();
-			if (query.has('$select')) delta.set('$select', query.get('$select')!);
-			delta.set('$deltatoken', makeDeltaToken(result.snapshot));
-			body['@odata.deltaLink'] = `${setUrl}?${encodeQuery(delta)}`;
+			const behavior = this.behavior();
+			if (tokenVersion !== null && combined === 0 && behavior.emptyBodyWithoutChanges) {
+				return { body: '', headers };
+			}
+			if (!(prefs.includeAnnotations && behavior.deltaLinkMissingWithAnnotations)) {
+				const delta = new URLSearchParams();
+				if (query.has('$select')) delta.set('$select', query.get('$select')!);
+				delta.set('$deltatoken', makeDeltaToken(result.snapshot));
+				body['@odata.deltaLink'] = `${setUrl}?${encodeQuery(delta)}`;
+			}
 		}
 		if (applied.length) headers['Preference-Applied'] = applied.join(',');
 		return { body, headers };
@@ -377,7 +390,7 @@ export class QueryEngine {
 					const cmp = x === null ? -1 : y === null ? 1 : x < y ? -1 : 1;
 					return order[i].descending ? -cmp : cmp;
 				}
-				return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+				return compareSqlGuids(a.id, b.id);
 			});
 			ids = keyed.map((k) => k.id);
 		} else {
@@ -425,7 +438,7 @@ export class QueryEngine {
 			version > this.store.version
 		) {
 			throw new StoreError(
-				400,
+				this.behavior().expiredTokenStatus ?? 400,
 				'0x80044352',
 				'Version stamp associated with the client has expired. Please perform a full sync.',
 			);

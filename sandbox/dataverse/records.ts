@@ -2,8 +2,16 @@
  * Between Web API JSON and stored rows: reading create/update payloads (type checks, lookups bound
  * with `@odata.bind`) and rendering rows ($select, etag, formatted-value and lookup annotations).
  */
-import { isLookup, propertyName, type ColumnDefinition, type Table } from './schema';
-import { notFound, Store, StoreError, type LookupValue, type Row, type TableState } from './store';
+import { isLookup, isProperty, propertyName, type ColumnDefinition, type Table } from './schema';
+import {
+	answeredDateTime,
+	notFound,
+	Store,
+	StoreError,
+	type LookupValue,
+	type Row,
+	type TableState,
+} from './store';
 
 const GUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -38,25 +46,29 @@ function validationError(message: string): StoreError {
 /** Resolves `$1`-style Content-ID references inside a $batch changeset to entity URLs. */
 export type ContentIdResolver = (reference: string) => string | undefined;
 
-/** Finds the lookup column and target table a navigation property name stands for. */
+/**
+ * Finds the lookup column and the tables a navigation property name can bind to. An owner's
+ * `ownerid` takes a user or a team (webapi/query/select-columns.md, "Lookup property data").
+ */
 function navigationTarget(
 	table: Table,
 	navigation: string,
-): { column: ColumnDefinition; target: string } | undefined {
+): { column: ColumnDefinition; targets: string[] } | undefined {
 	const name = navigation.toLowerCase();
 	for (const column of table.columns) {
 		if (!isLookup(column)) continue;
 		const targets = column.targets ?? [];
-		if (name === column.logicalName && targets.length === 1) return { column, target: targets[0] };
+		if (name === column.logicalName && (targets.length === 1 || column.type === 'Owner')) {
+			return { column, targets };
+		}
 		for (const target of targets) {
 			if (
 				name === `${column.logicalName}_${target}` ||
 				name === `${column.logicalName}_${target}_${table.logicalName}`
 			) {
-				return { column, target };
+				return { column, targets: [target] };
 			}
 		}
-		if (column.type === 'Owner' && name === 'ownerid') return { column, target: 'systemuser' };
 	}
 	return undefined;
 }
@@ -96,15 +108,16 @@ function readBind(
 		);
 	}
 	const targetState = store.bySetName(match[1]);
-	if (!targetState || targetState.table.logicalName !== nav.target) {
+	const target = targetState?.table.logicalName;
+	if (!targetState || !target || !nav.targets.includes(target)) {
 		throw payloadError(
 			table,
-			`The entity set '${match[1]}' does not match the navigation property '${navigation}', which expects '${nav.target}'.`,
+			`The entity set '${match[1]}' does not match the navigation property '${navigation}', which expects '${nav.targets.join("' or '")}'.`,
 		);
 	}
 	const id = match[2].toLowerCase();
-	if (!targetState.rows.has(id)) throw notFound(nav.target, id);
-	return { column: nav.column, value: { id, table: nav.target } };
+	if (!targetState.rows.has(id)) throw notFound(target, id);
+	return { column: nav.column, value: { id, table: target } };
 }
 
 const EDM: Record<string, string> = {
@@ -230,7 +243,7 @@ export function readPayload(
 			continue;
 		}
 		const column = table.columnsByName.get(key);
-		if (!column || isLookup(column)) {
+		if (!column || isLookup(column) || !isProperty(column)) {
 			throw payloadError(
 				table,
 				`The property '${key}' does not exist on type 'Microsoft.Dynamics.CRM.${table.logicalName}'. Make sure to only use property names that are defined by the type or mark the type as open type.`,
@@ -342,7 +355,7 @@ export function renderRow(
 	const formatted = wants(FORMATTED);
 	const lookupNames = wants(LOOKUP_LOGICAL_NAME);
 	const navigation = wants(NAVIGATION_PROPERTY);
-	const list = columns ?? table.columns;
+	const list = columns ?? table.columns.filter(isProperty);
 	let hasPk = false;
 	for (const column of list) {
 		if (column.logicalName === table.primaryIdAttribute) hasPk = true;
@@ -366,7 +379,10 @@ export function renderRow(
 			const display = formattedValue(store, column, value);
 			if (display !== undefined) out[`${name}@${FORMATTED}`] = display;
 		}
-		out[name] = value;
+		out[name] =
+			column.type === 'DateTime' && typeof value === 'string'
+				? answeredDateTime(value, store.dateTimePrecision)
+				: value;
 	}
 	if (!hasPk) out[table.primaryIdAttribute] = row[table.primaryIdAttribute];
 	return out;

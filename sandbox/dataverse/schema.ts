@@ -1,7 +1,7 @@
 /**
  * Table definitions of the Dataverse sandbox: the types the admin API accepts and the default
  * schema (contact, account, a custom loyalty card table, a table without change tracking, the four
- * Adobe email activity tables, task and systemuser).
+ * Adobe email activity tables, task, systemuser and team).
  */
 
 export type AttributeType =
@@ -20,7 +20,9 @@ export type AttributeType =
 	| 'Status'
 	| 'Lookup'
 	| 'Customer'
-	| 'Owner';
+	| 'Owner'
+	| 'EntityName'
+	| 'Virtual';
 
 export interface OptionDefinition {
 	value: number;
@@ -48,6 +50,13 @@ export interface ColumnDefinition {
 	format?: 'DateOnly' | 'DateAndTime';
 	/** Maintained by the platform; writes are ignored. */
 	readOnly?: boolean;
+	/**
+	 * A helper of another column (`AttributeOf`), such as a lookup's `…name`, `…yominame` and
+	 * `…type`: described in metadata, but not a property of the Web API entity type.
+	 */
+	attributeOf?: string;
+	/** `IsValidForRead` (default true): false columns cannot be selected or read. */
+	validForRead?: boolean;
 }
 
 export interface KeyDefinition {
@@ -94,6 +103,32 @@ export const OPTION_TYPES: ReadonlySet<AttributeType> = new Set(['Picklist', 'St
 
 export function isLookup(column: ColumnDefinition): boolean {
 	return LOOKUP_TYPES.has(column.type);
+}
+
+/**
+ * Whether the column is a property of the Web API entity type, i.e. can be selected, filtered,
+ * read and written: not an `AttributeOf` helper, not a virtual column, not closed to reading.
+ */
+export function isProperty(column: ColumnDefinition): boolean {
+	return !column.attributeOf && column.type !== 'Virtual' && column.validForRead !== false;
+}
+
+/**
+ * The helper columns Dataverse keeps beside a lookup (`AttributeOf` the lookup): its related row's
+ * name, and for customer and owner lookups the name's phonetic (yomi) form and the related table.
+ */
+function lookupHelpers(column: ColumnDefinition): ColumnDefinition[] {
+	const name = column.logicalName;
+	const helpers: ColumnDefinition[] = [
+		{ logicalName: `${name}name`, type: 'String', attributeOf: name, readOnly: true },
+	];
+	if (column.type === 'Customer' || column.type === 'Owner') {
+		helpers.push(
+			{ logicalName: `${name}yominame`, type: 'String', attributeOf: name, readOnly: true },
+			{ logicalName: `${name}type`, type: 'EntityName', attributeOf: name, readOnly: true },
+		);
+	}
+	return helpers;
 }
 
 /** The property name a column has in Web API payloads (`_x_value` for lookups). */
@@ -173,6 +208,7 @@ export function normalizeTable(def: TableDefinition): Table {
 		}
 		add(column);
 	}
+	for (const column of [...columns]) if (isLookup(column)) lookupHelpers(column).forEach(add);
 	add({ logicalName: 'statecode', type: 'State', displayName: 'Status', options: STATE_OPTIONS });
 	add({
 		logicalName: 'statuscode',
@@ -240,7 +276,7 @@ const owner: ColumnDefinition = {
 	logicalName: 'ownerid',
 	type: 'Owner',
 	displayName: 'Owner',
-	targets: ['systemuser'],
+	targets: ['systemuser', 'team'],
 };
 
 function emailActivity(
@@ -295,6 +331,13 @@ function emailActivity(
 }
 
 export const DEFAULT_SCHEMA: TableDefinition[] = [
+	{
+		logicalName: 'team',
+		displayName: 'Team',
+		primaryNameAttribute: 'name',
+		changeTrackingEnabled: false,
+		columns: [{ logicalName: 'name', type: 'String', displayName: 'Team Name', maxLength: 160 }],
+	},
 	{
 		logicalName: 'systemuser',
 		displayName: 'User',

@@ -547,9 +547,11 @@ describe('Writes', () => {
 			headers: { 'If-Match': '*' },
 		});
 		expect(updateOnly.status).toBe(404);
-		expect(updateOnly.json.error.message).toBe(
-			`Entity 'contact' With Id = ${missing} Does Not Exist`,
-		);
+		// The answer of webapi/perform-conditional-operations-using-web-api.md, "Prevent create".
+		expect(updateOnly.json.error).toEqual({
+			code: '',
+			message: `contact With Id = ${missing} Does Not Exist`,
+		});
 		const upsert = await call('PATCH', `contacts(${missing})`, { body: { lastname: 'Upserted' } });
 		expect(upsert.status).toBe(204);
 		expect(sandbox.store.table('contact')!.rows.get(missing)?.lastname).toBe('Upserted');
@@ -558,6 +560,10 @@ describe('Writes', () => {
 			headers: { 'If-None-Match': '*' },
 		});
 		expect(createOnly.status).toBe(412);
+		expect(createOnly.json.error).toEqual({
+			code: '',
+			message: 'A record with matching key values already exists.',
+		});
 		const before = sandbox.store.table('contact')!.rows.get(missing)!;
 		const update = await call('PATCH', `contacts(${missing})`, {
 			body: { firstname: 'Now' },

@@ -40,7 +40,10 @@ describe('Dataverse URLs', () => {
 		});
 		expect(client.apiBase).toBe('https://org.example/api/data/v9.2/');
 		expect(
-			() => new DataverseClient({ transport: noTransport, environmentUrl: 'org.example' }),
+			() => new DataverseClient({ transport: noTransport, environmentUrl: 'not a URL' }),
+		).toThrow(/Invalid Dataverse environment URL/);
+		expect(
+			() => new DataverseClient({ transport: noTransport, environmentUrl: 'ftp://org.example' }),
 		).toThrow(/Invalid Dataverse environment URL/);
 		expect(
 			() =>
@@ -110,6 +113,15 @@ describe('Dataverse errors', () => {
 				message: 'A validation error occurred.',
 			}),
 		).toBe(false);
-		expect(isExpiredDeltaTokenError(503, { code: '0x80044352', message: 'x' })).toBe(false);
+		// Microsoft does not document the status: the code or the message decides, whatever it is.
+		expect(isExpiredDeltaTokenError(503, { code: '0x80044352', message: 'x' })).toBe(true);
+		expect(
+			isExpiredDeltaTokenError(500, {
+				code: '',
+				message: 'Version stamp associated with the client has expired.',
+			}),
+		).toBe(true);
+		expect(isExpiredDeltaTokenError(503, { code: '', message: 'Service unavailable' })).toBe(false);
+		expect(isExpiredDeltaTokenError(200, { code: '0x80044352', message: 'x' })).toBe(false);
 	});
 });

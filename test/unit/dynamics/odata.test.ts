@@ -5,7 +5,9 @@ import {
 	ge,
 	inList,
 	isNull,
+	isKeyUrlSafe,
 	keySegment,
+	keyUrlProblem,
 	ne,
 	not,
 	ODataFilter,
@@ -135,7 +137,18 @@ describe('Record keys', () => {
 		expect(keySegment({ emailaddress1: "o'brien@example.com", accountnumber: 7 })).toBe(
 			"(emailaddress1='o''brien%40example.com',accountnumber=7)",
 		);
-		expect(keySegment({ code: 'a/b?c#d e' })).toBe("(code='a%2Fb%3Fc%23d%20e')");
+		expect(keySegment({ code: "a#d e'f" })).toBe("(code='a%23d%20e''f')");
+	});
+
+	it('refuses key values holding a character Dataverse does not accept in a key URL', () => {
+		// define-alternate-keys-entity.md: / < > * % & : \ ? + make retrieve, update and upsert fail.
+		for (const ch of ['/', '<', '>', '*', '%', '&', ':', '\\', '?', '+']) {
+			expect(keyUrlProblem(`EV${ch}1`)).toBe(ch);
+			expect(() => keySegment({ code: `EV${ch}1` })).toThrow(/does not accept in a key URL/);
+		}
+		expect(keyUrlProblem('EV-1 #x')).toBeUndefined();
+		expect(isKeyUrlSafe({ a: 'x', b: 2 })).toBe(true);
+		expect(isKeyUrlSafe({ a: 'x', b: 'y:z' })).toBe(false);
 	});
 
 	it('refuses bad key column names and empty keys', () => {
