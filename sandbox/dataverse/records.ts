@@ -339,6 +339,8 @@ export function navigationPropertyOf(
 	column: ColumnDefinition,
 	target: string,
 ): string {
+	// An owner has one navigation property whatever its table (query/select-columns.md).
+	if (column.type === 'Owner') return column.logicalName;
 	if ((column.targets?.length ?? 0) > 1) return `${column.logicalName}_${target}`;
 	return column.logicalName;
 }

@@ -896,3 +896,359 @@ describe('Admin API and persistence', () => {
 		}
 	});
 });
+
+/**
+ * What issue #15 asked the sandbox to play as Microsoft documents it (MicrosoftDocs/powerapps-docs,
+ * powerapps-docs/developer/data-platform/...). Each describe names its page.
+ */
+describe('Lookup, customer and owner columns (webapi/web-api-properties.md, query/select-columns.md)', () => {
+	it('knows a lookup only as _<name>_value, with its table and display value as annotations', async () => {
+		const [accountId] = await admin.seed('account', [{ name: 'Contoso Ltd' }]);
+		const [teamId] = await admin.seed('team', [{ name: 'Sales Team' }]);
+		const [parentId] = await admin.seed('contact', [{ firstname: 'Pa', lastname: 'Rent' }]);
+		const ids = await admin.seed('contact', [
+			{ lastname: 'ByAccount', parentcustomerid: { id: accountId, table: 'account' } },
+			{
+				lastname: 'ByContact',
+				parentcustomerid: { id: parentId, table: 'contact' },
+				ownerid: { id: teamId, table: 'team' },
+			},
+		]);
+		const byName = await call('GET', 'contacts?$select=parentcustomerid');
+		expect(byName.status).toBe(400);
+		expect(byName.json.error.message).toBe(
+			"Could not find a property named 'parentcustomerid' on type 'Microsoft.Dynamics.CRM.contact'.",
+		);
+		const r = await call(
+			'GET',
+			`contacts?$select=lastname,_parentcustomerid_value,_ownerid_value&$filter=${q(
+				`contactid eq ${ids[0]} or contactid eq ${ids[1]}`,
+			)}`,
+			{ headers: { Prefer: 'odata.include-annotations="*"' } },
+		);
+		expect(r.status).toBe(200);
+		const [account, contact] = r.json.value;
+		expect(account).toMatchObject({
+			_parentcustomerid_value: accountId,
+			'_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'account',
+			'_parentcustomerid_value@OData.Community.Display.V1.FormattedValue': 'Contoso Ltd',
+			'_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'systemuser',
+		});
+		expect(contact).toMatchObject({
+			'_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'contact',
+			'_parentcustomerid_value@OData.Community.Display.V1.FormattedValue': 'Pa Rent',
+			_ownerid_value: teamId,
+			'_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'team',
+			'_ownerid_value@Microsoft.Dynamics.CRM.associatednavigationproperty': 'ownerid',
+			'_ownerid_value@OData.Community.Display.V1.FormattedValue': 'Sales Team',
+		});
+	});
+
+	it('binds an owner to a user or a team through ownerid', async () => {
+		const [teamId] = await admin.seed('team', [{ name: 'Service' }]);
+		const r = await call('POST', 'tasks?$select=_ownerid_value', {
+			body: { subject: 'Call back', 'ownerid@odata.bind': `/teams(${teamId})` },
+			headers: {
+				Prefer: 'return=representation,odata.include-annotations="*"',
+			},
+		});
+		expect(r.status).toBe(201);
+		expect(r.json).toMatchObject({
+			_ownerid_value: teamId,
+			'_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'team',
+		});
+		const wrongTable = await call('POST', 'tasks', {
+			body: { subject: 'x', 'ownerid@odata.bind': `/accounts(${newId()})` },
+		});
+		expect(wrongTable.status).toBe(400);
+	});
+
+	it('describes helper, virtual and unreadable columns in metadata, and refuses to read them', async () => {
+		await admin.defineTables([
+			{
+				logicalName: 'test_kinds',
+				primaryNameAttribute: 'test_name',
+				columns: [
+					{ logicalName: 'test_name', type: 'String' },
+					{ logicalName: 'test_secret', type: 'String', validForRead: false },
+					{ logicalName: 'test_image', type: 'Virtual' },
+					{ logicalName: 'test_owner', type: 'Owner', targets: ['systemuser', 'team'] },
+				],
+			},
+		]);
+		const attributes = await call(
+			'GET',
+			"EntityDefinitions(LogicalName='test_kinds')/Attributes?$select=LogicalName,AttributeType,AttributeOf,IsValidForRead",
+		);
+		const byName = new Map<string, any>(attributes.json.value.map((a: any) => [a.LogicalName, a]));
+		expect(byName.get('test_ownername')).toMatchObject({ AttributeOf: 'test_owner' });
+		expect(byName.get('test_owneryominame')).toMatchObject({ AttributeOf: 'test_owner' });
+		expect(byName.get('test_ownertype')).toMatchObject({
+			AttributeType: 'EntityName',
+			AttributeOf: 'test_owner',
+		});
+		expect(byName.get('test_secret')).toMatchObject({ IsValidForRead: false });
+		expect(byName.get('test_image')).toMatchObject({ AttributeType: 'Virtual' });
+		expect(byName.get('test_name')).toMatchObject({ AttributeOf: null, IsValidForRead: true });
+		const targets = await call(
+			'GET',
+			"EntityDefinitions(LogicalName='test_kinds')/Attributes/Microsoft.Dynamics.CRM.LookupAttributeMetadata?$select=LogicalName,Targets",
+		);
+		expect(targets.json.value).toEqual([
+			expect.objectContaining({ LogicalName: 'test_owner', Targets: ['systemuser', 'team'] }),
+		]);
+		for (const column of ['test_ownername', 'test_ownertype', 'test_secret', 'test_image']) {
+			const r = await call('GET', `test_kindss?$select=${column}`);
+			expect(r.status).toBe(400);
+			expect(r.json.error.message).toContain(`'${column}'`);
+		}
+		await admin.seed('test_kinds', [{ test_name: 'One' }]);
+		const all = await call('GET', 'test_kindss');
+		expect(Object.keys(all.json.value[0])).not.toEqual(expect.arrayContaining(['test_ownername']));
+		expect(Object.keys(all.json.value[0])).not.toContain('test_secret');
+		expect(Object.keys(all.json.value[0])).toContain('_test_owner_value');
+	});
+});
+
+describe('Change tracking answers without a delta link (powerapps-docs #439, use-change-tracking-…)', () => {
+	const table = `test_delta${Date.now() % 100000}`;
+	const set = () => `${sandbox.url}/api/data/v9.2/${table}s?$select=test_name`;
+	const annotated = 'odata.track-changes,odata.include-annotations="*"';
+
+	beforeAll(async () => {
+		await admin.defineTables([
+			{
+				logicalName: table,
+				primaryNameAttribute: 'test_name',
+				columns: [{ logicalName: 'test_name', type: 'String' }],
+			},
+		]);
+		await admin.seed(table, [{ test_name: 'A' }, { test_name: 'B' }, { test_name: 'C' }]);
+	});
+	afterEach(async () => await admin.setBehavior({}));
+
+	it('leaves the delta link out of the last page when annotations are asked for, if told to', async () => {
+		await admin.setBehavior({ deltaLinkMissingWithAnnotations: true });
+		const withAnnotations = await readAll(set(), `${annotated},odata.maxpagesize=2`);
+		expect(withAnnotations.rows).toHaveLength(3);
+		expect(withAnnotations.deltaLink).toBeUndefined();
+		const plain = await readAll(set(), 'odata.track-changes,odata.maxpagesize=2');
+		expect(plain.deltaLink).toContain('$deltatoken=');
+	});
+
+	it('answers a delta read without changes with an empty body, if told to', async () => {
+		const { deltaLink } = await readAll(set(), 'odata.track-changes');
+		await admin.setBehavior({ emptyBodyWithoutChanges: true });
+		const empty = await call('GET', deltaLink!, { headers: { Prefer: 'odata.track-changes' } });
+		expect(empty.status).toBe(200);
+		expect(empty.text).toBe('');
+		const [id] = (await admin.dump(table)).records.map((r) => r[`${table}id`] as string);
+		await admin.editRecord(table, id, { test_name: 'A2' });
+		const changed = await call('GET', deltaLink!, { headers: { Prefer: 'odata.track-changes' } });
+		expect(changed.json.value.map((r: any) => r.test_name)).toEqual(['A2']);
+		expect(changed.json['@odata.deltaLink']).toContain('$deltatoken=');
+	});
+
+	it('answers an expired token with the status it is told, keeping the code and message', async () => {
+		const { deltaLink } = await readAll(set(), 'odata.track-changes');
+		await admin.expireChangeTracking(table);
+		await admin.setBehavior({ expiredTokenStatus: 503 });
+		const expired = await call('GET', deltaLink!);
+		expect(expired.status).toBe(503);
+		expect(expired.json.error.code).toBe('0x80044352');
+	});
+});
+
+describe('Alternate keys in URLs (define-alternate-keys-entity.md)', () => {
+	it.each(['/', '<', '>', '*', '%', '&', ':', '\\', '?', '+'])(
+		'refuses a key value holding %s in GET, PATCH and DELETE, and finds it by $filter',
+		async (ch) => {
+			const value = `EV${ch}${Date.now()}`;
+			const key = `adobe_emailsends(adobe_eventid='${encodeURIComponent(value)}')`;
+			const upsert = await call('PATCH', key, { body: { subject: 'S' } });
+			expect(upsert.status).toBe(400);
+			expect(upsert.json.error.message).toContain(`contains '${ch}'`);
+			expect((await call('GET', key)).status).toBe(400);
+			expect((await call('DELETE', key)).status).toBe(400);
+			const created = await call('POST', 'adobe_emailsends', {
+				body: { subject: 'S', adobe_eventid: value },
+			});
+			expect(created.status).toBe(204);
+			const found = await call(
+				'GET',
+				`adobe_emailsends?$select=adobe_eventid&$filter=${q(`adobe_eventid eq '${value}'`)}`,
+			);
+			expect(found.json.value.map((r: any) => r.adobe_eventid)).toEqual([value]);
+		},
+	);
+});
+
+describe('$batch: failed changesets, races and lost answers (execute-batch-operations-using-web-api.md)', () => {
+	afterEach(async () => await admin.setBehavior({}));
+
+	it('answers a failed changeset in its changesetresponse wrapper with the failing Content-ID', async () => {
+		const name = `Wrapped-${Date.now()}`;
+		const body = batchBody('batch_w', [
+			changeset('changeset_w', [
+				httpPart('POST', '/api/data/v9.2/contacts', { lastname: name }, '1'),
+				httpPart('PATCH', `/api/data/v9.2/contacts(${newId()})`, { gendercode: 42 }, '2'),
+				httpPart('POST', '/api/data/v9.2/contacts', { lastname: name }, '3'),
+			]),
+		]);
+		const r = await call('POST', '$batch', {
+			body,
+			headers: {
+				'Content-Type': 'multipart/mixed; boundary=batch_w',
+				Prefer: 'odata.continue-on-error',
+			},
+		});
+		expect(r.status).toBe(200);
+		const wrapper = /Content-Type: multipart\/mixed; boundary=(changesetresponse_[^\r]+)/.exec(
+			r.text,
+		);
+		expect(wrapper).not.toBeNull();
+		const parts = r.text.split(`--${wrapper![1]}`).slice(1, -1);
+		expect(parts).toHaveLength(1);
+		expect(parts[0]).toContain('Content-ID: 2');
+		expect(parts[0]).toContain('HTTP/1.1 400 Bad Request');
+		expect(
+			[...sandbox.store.table('contact')!.rows.values()].some((c) => c.lastname === name),
+		).toBe(false);
+	});
+
+	it('plays a lost race on an upsert by key: the row exists once, the request gets the duplicate-key error', async () => {
+		await admin.setBehavior({ concurrentKeyCreates: 1 });
+		const code = `RACE-${Date.now()}`;
+		const lost = await call('PATCH', `adobe_emailopens(adobe_eventid='${code}')`, {
+			body: { subject: 'Opened' },
+		});
+		expect(lost.status).toBe(412);
+		expect(lost.json.error.code).toBe('0x80060892');
+		const rows = (await admin.dump('adobe_emailopen')).records.filter(
+			(r) => r.adobe_eventid === code,
+		);
+		expect(rows).toHaveLength(1);
+		const update = await call('PATCH', `adobe_emailopens(adobe_eventid='${code}')`, {
+			body: { subject: 'Opened again' },
+			headers: { 'If-Match': '*' },
+		});
+		expect(update.status).toBe(204);
+		expect((await admin.getBehavior()).concurrentKeyCreates).toBe(0);
+	});
+
+	it('runs a batch whose answer it then loses', async () => {
+		await admin.setBehavior({ lostBatchAnswers: 1 });
+		const name = `Lost-${Date.now()}`;
+		const body = batchBody('batch_l', [
+			httpPart('POST', '/api/data/v9.2/contacts', { lastname: name }),
+		]);
+		await expect(
+			call('POST', '$batch', {
+				body,
+				headers: { 'Content-Type': 'multipart/mixed; boundary=batch_l' },
+			}),
+		).rejects.toThrow();
+		expect(
+			[...sandbox.store.table('contact')!.rows.values()].filter((c) => c.lastname === name),
+		).toHaveLength(1);
+	});
+});
+
+describe('Ordering and date precision', () => {
+	afterEach(async () => await admin.setBehavior({}));
+
+	// The sample of dotnet/docs comparing-guid-and-uniqueidentifier-values.md: SQL Server's order.
+	const sample = [
+		'3aaaaaaa-bbbb-cccc-dddd-2eeeeeeeeeee',
+		'2aaaaaaa-bbbb-cccc-dddd-1eeeeeeeeeee',
+		'1aaaaaaa-bbbb-cccc-dddd-3eeeeeeeeeee',
+	];
+
+	it('orders and compares GUIDs as SQL Server orders uniqueidentifier values', async () => {
+		await admin.seed(
+			'new_region',
+			sample.map((id) => ({ new_regionid: id, new_name: 'Guid order' })),
+		);
+		const filter = q("new_name eq 'Guid order'");
+		const ordered = await call(
+			'GET',
+			`new_regions?$select=new_name&$filter=${filter}&$orderby=new_regionid`,
+		);
+		expect(ordered.json.value.map((r: any) => r.new_regionid)).toEqual([
+			'2aaaaaaa-bbbb-cccc-dddd-1eeeeeeeeeee',
+			'3aaaaaaa-bbbb-cccc-dddd-2eeeeeeeeeee',
+			'1aaaaaaa-bbbb-cccc-dddd-3eeeeeeeeeee',
+		]);
+		const after = await call(
+			'GET',
+			`new_regions?$select=new_name&$filter=${q(
+				`new_name eq 'Guid order' and new_regionid gt ${sample[0]}`,
+			)}`,
+		);
+		expect(after.json.value.map((r: any) => r.new_regionid)).toEqual([sample[2]]);
+	});
+
+	it('keeps milliseconds it does not show, when told to', async () => {
+		await admin.setBehavior({ dateTimePrecision: 'hiddenMilliseconds' });
+		const [id] = await admin.seed('new_region', [
+			{ new_name: 'Precise', modifiedon: '2026-02-01T10:00:00.400Z' },
+		]);
+		const row = await call('GET', `new_regions(${id})?$select=modifiedon`);
+		expect(row.json.modifiedon).toBe('2026-02-01T10:00:00Z');
+		const later = await call(
+			'GET',
+			`new_regions?$select=new_name&$filter=${q("new_name eq 'Precise' and modifiedon gt 2026-02-01T10:00:00Z")}`,
+		);
+		expect(later.json.value).toHaveLength(1);
+		const equal = await call(
+			'GET',
+			`new_regions?$select=new_name&$filter=${q("new_name eq 'Precise' and modifiedon eq 2026-02-01T10:00:00Z")}`,
+		);
+		expect(equal.json.value).toHaveLength(0);
+		await admin.setBehavior({ dateTimePrecision: 'milliseconds' });
+		const shown = await call('GET', `new_regions(${id})?$select=modifiedon`);
+		expect(shown.json.modifiedon).toBe('2026-02-01T10:00:00.400Z');
+	});
+});
+
+describe('Conditional requests (webapi/perform-conditional-operations-using-web-api.md)', () => {
+	it('answers 304 to If-None-Match with the current etag, but never when annotations are asked for', async () => {
+		const [id] = await admin.seed('contact', [{ lastname: 'Cached' }]);
+		const first = await call('GET', `contacts(${id})?$select=lastname`);
+		const etag = first.json['@odata.etag'];
+		const again = await call('GET', `contacts(${id})?$select=lastname`, {
+			headers: { 'If-None-Match': etag },
+		});
+		expect(again.status).toBe(304);
+		const annotated = await call('GET', `contacts(${id})?$select=lastname`, {
+			headers: {
+				'If-None-Match': etag,
+				Prefer: 'odata.include-annotations="OData.Community.Display.V1.FormattedValue"',
+			},
+		});
+		expect(annotated.status).toBe(200);
+	});
+
+	it('applies optimistic concurrency to updates and deletes', async () => {
+		const [id] = await admin.seed('contact', [{ lastname: 'Versioned' }]);
+		const stale = (await call('GET', `contacts(${id})`)).json['@odata.etag'];
+		await admin.editRecord('contact', id, { lastname: 'Changed' });
+		const refused = await call('PATCH', `contacts(${id})`, {
+			body: { lastname: 'Mine' },
+			headers: { 'If-Match': stale },
+		});
+		expect(refused.status).toBe(412);
+		expect(refused.json.error).toEqual({
+			code: '',
+			message: "The version of the existing record doesn't match the RowVersion property provided.",
+		});
+		const deleteRefused = await call('DELETE', `contacts(${id})`, {
+			headers: { 'If-Match': stale },
+		});
+		expect(deleteRefused.status).toBe(412);
+		expect(sandbox.store.table('contact')!.rows.get(id)?.lastname).toBe('Changed');
+		const current = (await call('GET', `contacts(${id})`)).json['@odata.etag'];
+		const deleted = await call('DELETE', `contacts(${id})`, { headers: { 'If-Match': current } });
+		expect(deleted.status).toBe(204);
+	});
+});
