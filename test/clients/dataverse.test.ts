@@ -1,11 +1,18 @@
-import { DataverseClient } from '../../lib/dynamics/client';
-import { DataverseApiError, DeltaTokenExpiredError } from '../../lib/dynamics/errors';
+import { DataverseClient, type ModifiedOnCursor } from '../../lib/dynamics/client';
+import {
+	DataverseApiError,
+	DataverseSettingsError,
+	DeltaTokenExpiredError,
+} from '../../lib/dynamics/errors';
+import { withRetry } from '../../lib/http/retry';
 import { and, eq, or } from '../../lib/dynamics/odata';
 import {
 	DataverseSandboxAdmin,
 	startDataverseSandbox,
 	type DataverseSandbox,
 } from '../../sandbox/dataverse';
+import { axiosTransport } from '../support/axios-transport';
+import { dynamicsTokens, sandboxDynamicsSettings } from '../support/tokens';
 import { dataverseClientFor, type Wired } from './transports';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
@@ -344,5 +351,251 @@ describe('$batch', () => {
 		expect(results.map((r) => r.outcome)).toEqual(['failed', 'notExecuted']);
 		expect(results[0].error?.message).toMatch(/lastname/);
 		expect((await admin.dump('contact')).count).toBe(0);
+	});
+});
+
+describe('Dataverse as Microsoft documents it (#15)', () => {
+	afterEach(async () => await admin.setBehavior({}));
+
+	describe('lookup, customer and owner columns', () => {
+		it('describes them with their targets, and leaves their helpers unreadable', async () => {
+			const columns = new Map((await client.getColumns('contact')).map((c) => [c.logicalName, c]));
+			expect(columns.get('parentcustomerid')).toMatchObject({
+				type: 'Customer',
+				targets: ['account', 'contact'],
+				readable: true,
+				property: '_parentcustomerid_value',
+			});
+			expect(columns.get('ownerid')).toMatchObject({ targets: ['systemuser', 'team'] });
+			expect(columns.get('parentcustomeridname')).toMatchObject({
+				readable: false,
+				attributeOf: 'parentcustomerid',
+			});
+			expect(columns.get('firstname')).toMatchObject({ readable: true, property: 'firstname' });
+		});
+
+		it('selects them by logical name and reads their table and display name', async () => {
+			const [accountId] = await admin.seed('account', [{ name: 'Contoso Ltd' }]);
+			const [teamId] = await admin.seed('team', [{ name: 'Sales Team' }]);
+			await admin.seed('contact', [
+				{
+					lastname: 'Owned',
+					parentcustomerid: { id: accountId, table: 'account' },
+					ownerid: { id: teamId, table: 'team' },
+				},
+			]);
+			const [row] = await client.query('contact', {
+				select: ['lastname', 'parentcustomerid', 'ownerid'],
+			});
+			expect(row).toMatchObject({
+				_parentcustomerid_value: accountId,
+				'_parentcustomerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'account',
+				[`_parentcustomerid_value${FORMATTED}`]: 'Contoso Ltd',
+				_ownerid_value: teamId,
+				'_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'team',
+			});
+			const plain = await client.query('contact', {
+				select: ['ownerid'],
+				formattedValues: false,
+				lookupTables: true,
+			});
+			expect(plain[0]).toEqual(
+				expect.objectContaining({
+					'_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'team',
+				}),
+			);
+			expect(Object.keys(plain[0]).some((k) => k.endsWith(FORMATTED))).toBe(false);
+		});
+
+		it('refuses a helper column with a message naming the lookup to choose', async () => {
+			const error = await rejection<Error>(
+				client.query('contact', { select: ['parentcustomeridname'] }),
+			);
+			expect(error).toBeInstanceOf(DataverseSettingsError);
+			expect(error.message).toBe(
+				'The column "parentcustomeridname" of table "contact" cannot be read: it is a helper of "parentcustomerid"; choose "parentcustomerid" instead',
+			);
+		});
+	});
+
+	describe('change tracking without a delta link', () => {
+		it('asks for the last page again without annotations and takes the delta link from there', async () => {
+			await admin.seed('contact', contacts(5));
+			await admin.setBehavior({ deltaLinkMissingWithAnnotations: true });
+			const pages = [];
+			for await (const page of client.trackChanges('contact', {
+				select: ['firstname'],
+				pageSize: 2,
+			})) {
+				pages.push(page);
+			}
+			expect(pages.map((p) => p.upserted.length)).toEqual([2, 2, 1]);
+			const last = pages[pages.length - 1];
+			expect(last.deltaLink).toContain('$deltatoken=');
+			expect(last.deltaLinkMissing).toBeUndefined();
+			expect(last.upserted[0][`gendercode${FORMATTED}`]).toBeUndefined();
+			expect(last.upserted[0]['@odata.etag']).toBeDefined();
+		});
+
+		it('says the delta link is missing when a delta read answers an empty body', async () => {
+			await admin.seed('contact', contacts(2));
+			let deltaLink: string | undefined;
+			for await (const page of client.trackChanges('contact', { select: ['firstname'] })) {
+				deltaLink = page.deltaLink ?? deltaLink;
+			}
+			await admin.setBehavior({ emptyBodyWithoutChanges: true });
+			const pages = [];
+			for await (const page of client.trackChanges('contact', { deltaLink })) pages.push(page);
+			expect(pages).toEqual([{ upserted: [], deleted: [], deltaLinkMissing: true }]);
+		});
+	});
+
+	it('fails an expired token at once whatever its status, without retrying', async () => {
+		const auth = dynamicsTokens(sandboxDynamicsSettings(sandbox.url));
+		const transport = axiosTransport({ auth });
+		const retrying = new DataverseClient({
+			transport: withRetry(transport, { sleep: async () => {}, baseDelayMs: 1 }),
+			environmentUrl: sandbox.url,
+		});
+		try {
+			await admin.seed('contact', contacts(2));
+			let deltaLink: string | undefined;
+			for await (const page of retrying.trackChanges('contact', { select: ['firstname'] })) {
+				deltaLink = page.deltaLink ?? deltaLink;
+			}
+			await admin.expireChangeTracking('contact');
+			await admin.setBehavior({ expiredTokenStatus: 503 });
+			await admin.resetCounters();
+			const error = await rejection<DeltaTokenExpiredError>(
+				retrying.trackChanges('contact', { deltaLink }).next(),
+			);
+			expect(error).toBeInstanceOf(DeltaTokenExpiredError);
+			expect(error.status).toBe(503);
+			expect((await admin.counters())['GET contacts']).toBe(1);
+		} finally {
+			transport.close();
+			auth.close();
+		}
+	});
+
+	describe('writes by alternate key', () => {
+		const write = (eventId: string, subject: string) => ({
+			upsert: {
+				table: 'adobe_emailsend',
+				key: { adobe_eventid: eventId },
+				data: { subject, adobe_eventid: eventId },
+			},
+		});
+		const rowsOf = async (eventId: string) =>
+			(await admin.dump('adobe_emailsend')).records.filter((r) => r.adobe_eventid === eventId);
+
+		it('finds a row whose key value cannot go into a URL by $filter, then updates it by id', async () => {
+			const eventId = 'EV:2026/03+01?a&b';
+			const [first] = await client.batchWrites([write(eventId, 'First')], {
+				continueOnError: true,
+			});
+			expect(first.outcome).toBe('succeeded');
+			const [second] = await client.batchWrites([write(eventId, 'Second')], {
+				continueOnError: true,
+			});
+			expect(second.outcome).toBe('succeeded');
+			const rows = await rowsOf(eventId);
+			expect(rows).toHaveLength(1);
+			expect(rows[0].subject).toBe('Second');
+			const upserted = await client.upsert(
+				'adobe_emailsend',
+				{ adobe_eventid: eventId },
+				{ subject: 'Third' },
+				{ returnColumns: ['subject'] },
+			);
+			expect(upserted).toMatchObject({ id: rows[0].activityid, created: false });
+			expect((await rowsOf(eventId))[0].subject).toBe('Third');
+		});
+
+		it('sends an upsert that lost a race to a concurrent create again, as an update', async () => {
+			await admin.setBehavior({ concurrentKeyCreates: 1 });
+			const results = await client.batchWrites(
+				[write('RACE-1', 'Mine'), write('RACE-2', 'Other')],
+				{ continueOnError: true },
+			);
+			expect(results.map((r) => [r.index, r.outcome])).toEqual([
+				[0, 'succeeded'],
+				[1, 'succeeded'],
+			]);
+			expect(await rowsOf('RACE-1')).toEqual([expect.objectContaining({ subject: 'Mine' })]);
+			expect(await rowsOf('RACE-2')).toHaveLength(1);
+		});
+	});
+
+	describe('the modified-date cursor', () => {
+		const stamp = '2026-03-01T08:00:00';
+		// SQL Server orders these by their last group (dotnet/docs comparing-guid-and-uniqueidentifier-values.md),
+		// so string order and SQL order disagree.
+		const ids = [
+			'3aaaaaaa-bbbb-cccc-dddd-2eeeeeeeeeee',
+			'2aaaaaaa-bbbb-cccc-dddd-1eeeeeeeeeee',
+			'1aaaaaaa-bbbb-cccc-dddd-3eeeeeeeeeee',
+			'0aaaaaaa-bbbb-cccc-dddd-0eeeeeeeeeee',
+		];
+
+		async function readAllSince(after?: ModifiedOnCursor, limit = 2) {
+			const rows: string[] = [];
+			let cursor = after;
+			for await (const page of client.readModifiedSince('new_region', {
+				select: ['new_name'],
+				after,
+				pageSize: 2,
+				limit,
+			})) {
+				rows.push(...page.rows.map((r) => String(r.new_regionid)));
+				cursor = page.cursor ?? cursor;
+			}
+			return { rows, cursor };
+		}
+
+		it.each(['seconds', 'milliseconds', 'hiddenMilliseconds'] as const)(
+			'reads each row once, whatever the GUID order, with %s',
+			async (dateTimePrecision) => {
+				await admin.setBehavior({ dateTimePrecision });
+				for (const region of (await admin.dump('new_region')).records) {
+					await admin.deleteRecord('new_region', String(region.new_regionid));
+				}
+				await admin.seed(
+					'new_region',
+					ids.map((id, i) => ({
+						new_regionid: id,
+						new_name: `R${i}`,
+						// Whole seconds: all at one instant; milliseconds: four instants in one second.
+						modifiedon:
+							dateTimePrecision === 'seconds'
+								? `${stamp}Z`
+								: `${stamp}.${String(100 * (i + 1)).padStart(3, '0')}Z`,
+					})),
+				);
+				const seen: string[] = [];
+				let cursor: ModifiedOnCursor | undefined;
+				for (let run = 0; run < 4; run++) {
+					const read = await readAllSince(cursor);
+					seen.push(...read.rows);
+					cursor = read.cursor;
+				}
+				expect([...seen].sort()).toEqual([...ids].sort());
+				// An edit inside the same second comes again, once.
+				await admin.editRecord('new_region', ids[1], { new_name: 'Edited' });
+				const again = await readAllSince(cursor, 10);
+				expect(again.rows).toEqual([ids[1]]);
+				expect((await readAllSince(again.cursor, 10)).rows).toEqual([]);
+			},
+		);
+	});
+
+	it('accepts the Web API endpoint as users paste it', async () => {
+		const pasted = new DataverseClient({
+			transport: { request: async (req) => await wired.client['transport'].request(req) },
+			environmentUrl: `  ${sandbox.url.toUpperCase()}/API/data/v9.2///  `,
+		});
+		expect(pasted.apiBase).toBe(`${sandbox.url}/api/data/v9.2/`);
+		await admin.seed('contact', contacts(1));
+		expect(await pasted.query('contact', { select: ['firstname'] })).toHaveLength(1);
 	});
 });
