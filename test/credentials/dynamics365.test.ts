@@ -83,6 +83,23 @@ describe('Microsoft Dynamics 365 (Dataverse) API credential', () => {
 		await expect(runCredentialTest(credential, c)).rejects.toThrow(message);
 	});
 
+	it('accepts the Web API endpoint the admin center shows, in any case, and keeps the environment URL it used', async () => {
+		const pasted = `  ${sandbox.url.toUpperCase()}/API/data/v9.2/  `;
+		const c = context({ environmentUrl: pasted });
+		const result = await runCredentialTest(credential, c);
+		expect(result.status).toBe(200);
+		expect(result.body).toMatchObject({ UserId: expect.any(String) });
+		expect((await whoAmI(c)).status).toBe(200);
+		expect(c.credentials.getStored('dynamics365Api')?.environmentUrl).toBe(sandbox.url);
+	});
+
+	it('says which token scope it asked for when the environment is wrong', async () => {
+		const c = context({ environmentUrl: 'https://other.api.crm4.dynamics.com/api/data/v9.2/' });
+		await expect(runCredentialTest(credential, c)).rejects.toThrow(
+			/for the scope https:\/\/other\.crm4\.dynamics\.com\/\.default: the Environment URL is wrong/,
+		);
+	});
+
 	it('names the Authority Host when nothing answers there', async () => {
 		const c = context({ authorityHost: 'http://127.0.0.1:9' });
 		await expect(runCredentialTest(credential, c)).rejects.toThrow(

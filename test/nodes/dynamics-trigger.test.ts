@@ -158,4 +158,153 @@ describe('Dynamics Trigger', () => {
 			expect(await wf.poll('Trigger')).toBeNull();
 		});
 	});
+
+	describe('Dataverse as Microsoft documents it (#15)', () => {
+		afterEach(async () => await fx.dataverse.setBehavior({}));
+
+		it('offers lookup, customer and owner columns by logical name, and no column Dataverse cannot read', async () => {
+			const columns = (await trigger().loadOptions('Trigger', 'getColumns')).map((o) => o.value);
+			expect(columns).toEqual(expect.arrayContaining(['parentcustomerid', 'ownerid', 'lastname']));
+			for (const helper of [
+				'parentcustomeridname',
+				'parentcustomeridyominame',
+				'parentcustomeridtype',
+				'owneridname',
+				'owneridtype',
+			]) {
+				expect(columns).not.toContain(helper);
+			}
+		});
+
+		it('reads the chosen lookups as _x_value with their table and display name', async () => {
+			const [accountId] = await fx.dataverse.seed('account', [{ name: 'Contoso Ltd' }]);
+			const [teamId] = await fx.dataverse.seed('team', [{ name: 'Sales Team' }]);
+			const [id] = await fx.dataverse.seed('contact', [
+				{
+					lastname: 'Lookup',
+					parentcustomerid: { id: accountId, table: 'account' },
+					ownerid: { id: teamId, table: 'team' },
+				},
+			]);
+			const { records } = await pollItems(
+				trigger({ columns: ['lastname', 'parentcustomerid', 'ownerid'] }),
+			);
+			expect(records).toHaveLength(1);
+			expect(records[0]).toMatchObject({
+				contactid: id,
+				lastname: 'Lookup',
+				_parentcustomerid_value: accountId,
+				_ownerid_value: teamId,
+			});
+			expect(records[0]._sync).toMatchObject({
+				labels: { _parentcustomerid_value: 'Contoso Ltd', _ownerid_value: 'Sales Team' },
+				lookupTables: { parentcustomerid: 'account', ownerid: 'team' },
+			});
+		});
+
+		it('keeps its delta link when Dataverse leaves it out, so each change comes once', async () => {
+			await fx.dataverse.setBehavior({
+				deltaLinkMissingWithAnnotations: true,
+				emptyBodyWithoutChanges: true,
+			});
+			const ids = await fx.dataverse.generate('contact', 6, 2);
+			const wf = trigger({ options: { pageSize: 4 } });
+			expect((await pollItems(wf)).records).toHaveLength(6);
+			expect(await wf.poll('Trigger')).toBeNull();
+			await fx.dataverse.editRecord('contact', ids[3], { firstname: 'Once' });
+			const { records } = await pollItems(wf);
+			expect(records.map((r) => [r._sync.id, r.firstname])).toEqual([[ids[3], 'Once']]);
+			expect(await wf.poll('Trigger')).toBeNull();
+		});
+
+		it('goes straight to a full re-read when the token expired, whatever the status, without retrying', async () => {
+			const ids = await fx.dataverse.generate('contact', 5, 3);
+			const wf = trigger();
+			await pollItems(wf);
+			await fx.dataverse.expireChangeTracking('contact');
+			await fx.dataverse.setBehavior({ expiredTokenStatus: 503 });
+			await fx.dataverse.resetCounters();
+			const { records, run } = await pollItems(wf);
+			expect(records.map((r) => r._sync.id).sort()).toEqual([...ids].sort());
+			expect(records.every((r) => r._sync.load === 'replay')).toBe(true);
+			expect(run.notice).toMatch(/expired/);
+			// The expired delta link once, then the full read: one page.
+			expect((await fx.dataverse.counters())['GET contacts']).toBe(2);
+		});
+
+		it('works with the Web API endpoint pasted as the environment URL', async () => {
+			const stored = fx.credentials.getStored('dynamics365Api')!;
+			const url = fx.sandboxes.dataverse.url;
+			fx.credentials.setCredentials('dynamics365Api', {
+				...stored,
+				accessToken: '',
+				environmentUrl: ` ${url.toUpperCase()}/api/data/v9.2/ `,
+			});
+			try {
+				await fx.dataverse.generate('contact', 3, 4);
+				expect((await pollItems(trigger())).records).toHaveLength(3);
+				expect(fx.credentials.getStored('dynamics365Api')?.environmentUrl).toBe(url);
+			} finally {
+				fx.credentials.setCredentials('dynamics365Api', stored);
+			}
+		});
+
+		describe('Modified Date polling', () => {
+			// SQL Server orders these by their last group (dotnet/docs
+			// comparing-guid-and-uniqueidentifier-values.md), not as text.
+			const ids = [
+				'3aaaaaaa-bbbb-cccc-dddd-2eeeeeeeeeee',
+				'2aaaaaaa-bbbb-cccc-dddd-1eeeeeeeeeee',
+				'1aaaaaaa-bbbb-cccc-dddd-3eeeeeeeeeee',
+				'4aaaaaaa-bbbb-cccc-dddd-0eeeeeeeeeee',
+				'0aaaaaaa-bbbb-cccc-dddd-4eeeeeeeeeee',
+			];
+
+			it.each([
+				['whole seconds', 'seconds', () => '2026-01-01T10:00:00Z'],
+				[
+					'milliseconds Dataverse does not show',
+					'hiddenMilliseconds',
+					(i: number) => `2026-01-01T10:00:00.${String(100 + i * 150)}Z`,
+				],
+				[
+					'milliseconds',
+					'milliseconds',
+					(i: number) => `2026-01-01T10:00:00.${String(100 + i * 150)}Z`,
+				],
+			] as const)(
+				'emits each row once, never skipping or repeating, with %s',
+				async (_name, dateTimePrecision, stamp) => {
+					await fx.dataverse.setBehavior({ dateTimePrecision });
+					await fx.dataverse.seed(
+						'new_region',
+						ids.map((id, i) => ({ new_regionid: id, new_name: `R${i}`, modifiedon: stamp(i) })),
+					);
+					const wf = fx.workflow({
+						nodes: [
+							node('dynamicsTrigger', 'Trigger', {
+								table: 'new_region',
+								options: { pageSize: 2, maxRecordsPerRun: 2 },
+							}),
+						],
+						connections: {},
+					});
+					const all = (await fx.dataverse.dump('new_region')).records.map((r) => r.new_regionid);
+					expect(all).toEqual(expect.arrayContaining(ids));
+					const seen: string[] = [];
+					for (let i = 0; i < all.length; i++) {
+						const output = await wf.poll('Trigger');
+						if (!output) break;
+						seen.push(...split(output[0].map((item) => item.json)).records.map((r) => r._sync.id));
+					}
+					expect(seen.sort()).toEqual([...all].sort());
+					expect(await wf.poll('Trigger')).toBeNull();
+					await fx.dataverse.editRecord('new_region', ids[2], { new_name: 'Edited' });
+					const { records } = await pollItems(wf);
+					expect(records.map((r) => r.new_name)).toEqual(['Edited']);
+					expect(await wf.poll('Trigger')).toBeNull();
+				},
+			);
+		});
+	});
 });

@@ -439,6 +439,95 @@ describe('Email Events Export', () => {
 		});
 	});
 
+	describe('Dataverse as Microsoft documents it (#15)', () => {
+		afterEach(async () => await fx.dataverse.setBehavior({}));
+
+		function sendEvent(eventId: string, contactId: string, type = 'send') {
+			return {
+				json: {
+					eventId,
+					type,
+					profileExternalId: contactId,
+					campaignName: 'C',
+					deliveryName: 'D',
+					date: '2026-03-01T10:00:00Z',
+					...(type === 'click' ? { clickedUrl: 'https://www.example.com/offer' } : {}),
+				},
+			};
+		}
+
+		it('exports an event whose id holds characters Dataverse refuses in key URLs, once across re-runs', async () => {
+			const [contactId] = await fx.dataverse.seed('contact', [{ lastname: 'Keyed' }]);
+			const odd = ['EV/2026:03', 'EV?a&b', 'EV+1%2*<x>\\y'];
+			const wf = exportWorkflow({ source: 'input' });
+			for (let run = 0; run < 2; run++) {
+				const result = await wf.run('Export', [odd.map((id) => sendEvent(id, contactId))]);
+				expect(result.output('Export', 1)).toEqual([]);
+				expect(split(result.output('Export', 0)).summary.exported.send).toBe(3);
+			}
+			const rows = await activities('send');
+			expect(rows.map((r) => r.adobe_eventid).sort()).toEqual([...odd].sort());
+		});
+
+		it("binds a team-owned contact's follow-up task to the team", async () => {
+			const [teamId] = await fx.dataverse.seed('team', [{ name: 'Key Accounts' }]);
+			const [contactId] = await fx.dataverse.seed('contact', [
+				{ lastname: 'TeamOwned', ownerid: { id: teamId, table: 'team' } },
+			]);
+			const wf = exportWorkflow({ source: 'input', createFollowUpTasks: true });
+			const result = await wf.run('Export', [[sendEvent('CLICK-T1', contactId, 'click')]]);
+			expect(result.output('Export', 1)).toEqual([]);
+			expect(split(result.output('Export', 0)).summary.followUpTasks).toBe(1);
+			const [task] = (await fx.dataverse.dump('task')).records;
+			expect(task.ownerid).toEqual({ id: teamId, table: 'team' });
+		});
+
+		it('writes each event once when an upsert loses a race to a concurrent create', async () => {
+			const [contactId] = await fx.dataverse.seed('contact', [{ lastname: 'Raced' }]);
+			await fx.dataverse.setBehavior({ concurrentKeyCreates: 2 });
+			const wf = exportWorkflow({ source: 'input' });
+			const ids = ['RACE-1', 'RACE-2', 'RACE-3'];
+			const result = await wf.run('Export', [ids.map((id) => sendEvent(id, contactId))]);
+			expect(result.output('Export', 1)).toEqual([]);
+			expect(split(result.output('Export', 0)).summary.exported.send).toBe(3);
+			expect((await activities('send')).map((r) => r.adobe_eventid).sort()).toEqual(ids);
+		});
+
+		it('never duplicates an activity when the answer of a $batch is lost', async () => {
+			const [contactId] = await fx.dataverse.seed('contact', [{ lastname: 'Lost' }]);
+			const events = [sendEvent('LOST-1', contactId), sendEvent('LOST/2', contactId)];
+			const wf = exportWorkflow({ source: 'input' }, { onError: undefined });
+			await fx.dataverse.setBehavior({ lostBatchAnswers: 1 });
+			// The batch holds a create (the key cannot go into a URL), so it is not sent again blindly.
+			const first = await wf.run('Export', [events]);
+			expect(first.status).toBe('error');
+			const second = await wf.run('Export', [events]);
+			expect(second.status).toBe('success');
+			expect((await activities('send')).map((r) => r.adobe_eventid).sort()).toEqual([
+				'LOST-1',
+				'LOST/2',
+			]);
+			await fx.dataverse.setBehavior({ lostBatchAnswers: 1 });
+			const replayed = await wf.run('Export', [[sendEvent('LOST-3', contactId)]]);
+			expect(replayed.status).toBe('success');
+			expect((await activities('send')).map((r) => r.adobe_eventid).sort()).toEqual([
+				'LOST-1',
+				'LOST-3',
+				'LOST/2',
+			]);
+		});
+
+		it("writes batches of 10 by default, as Microsoft advises (api-limits.md, 'Avoid large batches')", async () => {
+			const [contactId] = await fx.dataverse.seed('contact', [{ lastname: 'Batched' }]);
+			await fx.dataverse.resetCounters();
+			const wf = exportWorkflow({ source: 'input' });
+			const events = Array.from({ length: 25 }, (_, i) => sendEvent(`B-${i}`, contactId));
+			const result = await wf.run('Export', [events]);
+			expect(split(result.output('Export', 0)).summary.exported.send).toBe(25);
+			expect((await fx.dataverse.counters())['POST $batch']).toBe(3);
+		});
+	});
+
 	describe('Target tables', () => {
 		it('offers the activity tables and their columns from Dataverse metadata', async () => {
 			const wf = exportWorkflow();

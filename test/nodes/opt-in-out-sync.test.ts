@@ -347,6 +347,26 @@ describe('Opt-In/Out Sync', () => {
 		});
 	});
 
+	describe('Dataverse as Microsoft documents it (#15)', () => {
+		it('keeps its delta link when a read without changes answers an empty body, and reads only changes after', async () => {
+			const first = await pair();
+			await pair();
+			await pair();
+			const wf = workflow({ direction: 'bidirectional' });
+			expect((await cycle(wf)).summary.contactsRead).toBe(3);
+			await fx.dataverse.setBehavior({ emptyBodyWithoutChanges: true });
+			try {
+				expect((await cycle(wf)).summary).toMatchObject({ contactsRead: 0, errors: 0 });
+				await fx.dataverse.editRecord('contact', first.id, { donotemail: true });
+				const { summary } = await cycle(wf);
+				expect(summary).toMatchObject({ contactsRead: 1, writtenToCampaign: 1, errors: 0 });
+				expect((await profile(first.pkey)).denyListEmail).toBe(true);
+			} finally {
+				await fx.dataverse.setBehavior({});
+			}
+		});
+	});
+
 	describe('Per-record errors', () => {
 		async function duplicatedProfile() {
 			const good = await pair();

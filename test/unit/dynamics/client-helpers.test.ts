@@ -1,3 +1,4 @@
+import { dynamicsScope, environmentUrlOf } from '../../../lib/dynamics/auth';
 import {
 	DataverseClient,
 	buildQueryString,
@@ -53,6 +54,28 @@ describe('Dataverse URLs', () => {
 					maxPageSize: 0,
 				}),
 		).toThrow(/Invalid page size/);
+	});
+
+	it('derives the environment URL from the Web API endpoint users paste', () => {
+		// The Power Platform admin center shows the Web API endpoint with an `api` label.
+		for (const pasted of [
+			'https://org.api.crm4.dynamics.com/api/data/v9.2/',
+			'HTTPS://ORG.API.CRM4.DYNAMICS.COM/api/data/v9.2',
+			'https://org.crm4.dynamics.com///',
+			' org.crm4.dynamics.com ',
+			'https://org.crm4.dynamics.com/main.aspx?appid=1',
+		]) {
+			expect(environmentUrlOf(pasted)).toBe('https://org.crm4.dynamics.com');
+		}
+		expect(environmentUrlOf('https://contoso.api.crm.microsoftdynamics.us/api/data/v9.2/')).toBe(
+			'https://contoso.crm.microsoftdynamics.us',
+		);
+		expect(environmentUrlOf('http://127.0.0.1:7071/api/data/v9.2/')).toBe('http://127.0.0.1:7071');
+		expect(dynamicsScope('https://org.api.crm.dynamics.com/api/data/v9.2/')).toBe(
+			'https://org.crm.dynamics.com/.default',
+		);
+		expect(environmentUrlOf('')).toBeUndefined();
+		expect(environmentUrlOf('ftp://org.crm.dynamics.com')).toBeUndefined();
 	});
 
 	it('refuses to follow a link to another host, before sending anything', async () => {
