@@ -246,4 +246,174 @@ describe('dynamics-web-api against the Dataverse sandbox', () => {
 			[...sandbox.store.table('contact')!.rows.values()].some((c) => c.lastname === name),
 		).toBe(false);
 	});
+
+	describe('Dataverse as Microsoft documents it (#15)', () => {
+		afterEach(async () => await admin.setBehavior({}));
+
+		it('reads lookup properties with the table, navigation property and name they point to', async () => {
+			const [accountId] = await admin.seed('account', [{ name: 'Lib Account' }]);
+			const [teamId] = await admin.seed('team', [{ name: 'Lib Team' }]);
+			const [id] = await admin.seed('contact', [
+				{
+					lastname: 'Lib Lookup',
+					parentcustomerid: { id: accountId, table: 'account' },
+					ownerid: { id: teamId, table: 'team' },
+				},
+			]);
+			const row: any = await client.retrieve({
+				collection: 'contacts',
+				key: id,
+				select: ['_parentcustomerid_value', '_ownerid_value'],
+				includeAnnotations: '*',
+			});
+			expect(row).toMatchObject({
+				_parentcustomerid_value: accountId,
+				_parentcustomerid_value_LogicalName: 'account',
+				_parentcustomerid_value_Formatted: 'Lib Account',
+				_ownerid_value: teamId,
+				_ownerid_value_LogicalName: 'team',
+				_ownerid_value_NavigationProperty: 'ownerid',
+			});
+			await expect(
+				client.retrieve({ collection: 'contacts', key: id, select: ['parentcustomeridname'] }),
+			).rejects.toMatchObject({ status: 400 });
+		});
+
+		it('sees the delta link left out with annotations, and an empty body for no changes', async () => {
+			await admin.setBehavior({ deltaLinkMissingWithAnnotations: true });
+			const annotated = await client.retrieveAll({
+				collection: 'new_loyaltycards',
+				select: ['new_name'],
+				trackChanges: true,
+				includeAnnotations: 'OData.Community.Display.V1.FormattedValue',
+			});
+			expect(annotated.value.length).toBeGreaterThan(0);
+			expect(annotated.oDataDeltaLink).toBeUndefined();
+			const plain = await client.retrieveAll({
+				collection: 'new_loyaltycards',
+				select: ['new_name'],
+				trackChanges: true,
+			});
+			expect(plain.oDataDeltaLink).toContain('$deltatoken=');
+			await admin.setBehavior({ emptyBodyWithoutChanges: true });
+			const empty = await client.retrieveMultiple(
+				{ collection: 'new_loyaltycards', trackChanges: true },
+				plain.oDataDeltaLink,
+			);
+			expect(empty).toBeUndefined();
+		});
+
+		it('gets the expired-token code with whatever status the sandbox answers it', async () => {
+			const { oDataDeltaLink } = await client.retrieveAll({
+				collection: 'new_loyaltycards',
+				select: ['new_name'],
+				trackChanges: true,
+			});
+			await admin.expireChangeTracking('new_loyaltycard');
+			await admin.setBehavior({ expiredTokenStatus: 500 });
+			await expect(
+				client.retrieveMultiple({ collection: 'new_loyaltycards' }, oDataDeltaLink),
+			).rejects.toMatchObject({ status: 500, code: '0x80044352' });
+		});
+
+		it('is refused an alternate key value holding a character key URLs cannot carry', async () => {
+			await expect(
+				client.upsert({
+					collection: 'adobe_emailsends',
+					key: "adobe_eventid='EV:1'",
+					data: { subject: 'S' },
+				}),
+			).rejects.toMatchObject({ status: 400 });
+			const fine = `EV-${Date.now()}`;
+			await client.upsert({
+				collection: 'adobe_emailsends',
+				key: `adobe_eventid='${fine}'`,
+				data: { subject: 'S' },
+			});
+			expect(
+				[...sandbox.store.table('adobe_emailsend')!.rows.values()].filter(
+					(r) => r.adobe_eventid === fine,
+				),
+			).toHaveLength(1);
+		});
+
+		it('reads the failing part of a failed changeset from its wrapper', async () => {
+			const name = `Wrapped ${Date.now()}`;
+			client.startBatch();
+			client.create({ collection: 'contacts', data: { lastname: name } });
+			client.create({ collection: 'contacts', data: { lastname: name, gendercode: 77 } });
+			const error: any = await client.executeBatch().catch((e: unknown) => e);
+			expect(error).toEqual([
+				expect.objectContaining({
+					status: 400,
+					error: expect.objectContaining({ code: '0x80044331' }),
+				}),
+			]);
+		});
+
+		it('orders GUIDs as SQL Server does', async () => {
+			// dotnet/docs comparing-guid-and-uniqueidentifier-values.md: the sample and its SqlGuid order.
+			const ids = [
+				'3aaaaaaa-bbbb-cccc-dddd-2eeeeeeeeeee',
+				'2aaaaaaa-bbbb-cccc-dddd-1eeeeeeeeeee',
+				'1aaaaaaa-bbbb-cccc-dddd-3eeeeeeeeeee',
+			];
+			await admin.seed(
+				'new_region',
+				ids.map((id) => ({ new_regionid: id, new_name: 'Lib order' })),
+			);
+			const rows = await client.retrieveMultiple({
+				collection: 'new_regions',
+				select: ['new_name'],
+				filter: "new_name eq 'Lib order'",
+				orderBy: ['new_regionid'],
+			});
+			expect(rows.value.map((r: any) => r.new_regionid)).toEqual([ids[1], ids[0], ids[2]]);
+		});
+
+		it('honours If-Match and If-None-Match as the library expects', async () => {
+			const [id] = await admin.seed('contact', [{ lastname: 'Lib Etag' }]);
+			const first: any = await client.retrieve({ collection: 'contacts', key: id });
+			const etag = first['@odata.etag'];
+			expect(
+				await client.retrieve({ collection: 'contacts', key: id, ifnonematch: etag }),
+			).toBeUndefined();
+			const annotated: any = await client.retrieve({
+				collection: 'contacts',
+				key: id,
+				ifnonematch: etag,
+				includeAnnotations: 'OData.Community.Display.V1.FormattedValue',
+			});
+			expect(annotated.lastname).toBe('Lib Etag');
+			await admin.editRecord('contact', id, { lastname: 'Changed' });
+			expect(
+				await client.update({
+					collection: 'contacts',
+					key: id,
+					data: { lastname: 'Mine' },
+					ifmatch: etag,
+				}),
+			).toBe(false);
+			expect(await client.deleteRecord({ collection: 'contacts', key: id, ifmatch: etag })).toBe(
+				false,
+			);
+			expect(
+				await client.upsert({
+					collection: 'contacts',
+					key: id,
+					data: { lastname: 'Create only' },
+					ifnonematch: '*',
+				}),
+			).toBeNull();
+			expect(sandbox.store.table('contact')!.rows.get(id)?.lastname).toBe('Changed');
+			const current: any = await client.retrieve({ collection: 'contacts', key: id });
+			expect(
+				await client.deleteRecord({
+					collection: 'contacts',
+					key: id,
+					ifmatch: current['@odata.etag'],
+				}),
+			).toBe(true);
+		});
+	});
 });

@@ -77,6 +77,32 @@ describe('Record Filter', () => {
 		});
 	});
 
+	it.each<[string, (accounts: string[]) => string, string[]]>([
+		['equals', () => 'contoso ltd', ['Ana']],
+		['equals', (accounts) => accounts[0].toUpperCase(), ['Ana']],
+		['notEquals', () => 'Contoso Ltd', ['Bruno', 'Carla']],
+		['startsWith', () => 'Fabri', ['Bruno']],
+	])(
+		'filters a customer lookup by its display name or its id (%s)',
+		async (comparison, value, expected) => {
+			const accounts = await fx.dataverse.seed('account', [
+				{ name: 'Contoso Ltd' },
+				{ name: 'Fabrikam' },
+			]);
+			const [ana, bruno, carla] = CONTACTS;
+			await fx.dataverse.seed('contact', [
+				{ ...ana, parentcustomerid: { id: accounts[0], table: 'account' } },
+				{ ...bruno, parentcustomerid: { id: accounts[1], table: 'account' } },
+				carla,
+			]);
+			const { json, names } = syncWorkflow({
+				filter: { rules: { rule: [rule('parentcustomerid', comparison, value(accounts))] } },
+			});
+			await runUntilQuiet(fx.workflow(json), names.trigger);
+			expect(await synced()).toEqual(expected);
+		},
+	);
+
 	it('combines the filters with And', async () => {
 		const filter = {
 			rules: { rule: [rule('telephone1', 'isNotEmpty'), rule('creditlimit', 'greater', '10')] },

@@ -225,6 +225,22 @@ describe('Filters', () => {
 		expect(f.matches(contact({ _parentcustomerid_value: id }))).toBe(true);
 	});
 
+	it('compares a lookup with a GUID by id, and with any other text by its display name', () => {
+		const id = 'aaaaaaaa-0000-0000-0000-000000000001';
+		const record = contact(
+			{ _parentcustomerid_value: id },
+			{ labels: { _parentcustomerid_value: 'Contoso Ltd' } },
+		);
+		const rule = (comparison: FilterRule['comparison'], value: string) =>
+			one({ field: 'parentcustomerid', comparison, value }).matches(record);
+		expect(rule('equals', 'contoso ltd')).toBe(true);
+		expect(rule('equals', `{${id.toUpperCase()}}`)).toBe(true);
+		expect(rule('equals', 'Fabrikam')).toBe(false);
+		expect(rule('notEquals', 'Contoso Ltd')).toBe(false);
+		expect(rule('contains', 'toso')).toBe(true);
+		expect(rule('equals', 'bbbbbbbb-0000-0000-0000-000000000001')).toBe(false);
+	});
+
 	it('rejects at compile time a rule naming a field the table does not have', () => {
 		expect(() => one({ field: 'nickname', comparison: 'equals', value: 'x' })).toThrow(
 			/Filters › rule 1: the field "nickname" is not a column of this table/,

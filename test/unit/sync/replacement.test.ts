@@ -13,6 +13,7 @@ const columns: ColumnInfo[] = [
 	},
 	{ logicalName: 'donotemail', attributeType: 'Boolean' },
 	{ logicalName: 'jobtitle', attributeType: 'String' },
+	{ logicalName: 'parentcustomerid', attributeType: 'Customer' },
 ];
 
 describe('Field Replacements', () => {
@@ -34,6 +35,28 @@ describe('Field Replacements', () => {
 		);
 		const out = r.apply(contact({ gendercode: 2 }, { labels: { gendercode: 'Female' } }));
 		expect(out._sync.labels?.gendercode).toBe('F');
+	});
+
+	it('replaces a lookup named by its id in any case, or by its display name, and forgets its table', () => {
+		const id = 'aaaaaaaa-0000-0000-0000-00000000000a';
+		const record = contact(
+			{ _parentcustomerid_value: id },
+			{
+				labels: { _parentcustomerid_value: 'Contoso Ltd' },
+				lookupTables: { parentcustomerid: 'account' },
+			},
+		);
+		for (const existingValue of [id.toUpperCase(), 'contoso ltd']) {
+			const r = compileReplacements(
+				[{ field: 'parentcustomerid', existingValue, newValue: 'Contoso Group' }],
+				{ columns },
+			);
+			const out = r.apply(record);
+			expect(out._parentcustomerid_value).toBe('Contoso Group');
+			expect(out._sync.labels).toEqual({ parentcustomerid: 'Contoso Group' });
+			expect(out._sync.lookupTables).toEqual({});
+		}
+		expect(record._sync.lookupTables).toEqual({ parentcustomerid: 'account' });
 	});
 
 	it('matches booleans from words: "true" matches true', () => {
