@@ -294,7 +294,7 @@ function adminRecord(row: Row): AdminRecord {
 /** Generic values for tables without a dedicated generator. */
 function genericRecord(state: TableState, i: number, random: () => number): Row {
 	const row: Row = {};
-	for (const column of state.table.columns.filter(isProperty)) {
+	for (const column of state.table.properties) {
 		switch (column.type) {
 			case 'String':
 				row[column.logicalName] = `${column.displayName ?? column.logicalName} ${i + 1}`.slice(

@@ -357,7 +357,7 @@ export function renderRow(
 	const formatted = wants(FORMATTED);
 	const lookupNames = wants(LOOKUP_LOGICAL_NAME);
 	const navigation = wants(NAVIGATION_PROPERTY);
-	const list = columns ?? table.columns.filter(isProperty);
+	const list = columns ?? table.properties;
 	let hasPk = false;
 	for (const column of list) {
 		if (column.logicalName === table.primaryIdAttribute) hasPk = true;

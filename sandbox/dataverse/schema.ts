@@ -93,6 +93,8 @@ export interface Table {
 	isActivity: boolean;
 	columns: ColumnDefinition[];
 	columnsByName: Map<string, ColumnDefinition>;
+	/** The columns that are Web API properties (see `isProperty`), in order. */
+	properties: ColumnDefinition[];
 	keys: KeyDefinition[];
 	metadataId: string;
 	objectTypeCode: number;
@@ -250,6 +252,7 @@ export function normalizeTable(def: TableDefinition): Table {
 		isActivity,
 		columns,
 		columnsByName: new Map(columns.map((c) => [c.logicalName, c])),
+		properties: columns.filter(isProperty),
 		keys: def.keys ?? [],
 		metadataId: stableGuid(`entity:${def.logicalName}`),
 		objectTypeCode: objectTypeCounter++,

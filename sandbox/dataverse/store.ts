@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import {
 	DEFAULT_SCHEMA,
-	isProperty,
 	normalizeTable,
 	tableDefinitionOf,
 	type Table,
@@ -216,8 +215,8 @@ export class Store {
 			throw new StoreError(412, '0x80040237', 'Cannot insert duplicate key.');
 		}
 		const row: Row = {};
-		for (const column of state.table.columns)
-			if (isProperty(column)) row[column.logicalName] = values[column.logicalName] ?? null;
+		for (const column of state.table.properties)
+			row[column.logicalName] = values[column.logicalName] ?? null;
 		row[pk] = id;
 		if (row.ownerid === null && this.defaultOwnerId && state.table.columnsByName.has('ownerid')) {
 			row.ownerid = { id: this.defaultOwnerId, table: 'systemuser' };
