@@ -10,6 +10,7 @@ import type {
 
 import {
 	DEFAULT_AUTHORITY_HOST,
+	ENVIRONMENT_URL_EXPRESSION,
 	describeDynamicsTokenFailure,
 	dynamicsTokenRequest,
 	normalizeEnvironmentUrl,
@@ -118,7 +119,7 @@ export class Dynamics365Api implements ICredentialType {
 
 	test: ICredentialTestRequest = {
 		request: {
-			baseURL: '={{$credentials.environmentUrl}}',
+			baseURL: ENVIRONMENT_URL_EXPRESSION,
 			url: '/api/data/v9.2/WhoAmI',
 			method: 'GET',
 			headers: { Accept: 'application/json', 'OData-Version': '4.0', 'OData-MaxVersion': '4.0' },

@@ -44,6 +44,14 @@ export function environmentUrlOf(input: string): string | undefined {
 	return `${url.protocol}//${host}`;
 }
 
+/**
+ * `environmentUrlOf` as an n8n expression on the credential, for the credential's test request
+ * (n8n resolves it before `preAuthentication` runs, so it cannot use our code). A unit test keeps
+ * the two in step.
+ */
+export const ENVIRONMENT_URL_EXPRESSION =
+	"={{ $credentials.environmentUrl.trim().replace(/^(?!https?:\\/\\/)/i, 'https://').replace(/^(https?:\\/\\/[^/?#]+).*$/i, '$1').toLowerCase().replace(/^(https?:\\/\\/[^./]+)\\.api\\.(crm[0-9]*\\.)/, '$1.$2') }}";
+
 /** The environment URL, or the input trimmed of trailing slashes when it is no URL. */
 export function normalizeEnvironmentUrl(environmentUrl: string): string {
 	return environmentUrlOf(environmentUrl) ?? environmentUrl.trim().replace(/\/+$/, '');

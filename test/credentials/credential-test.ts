@@ -1,23 +1,65 @@
 /**
- * Runs a credential type's `test` request the way n8n's credential tester does: a fresh token from
- * `preAuthentication`, the `authenticate` headers, then the request with its `{{$credentials.x}}`
- * expressions resolved, sent with n8n-core's own `httpRequest`.
+ * Runs a credential type's `test` request the way n8n's credential tester does: the request's
+ * expressions resolved by n8n's own expression engine against the credential as entered (n8n
+ * resolves the routing request before `preAuthentication` runs), then a fresh token from
+ * `preAuthentication`, the `authenticate` headers, and the request sent with n8n-core's own
+ * `httpRequest`.
  */
-import type {
-	ICredentialDataDecryptedObject,
-	ICredentialType,
-	IHttpRequestOptions,
+import {
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type ICredentialType,
+	type IHttpRequestOptions,
+	type INode,
+	type INodeTypes,
 } from 'n8n-workflow';
 
 import type { N8nTestContext } from '../unit/http/n8n-context';
 
-function resolve(value: unknown, data: ICredentialDataDecryptedObject): unknown {
-	if (typeof value !== 'string' || !value.startsWith('=')) return value;
-	return value
-		.slice(1)
-		.replace(/\{\{\s*\$credentials\.([A-Za-z0-9_]+)\s*\}\}/g, (_m, key: string) =>
-			String(data[key] ?? ''),
-		);
+const NODE: INode = {
+	id: 'credential-test',
+	name: 'Credential test',
+	type: 'n8n-nodes-base.noOp',
+	typeVersion: 1,
+	position: [0, 0],
+	parameters: {},
+};
+
+async function resolver(data: ICredentialDataDecryptedObject) {
+	const nodeTypes = {
+		getByName: () => ({ description: { properties: [] } }),
+		getByNameAndVersion: () => ({ description: { properties: [] } }),
+		getKnownTypes: () => ({}),
+	} as unknown as INodeTypes;
+	const workflow = new Workflow({ nodes: [NODE], connections: {}, active: false, nodeTypes });
+	await workflow.expression.acquireIsolate?.();
+	return {
+		resolve: (value: unknown): unknown =>
+			typeof value === 'string' && value.startsWith('=')
+				? workflow.expression.getSimpleParameterValue(
+						NODE,
+						value,
+						'internal',
+						{ $credentials: data },
+						undefined,
+						'',
+					)
+				: value,
+		release: async () => await workflow.expression.releaseIsolate?.(),
+	};
+}
+
+/** One credential expression as n8n resolves it, e.g. a test request's `baseURL`. */
+export async function resolveCredentialExpression(
+	value: string,
+	data: ICredentialDataDecryptedObject,
+): Promise<unknown> {
+	const { resolve, release } = await resolver(data);
+	try {
+		return resolve(value);
+	} finally {
+		await release();
+	}
 }
 
 export async function runCredentialTest(
@@ -25,19 +67,25 @@ export async function runCredentialTest(
 	context: N8nTestContext,
 ): Promise<{ status: number; body: unknown }> {
 	const stored: ICredentialDataDecryptedObject = context.credentials.getStored(type.name) ?? {};
+	const request = type.test!.request;
+	const { resolve, release } = await resolver(stored);
+	let options: IHttpRequestOptions;
+	try {
+		options = {
+			method: request.method ?? 'GET',
+			baseURL: String(resolve(request.baseURL)),
+			url: String(resolve(request.url)),
+			qs: request.qs,
+			headers: request.headers,
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+			json: true,
+		};
+	} finally {
+		await release();
+	}
 	const token = await type.preAuthentication!.call({ helpers: context.ctx.helpers }, { ...stored });
 	const data = { ...stored, ...token } as ICredentialDataDecryptedObject;
-	const request = type.test!.request;
-	let options: IHttpRequestOptions = {
-		method: request.method ?? 'GET',
-		baseURL: resolve(request.baseURL, data) as string,
-		url: resolve(request.url, data) as string,
-		qs: request.qs,
-		headers: request.headers,
-		returnFullResponse: true,
-		ignoreHttpStatusErrors: true,
-		json: true,
-	};
 	options = await context.credentials.authenticate(data, type.name, options);
 	const res = (await context.ctx.helpers.httpRequest(options)) as {
 		statusCode: number;

@@ -5,7 +5,8 @@ import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import { axiosTransport } from '../support/axios-transport';
 import { dynamicsTokens, sandboxDynamicsSettings } from '../support/tokens';
 import { n8nTestContext } from '../unit/http/n8n-context';
-import { runCredentialTest } from './credential-test';
+import { ENVIRONMENT_URL_EXPRESSION, environmentUrlOf } from '../../lib/dynamics/auth';
+import { resolveCredentialExpression, runCredentialTest } from './credential-test';
 
 const credential = new Dynamics365Api();
 const defaults = SANDBOX_DEFAULTS.dataverse;
@@ -91,6 +92,22 @@ describe('Microsoft Dynamics 365 (Dataverse) API credential', () => {
 		expect(result.body).toMatchObject({ UserId: expect.any(String) });
 		expect((await whoAmI(c)).status).toBe(200);
 		expect(c.credentials.getStored('dynamics365Api')?.environmentUrl).toBe(sandbox.url);
+	});
+
+	it("derives the test request's environment URL in n8n's expression engine as the client does", async () => {
+		for (const pasted of [
+			'https://org.api.crm4.dynamics.com/api/data/v9.2/',
+			'HTTPS://ORG.API.CRM4.DYNAMICS.COM/api/data/v9.2',
+			'https://org.crm.dynamics.com///',
+			' org.crm.dynamics.com ',
+			'https://contoso.api.crm.microsoftdynamics.us/api/data/v9.2/',
+			'https://org.crm4.dynamics.com/main.aspx?appid=1#x',
+			`${sandbox.url}/api/data/v9.2/`,
+		]) {
+			expect(
+				await resolveCredentialExpression(ENVIRONMENT_URL_EXPRESSION, { environmentUrl: pasted }),
+			).toBe(environmentUrlOf(pasted));
+		}
 	});
 
 	it('says which token scope it asked for when the environment is wrong', async () => {
