@@ -263,7 +263,9 @@ async function checkTargets(
 				},
 			);
 		}
-		const known = new Set((await dataverse.getColumns(table)).map((c) => c.logicalName));
+		const known = new Set(
+			(await dataverse.getColumns(table)).filter((c) => c.readable).map((c) => c.logicalName),
+		);
 		for (const [name, column] of Object.entries(settings.columns)) {
 			if (!column || known.has(column)) continue;
 			if (name === 'clickedUrl' && type !== 'click') continue;

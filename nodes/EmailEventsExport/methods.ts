@@ -10,7 +10,9 @@ async function columnsOfTable(
 	const table = ctx.getCurrentNodeParameter(tableParameter);
 	if (typeof table !== 'string' || !table) return [];
 	const client = await dataverseClient(ctx);
+	// Helper, virtual and unreadable columns are no properties of the rows: they cannot be written.
 	return (await client.getColumns(table))
+		.filter((c) => c.readable)
 		.map((c) => ({
 			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
 			value: c.logicalName,

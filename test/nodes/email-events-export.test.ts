@@ -537,6 +537,9 @@ describe('Email Events Export', () => {
 			expect(columns).toEqual(
 				expect.arrayContaining(['adobe_eventid', 'adobe_campaignname', 'adobe_eventdate']),
 			);
+			// Lookup helpers (AttributeOf) are no columns a value can be written to.
+			expect(columns).not.toContain('regardingobjectidname');
+			expect(columns).not.toContain('owneridtype');
 			const click = (await wf.loadOptions('Export', 'getClickColumns')).map((o) => o.value);
 			expect(click).toContain('adobe_clickedurl');
 		});
