@@ -14,6 +14,7 @@ import {
 	type DataverseClient,
 } from '../../lib/dynamics/client';
 import { inList } from '../../lib/dynamics/odata';
+import { mapWithConcurrency } from '../../lib/http/limiter';
 import {
 	eventTypesEnabled,
 	toActivity,
@@ -35,6 +36,8 @@ export const MAX_BATCH_SIZE = 1000;
  * large batches"): a large batch runs long and meets the execution-time limit sooner.
  */
 export const DEFAULT_BATCH_SIZE = 10;
+/** Small batches go several at a time, as the same advice says; 429s are waited out and retried. */
+const BATCHES_IN_FLIGHT = 4;
 /** Contact ids per lookup query: keeps the `$filter` URL well under Dataverse's URL length limit. */
 const IDS_PER_LOOKUP = 100;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -498,12 +501,21 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 					});
 				}
 			}
+			const slices: Array<typeof ops> = [];
 			for (let i = 0; i < ops.length; i += settings.batchSize) {
-				const slice = ops.slice(i, i + settings.batchSize);
-				const results = await dataverse.batchWrites(
-					slice.map((o) => o.op),
-					{ continueOnError: true },
-				);
+				slices.push(ops.slice(i, i + settings.batchSize));
+			}
+			const answers = await mapWithConcurrency(
+				slices,
+				BATCHES_IN_FLIGHT,
+				async (slice) =>
+					await dataverse.batchWrites(
+						slice.map((o) => o.op),
+						{ continueOnError: true },
+					),
+			);
+			slices.forEach((slice, n) => {
+				const results = answers[n];
 				slice.forEach((o, k) => {
 					const r = results[k];
 					const p = o.pending;
@@ -521,7 +533,7 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 							: 'the activity was written, but Dynamics 365 refused the follow-up task';
 					p.error ??= `Event ${p.event.eventId}: ${what}: ${reason}`;
 				});
-			}
+			});
 		}
 
 		for (const p of resolved) {
