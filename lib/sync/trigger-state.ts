@@ -26,7 +26,15 @@ export interface PendingLoad {
 	nextLink?: string;
 	/** modifiedon polling: the last emitted row of this load. */
 	after?: ModifiedOnCursor;
+	/**
+	 * Change tracking: the previous delta link (or its next page), still to be read for its deletes
+	 * before a full re-read replaces it, since a full read never returns deleted rows.
+	 */
+	drainLink?: string;
 }
+
+/** The columns a cursor's reads return: a list, or `'all'` when no `$select` is sent. */
+export type ReadColumns = string[] | 'all';
 
 /** The table pair the state belongs to: a state is never reused for another table. */
 export interface LockedPair {
@@ -51,6 +59,13 @@ export interface TriggerState {
 	/** The table's record count when an initial load or replay started. */
 	totalInLoad?: number;
 	lockedPair?: LockedPair;
+	/** What the cursor's reads return (a delta link keeps the `$select` it was made with). */
+	columns?: ReadColumns;
+	/**
+	 * Set during a full re-read started because columns were added: its records carry the columns
+	 * so that rows already synced get them, and are otherwise treated as incremental changes.
+	 */
+	addedColumns?: string[];
 }
 
 export interface TriggerSettings {
@@ -133,12 +148,17 @@ export function reconcileTriggerState(
 
 // ---- Loads and the Backlog metric ----
 
-/** Start an initial load or a replay: every cursor is dropped, counting starts again. */
+/**
+ * Start an initial load or a replay: every cursor is dropped, counting starts again. A delta link
+ * being replaced is kept to be read for its deletes first.
+ */
 export function startLoad(
 	state: TriggerState,
 	load: 'initial' | 'replay',
 	totalInLoad?: number,
 ): TriggerState {
+	const drainLink =
+		state.pending?.drainLink ?? (state.load === 'incremental' ? state.deltaLink : undefined);
 	return {
 		version: TRIGGER_STATE_VERSION,
 		table: state.table,
@@ -149,7 +169,43 @@ export function startLoad(
 		lockedPair: state.lockedPair,
 		emittedInLoad: 0,
 		...(totalInLoad === undefined ? {} : { totalInLoad }),
+		...(state.columns ? { columns: state.columns } : {}),
+		...(drainLink && state.mode === 'changeTracking' ? { pending: { drainLink } } : {}),
 	};
+}
+
+// ---- Columns ----
+
+/**
+ * Columns wanted now that the cursor's reads do not return (`tableColumns` lists the table's
+ * columns, for a switch to reading every column). Empty when the reads already cover them.
+ */
+export function columnsAdded(
+	read: ReadColumns | undefined,
+	wanted: ReadColumns,
+	tableColumns: readonly string[],
+): string[] {
+	if (read === undefined || read === 'all') return [];
+	const have = new Set(read);
+	return (wanted === 'all' ? tableColumns : wanted).filter((c) => !have.has(c));
+}
+
+/**
+ * Columns were added after rows were synced: read every record again (a fresh delta link is the
+ * only way Dataverse returns the new columns), as incremental changes carrying the added columns.
+ * A load under way starts over, so none of its records lacks them.
+ */
+export function startColumnsReread(
+	state: TriggerState,
+	added: string[],
+	totalInLoad?: number,
+): TriggerState {
+	if (state.load === 'initial') return startLoad(state, 'initial', totalInLoad);
+	const previous = state.load === 'replay' && !state.addedColumns;
+	const next = startLoad(state, 'replay', totalInLoad);
+	// A replay under way pushes every field anyway; a column re-read pushes the added ones.
+	if (!previous) next.addedColumns = [...new Set([...(state.addedColumns ?? []), ...added])];
+	return next;
 }
 
 /** After emitting `count` records of the current load. */
@@ -162,6 +218,7 @@ export function finishLoad(state: TriggerState, deltaLink?: string): TriggerStat
 	const next: TriggerState = { ...state, load: 'incremental', pending: undefined };
 	delete next.emittedInLoad;
 	delete next.totalInLoad;
+	delete next.addedColumns;
 	if (deltaLink !== undefined) next.deltaLink = deltaLink;
 	return next;
 }

@@ -28,6 +28,13 @@ export class DynamicsTrigger implements INodeType {
 		credentials: [{ name: DYNAMICS_CREDENTIAL, required: true }],
 		properties: [
 			{
+				displayName:
+					'Unpublish this workflow while you publish schema changes (tables, columns, links, keys used by the mapping) in Dynamics 365 or Campaign, then publish it again',
+				name: 'schemaChangeNotice',
+				type: 'notice',
+				default: '',
+			},
+			{
 				...dynamicsTableProperty,
 				description:
 					'The Microsoft Dynamics 365 table to synchronize. Once the workflow has run, the table cannot be changed: delete this chain and add a new mapping instead. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
@@ -39,7 +46,7 @@ export class DynamicsTrigger implements INodeType {
 				typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table'] },
 				default: [],
 				description:
-					'Columns to read. Leave empty to read every column. The primary key and modified date are always read. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'Columns to read. Leave empty to read every column. The primary key, the modified date and the columns used by the filter, replacement and mapping nodes after this trigger are always read. Adding a column later re-reads every record once so Campaign gets it. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
 			{
 				displayName: 'Change Detection',

@@ -14,15 +14,19 @@ import {
 	readTriggerState,
 	reconcileTriggerState,
 	refuseReplay,
+	columnsAdded,
+	startColumnsReread,
 	startLoad,
 	startReplay,
 	writeTriggerState,
 	type ChangeDetection,
+	type ReadColumns,
 	type TriggerState,
 } from '../../lib/sync/trigger-state';
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { RUN_KEY, type RunReport } from '../shared/run';
+import { columnsUsedDownstream } from './chain-columns';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
 
@@ -103,9 +107,71 @@ function detectionMode(
 	return p.changeDetection;
 }
 
-function selectedColumns(p: TriggerParameters, table: TableInfo): string[] | undefined {
-	if (!p.columns.length) return undefined;
-	return [...new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns])];
+/** The columns to read: `'all'` when the Columns setting is empty. */
+async function wantedColumns(
+	ctx: IPollFunctions,
+	client: DataverseClient,
+	p: TriggerParameters,
+	table: TableInfo,
+): Promise<ReadColumns> {
+	if (!p.columns.length) return 'all';
+	const listed = new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns]);
+	const downstream = columnsUsedDownstream(ctx).filter((c) => !listed.has(c));
+	if (downstream.length) {
+		// Only real columns go into $select; the node naming another one reports it.
+		const known = new Set((await client.getColumns(table.logicalName)).map((c) => c.logicalName));
+		for (const column of downstream) if (known.has(column)) listed.add(column);
+	}
+	return [...listed].sort();
+}
+
+function selectOf(columns: ReadColumns): string[] | undefined {
+	return columns === 'all' ? undefined : columns;
+}
+
+/** The `$select` a delta link or next link was made with (states saved before columns were kept). */
+function columnsOfLink(link: string | undefined): ReadColumns | undefined {
+	if (!link) return undefined;
+	try {
+		const select = new URL(link).searchParams.get('$select');
+		if (!select) return 'all';
+		return select
+			.split(',')
+			.map((c) => c.trim().replace(/^_(.+)_value$/, '$1'))
+			.filter(Boolean)
+			.sort();
+	} catch {
+		return undefined;
+	}
+}
+
+/** Columns whose addition must re-read the table, and the state that does it. */
+async function adoptColumns(
+	client: DataverseClient,
+	table: TableInfo,
+	state: TriggerState,
+	wanted: ReadColumns,
+): Promise<{ state: TriggerState; added: string[] }> {
+	const read =
+		state.columns ??
+		(state.mode === 'changeTracking'
+			? columnsOfLink(state.pending?.nextLink ?? state.deltaLink)
+			: undefined) ??
+		wanted;
+	const tableColumns =
+		wanted === 'all' && read !== 'all'
+			? (await client.getColumns(table.logicalName)).map((c) => c.logicalName)
+			: [];
+	const added = columnsAdded(read, wanted, tableColumns);
+	const fresh = state.load !== 'incremental' && !state.pending?.nextLink && !state.pending?.after;
+	if (added.length) {
+		const count = await tableCount(client, table.logicalName);
+		return { state: { ...startColumnsReread(state, added, count), columns: wanted }, added };
+	}
+	// What the reads of this run return: a delta link keeps its own `$select`, a fresh read and a
+	// modified-date query use the current columns.
+	const keepsLink = state.mode === 'changeTracking' && !fresh;
+	return { state: { ...state, columns: keepsLink ? read : wanted }, added };
 }
 
 /** A Dataverse row as a record envelope: plain columns, display values in `_sync.labels`. */
@@ -113,6 +179,7 @@ export function toRecord(
 	row: DataverseRow,
 	table: TableInfo,
 	load: SyncLoad,
+	addedColumns?: string[],
 ): SyncRecord | undefined {
 	const record: Record<string, unknown> = {};
 	const labels: Record<string, string> = {};
@@ -136,8 +203,14 @@ export function toRecord(
 			...(version !== undefined ? { version: String(version) } : {}),
 			...(typeof record.modifiedon === 'string' ? { modifiedOn: record.modifiedon } : {}),
 			...(Object.keys(labels).length ? { labels } : {}),
+			...(addedColumns ? { addedColumns } : {}),
 		},
 	};
+}
+
+/** How a load's records are marked: a re-read for added columns is a set of incremental changes. */
+function recordLoad(state: TriggerState): SyncLoad {
+	return state.addedColumns ? 'incremental' : state.load;
 }
 
 function deleteRecord(id: string, table: TableInfo, load: SyncLoad): SyncRecord {
@@ -166,16 +239,31 @@ async function readChangeTracking(
 ): Promise<ReadResult> {
 	let state = start;
 	const records: SyncRecord[] = [];
+	const load = recordLoad(state);
+	// A full re-read never returns deleted rows: read the replaced delta link for them first.
+	while (state.pending?.drainLink) {
+		let drained = false;
+		for await (const page of client.trackChanges(table.logicalName, {
+			deltaLink: state.pending.drainLink,
+			pageSize: p.pageSize,
+		})) {
+			for (const id of page.deleted) records.push(deleteRecord(id, table, load));
+			state = noteEmitted(state, page.deleted.length);
+			drained = !!page.deltaLink || !page.nextLink;
+			state = { ...state, pending: drained ? undefined : { drainLink: page.nextLink } };
+			if (!drained && shouldStop(records.length)) return { records, state, more: true };
+		}
+		if (!drained) state = { ...state, pending: undefined };
+	}
 	const link =
 		state.pending?.nextLink ?? (state.load === 'incremental' ? state.deltaLink : undefined);
-	const load = state.load;
 	for await (const page of client.trackChanges(table.logicalName, {
-		select: selectedColumns(p, table),
+		select: selectOf(state.columns ?? 'all'),
 		deltaLink: link,
 		pageSize: p.pageSize,
 	})) {
 		for (const row of page.upserted) {
-			const record = toRecord(row, table, load);
+			const record = toRecord(row, table, load, state.addedColumns);
 			if (record) records.push(record);
 		}
 		for (const id of page.deleted) records.push(deleteRecord(id, table, load));
@@ -209,17 +297,17 @@ async function readModifiedOn(
 			)
 		: undefined;
 	const records: SyncRecord[] = [];
-	const load = state.load;
+	const load = recordLoad(state);
 	let cursor = after;
 	for await (const page of client.queryPages(table.logicalName, {
-		select: selectedColumns(p, table),
+		select: selectOf(state.columns ?? 'all'),
 		filter,
 		orderBy: [{ column: 'modifiedon' }, { column: key }],
 		pageSize: p.pageSize,
 		top: p.maxRecordsPerRun,
 	})) {
 		for (const row of page.rows) {
-			const record = toRecord(row, table, load);
+			const record = toRecord(row, table, load, state.addedColumns);
 			if (!record) continue;
 			records.push(record);
 			if (typeof row.modifiedon === 'string')
@@ -266,8 +354,9 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 
 		if (this.getMode() === 'manual') {
 			// "Fetch test event": a sample of the table, the cursor untouched.
+			const columns = await wantedColumns(this, client, p, table);
 			const page = await client
-				.queryPages(p.table, { select: selectedColumns(p, table), top: 5, pageSize: 5 })
+				.queryPages(p.table, { select: selectOf(columns), top: 5, pageSize: 5 })
 				.next();
 			const rows = page.done ? [] : page.value.rows;
 			const records = rows.map((r) => toRecord(r, table, 'initial')).filter((r) => !!r);
@@ -296,7 +385,22 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			}
 			state = startReplay(state, p.replayData, count);
 		}
-		if (state.load !== 'incremental' && state.totalInLoad === undefined && !state.pending) {
+		const adopted = await adoptColumns(
+			client,
+			table,
+			state,
+			await wantedColumns(this, client, p, table),
+		);
+		state = adopted.state;
+		const columnsNotice = adopted.added.length
+			? `Columns added since the last run (${adopted.added.join(', ')}): every record is read again so that the records already in Campaign get them. Fields whose "Apply updates" is off are written only where they come from these columns.`
+			: undefined;
+		if (
+			state.load !== 'incremental' &&
+			state.totalInLoad === undefined &&
+			!state.pending?.nextLink &&
+			!state.pending?.after
+		) {
 			state = startLoad(
 				state,
 				state.load as 'initial' | 'replay',
@@ -318,7 +422,12 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			if (!(error instanceof DeltaTokenExpiredError)) throw toNodeError(this.getNode(), error);
 			// Dataverse no longer knows our position: read everything again, marked as a replay.
 			resyncReason = `The change tracking token expired (${error.message}); every record is read again.`;
-			state = startLoad(state, 'replay', await tableCount(client, table.logicalName));
+			// The expired link cannot be read for its deletes either.
+			state = startLoad(
+				{ ...state, deltaLink: undefined, pending: undefined },
+				'replay',
+				await tableCount(client, table.logicalName),
+			);
 			result = await read(client, table, p, state, shouldStop);
 		}
 
@@ -327,7 +436,8 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			result.state.load === 'incremental' && !result.more ? 0 : backlogOf(result.state);
 		const backlogExact = loadKind !== 'incremental' || !result.more;
 		writeTriggerState(staticData, result.state);
-		if (!result.records.length && !resyncReason && loadKind === 'incremental') return null;
+		if (!result.records.length && !resyncReason && !columnsNotice && loadKind === 'incremental')
+			return null;
 
 		const total = result.records.length;
 		const items: INodeExecutionData[] = result.records.map((record, index) => {
@@ -345,7 +455,7 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 				backlog,
 				backlogExact,
 				loadFinished: loadKind !== 'incremental' && result.state.load === 'incremental',
-				...(resyncReason ? { notice: resyncReason } : {}),
+				...(resyncReason || columnsNotice ? { notice: resyncReason ?? columnsNotice } : {}),
 			}),
 		);
 		return [items];

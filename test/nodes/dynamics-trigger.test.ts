@@ -147,6 +147,22 @@ describe('Dynamics Trigger', () => {
 			expect(await wf.poll('Trigger')).toBeNull();
 		});
 
+		it('still passes on the deletes made since the last run (a full read never returns them)', async () => {
+			const ids = await fx.dataverse.generate('contact', 6, 4);
+			const wf = trigger({ options: { pageSize: 2, maxRecordsPerRun: 4 } });
+			while (await wf.poll('Trigger'));
+			await fx.dataverse.deleteRecord('contact', ids[3]);
+			wf.setParameters('Trigger', { replayData: 'after a delete' });
+			const seen: SyncRecord[] = [];
+			for (let i = 0; i < 5; i++) {
+				const { records } = await pollItems(wf);
+				seen.push(...records);
+				if (!records.length) break;
+			}
+			expect(seen.filter((r) => r._sync.op === 'delete').map((r) => r._sync.id)).toEqual([ids[3]]);
+			expect(seen.filter((r) => r._sync.op === 'upsert')).toHaveLength(5);
+		});
+
 		it('is refused with the count when the table holds 2,000,000 records or more', async () => {
 			await fx.dataverse.generate('contact', 3, 4);
 			const wf = trigger();
