@@ -42,6 +42,18 @@ export interface LockedPair {
 	dynamicsKey: string;
 }
 
+/**
+ * Deletes detection by comparing keys (modified-date polling sees no deletes): where the
+ * comparison of Campaign's keys with the Dynamics table stands.
+ */
+export interface KeyComparisonState {
+	/** The next Campaign page to compare, while a comparison is under way. */
+	nextHref?: string;
+	startedAt?: string;
+	/** When the last complete comparison ended. */
+	finishedAt?: string;
+}
+
 export interface TriggerState {
 	version: typeof TRIGGER_STATE_VERSION;
 	table: string;
@@ -66,6 +78,7 @@ export interface TriggerState {
 	 * so that rows already synced get them, and are otherwise treated as incremental changes.
 	 */
 	addedColumns?: string[];
+	keyComparison?: KeyComparisonState;
 }
 
 export interface TriggerSettings {
@@ -232,6 +245,49 @@ export function backlogOf(state: TriggerState, emittedNow = 0): number {
 	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0) - emittedNow);
 }
 
+// ---- The workflow's Backlog ----
+
+/** Key under the workflow's global static data: each trigger's last Backlog, by node name. */
+export const WORKFLOW_BACKLOG_KEY = 'syncBacklogs';
+/**
+ * A trigger refreshes its entry on every poll; an entry this old belongs to a trigger that no
+ * longer polls (deleted, renamed or disabled) and no longer counts.
+ */
+export const BACKLOG_ENTRY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface BacklogEntry {
+	backlog: number;
+	/** The number is a lower bound (Dataverse counts up to 5,000). */
+	atLeast?: boolean;
+	/** When it was measured (ISO). */
+	at: string;
+}
+
+export function recordWorkflowBacklog(
+	global: Record<string, unknown>,
+	node: string,
+	entry: BacklogEntry,
+): void {
+	const entries = (global[WORKFLOW_BACKLOG_KEY] as Record<string, BacklogEntry> | undefined) ?? {};
+	global[WORKFLOW_BACKLOG_KEY] = { ...entries, [node]: entry };
+}
+
+/** The Backlog of the workflow's other triggers (the spec's metric is the workflow's). */
+export function otherTriggersBacklog(
+	global: Record<string, unknown>,
+	node: string,
+	now = Date.now(),
+): number {
+	const entries = (global[WORKFLOW_BACKLOG_KEY] as Record<string, BacklogEntry> | undefined) ?? {};
+	let total = 0;
+	for (const [name, entry] of Object.entries(entries)) {
+		if (name === node || typeof entry?.backlog !== 'number') continue;
+		if (now - new Date(entry.at).getTime() > BACKLOG_ENTRY_TTL_MS) continue;
+		total += entry.backlog;
+	}
+	return total;
+}
+
 // ---- Replay Data ----
 
 export type ReplayCheck = { allowed: true } | { allowed: false; message: string };
@@ -248,7 +304,7 @@ export function checkReplayAllowed(input: {
 	if ((input.backlog ?? 0) >= REPLAY_LIMIT) {
 		return {
 			allowed: false,
-			message: `Replay Data refused: the Backlog metric is ${formatCount(input.backlog ?? 0)} items (the limit is below ${limit}). Let the workflow work through the backlog, then request the replay again.`,
+			message: `Replay Data refused: the Backlog metric of this workflow is ${formatCount(input.backlog ?? 0)} items (the limit is below ${limit}). Let the workflow work through the backlog, then request the replay again.`,
 		};
 	}
 	if ((input.tableCount ?? 0) >= REPLAY_LIMIT) {

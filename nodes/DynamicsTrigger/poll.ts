@@ -11,8 +11,10 @@ import {
 	finishLoad,
 	isNewReplayRequest,
 	noteEmitted,
+	otherTriggersBacklog,
 	readTriggerState,
 	reconcileTriggerState,
+	recordWorkflowBacklog,
 	refuseReplay,
 	columnsAdded,
 	startColumnsReread,
@@ -27,6 +29,7 @@ import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { RUN_KEY, type RunReport } from '../shared/run';
 import { columnsUsedDownstream } from './chain-columns';
+import { compareKeys, isComparisonDue, keyComparisonTarget } from './key-comparison';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
 
@@ -37,6 +40,8 @@ interface TriggerParameters {
 	replayData: string;
 	pageSize: number;
 	maxRecordsPerRun: number;
+	deletesDetection: 'none' | 'compareKeys';
+	compareEveryHours: number;
 }
 
 /** A whole-number option within its range, or a settings error naming it. */
@@ -53,7 +58,7 @@ function wholeNumber(
 			max === Number.MAX_SAFE_INTEGER ? 'at least 1' : `from 1 to ${max.toLocaleString('en-US')}`;
 		throw new NodeOperationError(
 			ctx.getNode(),
-			`Options › ${name} is ${String(raw)}: it must be a whole number ${range}`,
+			`${name} is ${String(raw)}: it must be a whole number ${range}`,
 			{
 				description: max === 5000 ? 'Dataverse returns at most 5,000 records per page.' : undefined,
 			},
@@ -64,8 +69,13 @@ function wholeNumber(
 
 function readParameters(ctx: IPollFunctions): TriggerParameters {
 	const options = ctx.getNodeParameter('options', {}) as IDataObject;
-	const maxRecordsPerRun = wholeNumber(ctx, 'Max Records per Run', options.maxRecordsPerRun, 5000);
-	const pageSize = wholeNumber(ctx, 'Page Size', options.pageSize, 500, 5000);
+	const maxRecordsPerRun = wholeNumber(
+		ctx,
+		'Options › Max Records per Run',
+		options.maxRecordsPerRun,
+		5000,
+	);
+	const pageSize = wholeNumber(ctx, 'Options › Page Size', options.pageSize, 500, 5000);
 	const table = String(ctx.getNodeParameter('table', '') ?? '').trim();
 	if (!table) {
 		throw new NodeOperationError(ctx.getNode(), 'Choose a Microsoft Dynamics 365 table', {
@@ -80,6 +90,14 @@ function readParameters(ctx: IPollFunctions): TriggerParameters {
 			'auto',
 		) as TriggerParameters['changeDetection'],
 		replayData: String(ctx.getNodeParameter('replayData', '') ?? ''),
+		deletesDetection:
+			ctx.getNodeParameter('deletesDetection', 'none') === 'compareKeys' ? 'compareKeys' : 'none',
+		compareEveryHours: wholeNumber(
+			ctx,
+			'Compare Keys Every (Hours)',
+			ctx.getNodeParameter('compareEveryHours', 24),
+			24,
+		),
 		// A page is emitted whole, so a page never exceeds what one run may emit.
 		pageSize: Math.min(pageSize, maxRecordsPerRun),
 		maxRecordsPerRun,
@@ -334,9 +352,57 @@ async function readModifiedOn(
 	return { records, state: { ...finished, modifiedOnCursor: cursor }, more: false };
 }
 
+/**
+ * What an incremental read cut short by its bound leaves for later runs, as exact as Dataverse
+ * allows (it counts up to 5,000): under modified-date polling the rows after the cursor; under
+ * change tracking, whose rows come in row-version order, the rows with a later version than the
+ * last one read (deletes cannot be counted, so this is an estimate).
+ */
+async function remainingChanges(
+	client: DataverseClient,
+	table: TableInfo,
+	result: ReadResult,
+): Promise<{ count: number; atLeast: boolean }> {
+	const after = result.state.pending?.after;
+	let filter;
+	if (after) {
+		filter = or(
+			gt('modifiedon', after.modifiedOn, 'datetime'),
+			and(
+				eq('modifiedon', after.modifiedOn, 'datetime'),
+				gt(table.primaryIdAttribute, after.id, 'guid'),
+			),
+		);
+	} else {
+		let version: number | undefined;
+		for (const r of result.records) {
+			const v = Number(r.versionnumber);
+			if (Number.isSafeInteger(v) && (version === undefined || v > version)) version = v;
+		}
+		if (version === undefined) return { count: 1, atLeast: true };
+		filter = gt('versionnumber', version, 'number');
+	}
+	try {
+		return await client.countRows(table.logicalName, filter);
+	} catch {
+		// The records are read; a count that fails only makes the metric vaguer.
+		return { count: 1, atLeast: true };
+	}
+}
+
 async function tableCount(client: DataverseClient, table: string): Promise<number | undefined> {
 	const counts = await client.retrieveTotalRecordCount([table]);
 	return counts[table];
+}
+
+/**
+ * A failure the admin must see while the poll goes on: n8n records it as a failed execution and
+ * runs the workflow's Error Workflow, as for a poll that throws. Where the n8n running the node
+ * offers no such hook, the poll fails instead.
+ */
+function reportFailure(ctx: IPollFunctions, error: NodeOperationError): void {
+	if (typeof ctx.__emitError !== 'function') throw error;
+	ctx.__emitError(error);
 }
 
 /** The run report, as the last item of every run. */
@@ -370,20 +436,30 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			mode,
 		});
 
+		let replayRefusal: string | undefined;
+		const workflowData = this.getWorkflowStaticData('global');
+		const node = this.getNode().name;
 		if (isNewReplayRequest(state, p.replayData)) {
 			const count = await tableCount(client, table.logicalName);
 			const check = checkReplayAllowed({
 				tableCount: count,
-				backlog: backlogOf(state),
+				backlog: backlogOf(state) + otherTriggersBacklog(workflowData, node),
 				table: table.logicalName,
 			});
-			if (!check.allowed) {
-				writeTriggerState(staticData, refuseReplay(state, p.replayData));
-				throw new NodeOperationError(this.getNode(), check.message, {
-					description: 'Nothing was re-synchronized. The regular synchronization goes on.',
-				});
+			if (check.allowed) {
+				state = startReplay(state, p.replayData, count);
+			} else {
+				// Refused once per value; the regular synchronization goes on in this same poll.
+				state = refuseReplay(state, p.replayData);
+				replayRefusal = check.message;
+				reportFailure(
+					this,
+					new NodeOperationError(this.getNode(), check.message, {
+						description:
+							'Nothing was re-synchronized. The regular synchronization goes on. Request the replay again (a new Replay Data value) once the numbers allow it.',
+					}),
+				);
 			}
-			state = startReplay(state, p.replayData, count);
 		}
 		const adopted = await adoptColumns(
 			client,
@@ -431,17 +507,63 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			result = await read(client, table, p, state, shouldStop);
 		}
 
+		// Modified-date polling sees no deletes: compare keys with Campaign when asked to, after the
+		// changes (which come first) and within the same bounds.
+		let comparison: RunReport['keyComparison'];
+		if (
+			mode === 'modifiedOn' &&
+			p.deletesDetection === 'compareKeys' &&
+			result.state.load === 'incremental' &&
+			!result.more &&
+			isComparisonDue(result.state.keyComparison, p.compareEveryHours)
+		) {
+			const compared = await compareKeys(
+				this,
+				client,
+				table,
+				keyComparisonTarget(this),
+				result.state.keyComparison,
+				(found) => shouldStop(result.records.length + found),
+			);
+			for (const id of compared.missing) {
+				const record = deleteRecord(id, table, 'incremental');
+				record._sync.reason = 'not in Dynamics 365 any more (found by comparing keys)';
+				result.records.push(record);
+			}
+			result.state = { ...result.state, keyComparison: compared.state };
+			comparison = {
+				checked: compared.checked,
+				missing: compared.missing.length,
+				finished: !compared.state.nextHref,
+			};
+		}
+
 		const loadKind = state.load;
-		const backlog =
-			result.state.load === 'incremental' && !result.more ? 0 : backlogOf(result.state);
-		const backlogExact = loadKind !== 'incremental' || !result.more;
+		const cutShort = result.state.load === 'incremental' && result.more;
+		const remaining = cutShort
+			? await remainingChanges(client, table, result)
+			: { count: backlogOf(result.state), atLeast: false };
+		const backlog = remaining.count;
+		// A modified-date count is exact below Dataverse's 5,000; a change-tracking one estimates.
+		const backlogExact = !cutShort || (mode === 'modifiedOn' && !remaining.atLeast);
 		writeTriggerState(staticData, result.state);
-		if (!result.records.length && !resyncReason && !columnsNotice && loadKind === 'incremental')
+		recordWorkflowBacklog(workflowData, node, {
+			backlog,
+			...(remaining.atLeast ? { atLeast: true } : {}),
+			at: new Date().toISOString(),
+		});
+		if (
+			!result.records.length &&
+			!resyncReason &&
+			!columnsNotice &&
+			!replayRefusal &&
+			loadKind === 'incremental'
+		)
 			return null;
 
 		const total = result.records.length;
 		const items: INodeExecutionData[] = result.records.map((record, index) => {
-			record._sync.backlog = backlogExact ? backlog + (total - index - 1) : total - index - 1;
+			record._sync.backlog = backlog + (total - index - 1);
 			return { json: record as unknown as IDataObject };
 		});
 		items.push(
@@ -454,8 +576,18 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 				deletes: result.records.filter((r) => r._sync.op === 'delete').length,
 				backlog,
 				backlogExact,
+				...(remaining.atLeast ? { backlogAtLeast: true } : {}),
+				deletesDetection:
+					mode === 'changeTracking'
+						? 'changeTracking'
+						: p.deletesDetection === 'compareKeys'
+							? 'keyComparison'
+							: 'none',
+				...(comparison ? { keyComparison: comparison } : {}),
 				loadFinished: loadKind !== 'incremental' && result.state.load === 'incremental',
-				...(resyncReason || columnsNotice ? { notice: resyncReason ?? columnsNotice } : {}),
+				...(resyncReason || columnsNotice || replayRefusal
+					? { notice: [replayRefusal, resyncReason, columnsNotice].filter(Boolean).join(' ') }
+					: {}),
 			}),
 		);
 		return [items];

@@ -92,7 +92,7 @@ describe('Dynamics Trigger state', () => {
 			const refused = checkReplayAllowed({ backlog: REPLAY_LIMIT, tableCount: 10 });
 			expect(refused).toEqual({
 				allowed: false,
-				message: expect.stringContaining('the Backlog metric is 2,000,000 items'),
+				message: expect.stringContaining('the Backlog metric of this workflow is 2,000,000 items'),
 			});
 		});
 
