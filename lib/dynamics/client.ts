@@ -241,6 +241,8 @@ const FORMATTED = 'OData.Community.Display.V1.FormattedValue';
 export const LOOKUP_LOGICAL_NAME = 'Microsoft.Dynamics.CRM.lookuplogicalname';
 /** Dataverse's page size limit. */
 export const MAX_PAGE_SIZE = 5000;
+/** `@odata.count` stops at this number (webapi/query/count-rows.md). */
+export const COUNT_LIMIT = 5000;
 
 interface LocalizedLabel {
 	UserLocalizedLabel?: { Label?: string } | null;
@@ -638,6 +640,36 @@ export class DataverseClient {
 			yield page;
 			url = next;
 		}
+	}
+
+	/**
+	 * Rows matching a filter, counted by Dataverse up to 5,000: `atLeast` says the count stopped
+	 * there (webapi/query/count-rows.md: `$count=true` with the `totalrecordcountlimitexceeded`
+	 * annotation). One request, one row returned.
+	 */
+	async countRows(
+		table: string,
+		filter?: ODataFilter,
+	): Promise<{ count: number; atLeast: boolean }> {
+		const { entitySetName, primaryIdAttribute } = await this.getTable(table);
+		const response = await this.send<Record<string, unknown>>(
+			'GET',
+			entitySetName +
+				buildQueryString({
+					$select: primaryIdAttribute,
+					$filter: filter?.toString(),
+					$count: 'true',
+				}),
+			{
+				headers: this.preferHeader([
+					'odata.maxpagesize=1',
+					'odata.include-annotations="Microsoft.Dynamics.CRM.totalrecordcount,Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded"',
+				]),
+			},
+		);
+		const count = Number(response.body['@odata.count'] ?? 0);
+		const exceeded = response.body['@Microsoft.Dynamics.CRM.totalrecordcountlimitexceeded'];
+		return { count, atLeast: exceeded === true || count >= COUNT_LIMIT };
 	}
 
 	/** All rows of a query (bounded by `top`, or everything: use `queryPages` for large tables). */

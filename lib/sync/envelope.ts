@@ -40,6 +40,11 @@ export interface SyncMeta {
 	updateFields?: string[];
 	/** Records still to emit in the current load when this one was emitted. */
 	backlog?: number;
+	/**
+	 * Set by the trigger on records re-read because these columns were added to what it reads:
+	 * the Campaign fields mapped from them are written even when their "Apply updates" is off.
+	 */
+	addedColumns?: string[];
 	/** Set by Record Filter when a filtered-out record is turned into a delete. */
 	filteredOut?: boolean;
 	reason?: string;

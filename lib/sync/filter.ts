@@ -249,11 +249,12 @@ function compileRule(
 	const describe = `${field} ${COMPARISON_WORDS[comparison]}${
 		comparison === 'isEmpty' || comparison === 'isNotEmpty' ? '' : ` ${describeValue(rule.value)}`
 	}`;
-	const checkPresent = columns === undefined;
+	// A column that was not read is unknown, never empty: judging it would drop or delete records
+	// on a value nobody saw. The run stops before anything is written.
 	const read = (record: SyncRecord): unknown => {
-		if (checkPresent && !hasColumn(record, field)) {
+		if (!hasColumn(record, field)) {
 			throw new SyncSettingsError(
-				`${where}: record ${record._sync.id} of table "${record._sync.table}" has no field "${field}". Check the field name, and that the Dynamics Trigger selects this column.`,
+				`${where}: record ${record._sync.id} of table "${record._sync.table}" has no value for "${field}" because the column was not read. Add "${field}" to the Dynamics 365 Trigger's Columns (or leave Columns empty to read every column).`,
 				where,
 			);
 		}

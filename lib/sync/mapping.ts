@@ -227,7 +227,16 @@ export function compileMapping(
 		.map((row) => row.campaignField);
 	const key = keyRow(mapping);
 
-	const meta = (source: SyncMeta): SyncMeta => ({ ...source, target, updateFields });
+	// A record re-read for added columns updates the fields mapped from them, whatever their
+	// "Apply updates": rows synced before the column was read have never had these values.
+	const meta = (source: SyncMeta): SyncMeta => {
+		const added = source.addedColumns;
+		if (!added?.length) return { ...source, target, updateFields };
+		const fromAdded = fieldRows(mapping)
+			.filter((row) => added.includes(row.dynamicsField))
+			.map((row) => row.campaignField);
+		return { ...source, target, updateFields: [...new Set([...updateFields, ...fromAdded])] };
+	};
 	const error = (
 		record: SyncRecord,
 		field: string,

@@ -11,6 +11,8 @@ export interface SyncSummary {
 	failed: number;
 	/** Records still waiting in Dynamics when the run ended (the Backlog metric). */
 	backlog: number;
+	/** The backlog is at least that number (Dataverse counts up to 5,000): shown as "5,000+". */
+	backlogAtLeast?: boolean;
 }
 
 export function createSummary(): SyncSummary {

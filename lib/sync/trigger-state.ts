@@ -31,12 +31,32 @@ export interface PendingLoad {
 	nextLink?: string;
 	/** modifiedon polling: the last emitted row of this load. */
 	after?: ModifiedOnCursor;
+	/**
+	 * Change tracking: the previous delta link (or its next page), still to be read for its deletes
+	 * before a full re-read replaces it, since a full read never returns deleted rows.
+	 */
+	drainLink?: string;
 }
+
+/** The columns a cursor's reads return: a list, or `'all'` when no `$select` is sent. */
+export type ReadColumns = string[] | 'all';
 
 /** The table pair the state belongs to: a state is never reused for another table. */
 export interface LockedPair {
 	table: string;
 	dynamicsKey: string;
+}
+
+/**
+ * Deletes detection by comparing keys (modified-date polling sees no deletes): where the
+ * comparison of Campaign's keys with the Dynamics table stands.
+ */
+export interface KeyComparisonState {
+	/** The next Campaign page to compare, while a comparison is under way. */
+	nextHref?: string;
+	startedAt?: string;
+	/** When the last complete comparison ended. */
+	finishedAt?: string;
 }
 
 export interface TriggerState {
@@ -56,6 +76,14 @@ export interface TriggerState {
 	/** The table's record count when an initial load or replay started. */
 	totalInLoad?: number;
 	lockedPair?: LockedPair;
+	/** What the cursor's reads return (a delta link keeps the `$select` it was made with). */
+	columns?: ReadColumns;
+	/**
+	 * Set during a full re-read started because columns were added: its records carry the columns
+	 * so that rows already synced get them, and are otherwise treated as incremental changes.
+	 */
+	addedColumns?: string[];
+	keyComparison?: KeyComparisonState;
 }
 
 export interface TriggerSettings {
@@ -138,12 +166,17 @@ export function reconcileTriggerState(
 
 // ---- Loads and the Backlog metric ----
 
-/** Start an initial load or a replay: every cursor is dropped, counting starts again. */
+/**
+ * Start an initial load or a replay: every cursor is dropped, counting starts again. A delta link
+ * being replaced is kept to be read for its deletes first.
+ */
 export function startLoad(
 	state: TriggerState,
 	load: 'initial' | 'replay',
 	totalInLoad?: number,
 ): TriggerState {
+	const drainLink =
+		state.pending?.drainLink ?? (state.load === 'incremental' ? state.deltaLink : undefined);
 	return {
 		version: TRIGGER_STATE_VERSION,
 		table: state.table,
@@ -154,7 +187,43 @@ export function startLoad(
 		lockedPair: state.lockedPair,
 		emittedInLoad: 0,
 		...(totalInLoad === undefined ? {} : { totalInLoad }),
+		...(state.columns ? { columns: state.columns } : {}),
+		...(drainLink && state.mode === 'changeTracking' ? { pending: { drainLink } } : {}),
 	};
+}
+
+// ---- Columns ----
+
+/**
+ * Columns wanted now that the cursor's reads do not return (`tableColumns` lists the table's
+ * columns, for a switch to reading every column). Empty when the reads already cover them.
+ */
+export function columnsAdded(
+	read: ReadColumns | undefined,
+	wanted: ReadColumns,
+	tableColumns: readonly string[],
+): string[] {
+	if (read === undefined || read === 'all') return [];
+	const have = new Set(read);
+	return (wanted === 'all' ? tableColumns : wanted).filter((c) => !have.has(c));
+}
+
+/**
+ * Columns were added after rows were synced: read every record again (a fresh delta link is the
+ * only way Dataverse returns the new columns), as incremental changes carrying the added columns.
+ * A load under way starts over, so none of its records lacks them.
+ */
+export function startColumnsReread(
+	state: TriggerState,
+	added: string[],
+	totalInLoad?: number,
+): TriggerState {
+	if (state.load === 'initial') return startLoad(state, 'initial', totalInLoad);
+	const previous = state.load === 'replay' && !state.addedColumns;
+	const next = startLoad(state, 'replay', totalInLoad);
+	// A replay under way pushes every field anyway; a column re-read pushes the added ones.
+	if (!previous) next.addedColumns = [...new Set([...(state.addedColumns ?? []), ...added])];
+	return next;
 }
 
 /** After emitting `count` records of the current load. */
@@ -167,6 +236,7 @@ export function finishLoad(state: TriggerState, deltaLink?: string): TriggerStat
 	const next: TriggerState = { ...state, load: 'incremental', pending: undefined };
 	delete next.emittedInLoad;
 	delete next.totalInLoad;
+	delete next.addedColumns;
 	if (deltaLink !== undefined) next.deltaLink = deltaLink;
 	return next;
 }
@@ -178,6 +248,49 @@ export function finishLoad(state: TriggerState, deltaLink?: string): TriggerStat
 export function backlogOf(state: TriggerState, emittedNow = 0): number {
 	if (state.totalInLoad === undefined) return 0;
 	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0) - emittedNow);
+}
+
+// ---- The workflow's Backlog ----
+
+/** Key under the workflow's global static data: each trigger's last Backlog, by node name. */
+export const WORKFLOW_BACKLOG_KEY = 'syncBacklogs';
+/**
+ * A trigger refreshes its entry on every poll; an entry this old belongs to a trigger that no
+ * longer polls (deleted, renamed or disabled) and no longer counts.
+ */
+export const BACKLOG_ENTRY_TTL_MS = 24 * 60 * 60 * 1000;
+
+export interface BacklogEntry {
+	backlog: number;
+	/** The number is a lower bound (Dataverse counts up to 5,000). */
+	atLeast?: boolean;
+	/** When it was measured (ISO). */
+	at: string;
+}
+
+export function recordWorkflowBacklog(
+	global: Record<string, unknown>,
+	node: string,
+	entry: BacklogEntry,
+): void {
+	const entries = (global[WORKFLOW_BACKLOG_KEY] as Record<string, BacklogEntry> | undefined) ?? {};
+	global[WORKFLOW_BACKLOG_KEY] = { ...entries, [node]: entry };
+}
+
+/** The Backlog of the workflow's other triggers (the spec's metric is the workflow's). */
+export function otherTriggersBacklog(
+	global: Record<string, unknown>,
+	node: string,
+	now = Date.now(),
+): number {
+	const entries = (global[WORKFLOW_BACKLOG_KEY] as Record<string, BacklogEntry> | undefined) ?? {};
+	let total = 0;
+	for (const [name, entry] of Object.entries(entries)) {
+		if (name === node || typeof entry?.backlog !== 'number') continue;
+		if (now - new Date(entry.at).getTime() > BACKLOG_ENTRY_TTL_MS) continue;
+		total += entry.backlog;
+	}
+	return total;
 }
 
 // ---- Replay Data ----
@@ -196,7 +309,7 @@ export function checkReplayAllowed(input: {
 	if ((input.backlog ?? 0) >= REPLAY_LIMIT) {
 		return {
 			allowed: false,
-			message: `Replay Data refused: the Backlog metric is ${formatCount(input.backlog ?? 0)} items (the limit is below ${limit}). Let the workflow work through the backlog, then request the replay again.`,
+			message: `Replay Data refused: the Backlog metric of this workflow is ${formatCount(input.backlog ?? 0)} items (the limit is below ${limit}). Let the workflow work through the backlog, then request the replay again.`,
 		};
 	}
 	if ((input.tableCount ?? 0) >= REPLAY_LIMIT) {

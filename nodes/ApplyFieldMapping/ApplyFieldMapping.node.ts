@@ -150,7 +150,7 @@ export class ApplyFieldMapping implements INodeType {
 						type: 'boolean',
 						default: true,
 						description:
-							'Whether records deleted in Microsoft Dynamics 365 are deleted in Campaign. When off, deletions are ignored.',
+							'Whether records deleted in Microsoft Dynamics 365 are deleted in Campaign. When off, deletions are ignored. Deletions are seen only on tables with change tracking, or where the Dynamics 365 Trigger compares keys (its Deletes Detection setting); a trigger polling by modified date alone sees none.',
 					},
 					{
 						displayName: 'Use Technical Values in Microsoft Dynamics 365 Picklists?',

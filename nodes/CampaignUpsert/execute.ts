@@ -231,6 +231,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		out.push(item);
 	});
 	summary.backlog = runs.reduce((max, r) => Math.max(max, Number(r.report.backlog ?? 0)), 0);
+	if (runs.some((r) => r.report.backlogAtLeast)) summary.backlogAtLeast = true;
 	out.push({
 		json: {
 			_summary: {

@@ -6,7 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { DYNAMICS_CREDENTIAL } from '../shared/clients';
+import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
 import { getColumns, getTables } from '../shared/methods';
 import { dynamicsTableProperty } from '../shared/properties';
 import { poll } from './poll';
@@ -25,8 +25,22 @@ export class DynamicsTrigger implements INodeType {
 		polling: true,
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: DYNAMICS_CREDENTIAL, required: true }],
+		credentials: [
+			{ name: DYNAMICS_CREDENTIAL, required: true },
+			{
+				name: CAMPAIGN_CREDENTIAL,
+				required: true,
+				displayOptions: { show: { deletesDetection: ['compareKeys'] } },
+			},
+		],
 		properties: [
+			{
+				displayName:
+					'Unpublish this workflow while you publish schema changes (tables, columns, links, keys used by the mapping) in Dynamics 365 or Campaign, then publish it again',
+				name: 'schemaChangeNotice',
+				type: 'notice',
+				default: '',
+			},
 			{
 				...dynamicsTableProperty,
 				description:
@@ -39,7 +53,7 @@ export class DynamicsTrigger implements INodeType {
 				typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table'] },
 				default: [],
 				description:
-					'Columns to read. Leave empty to read every column. The primary key and modified date are always read. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'Columns to read. Leave empty to read every column. The primary key, the modified date and the columns used by the filter, replacement and mapping nodes after this trigger are always read. Adding a column later re-reads every record once so Campaign gets it. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
 			{
 				displayName: 'Change Detection',
@@ -64,6 +78,39 @@ export class DynamicsTrigger implements INodeType {
 					},
 				],
 				default: 'auto',
+			},
+			{
+				displayName: 'Deletes Detection',
+				name: 'deletesDetection',
+				type: 'options',
+				displayOptions: { show: { changeDetection: ['auto', 'modifiedOn'] } },
+				options: [
+					{
+						name: 'None',
+						value: 'none',
+						description:
+							'Polling by modified date sees no deletions: records deleted in Dynamics 365 stay in Campaign',
+					},
+					{
+						name: 'Compare Keys With Campaign',
+						value: 'compareKeys',
+						description:
+							"On a schedule, page through the Campaign table of this chain's mapping and delete (through the chain) the records whose key is no longer a record of this table. Only for Campaign tables whose keys all come from this table.",
+					},
+				],
+				default: 'none',
+				description:
+					'Used when the table is polled by modified date (no change tracking). Change tracking sees deletions by itself.',
+			},
+			{
+				displayName: 'Compare Keys Every (Hours)',
+				name: 'compareEveryHours',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				displayOptions: { show: { deletesDetection: ['compareKeys'] } },
+				default: 24,
+				description:
+					'How often a comparison starts; each comparison runs in bounded steps over the next polls',
 			},
 			{
 				displayName: 'Replay Data',

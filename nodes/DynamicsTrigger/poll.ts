@@ -3,6 +3,7 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { DataverseClient, DataverseRow, TableInfo } from '../../lib/dynamics/client';
 import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
+import { ge, gt } from '../../lib/dynamics/odata';
 import type { SyncLoad, SyncRecord } from '../../lib/sync/envelope';
 import {
 	backlogOf,
@@ -10,18 +11,25 @@ import {
 	finishLoad,
 	isNewReplayRequest,
 	noteEmitted,
+	otherTriggersBacklog,
 	readTriggerState,
 	reconcileTriggerState,
+	recordWorkflowBacklog,
 	refuseReplay,
+	columnsAdded,
+	startColumnsReread,
 	startLoad,
 	startReplay,
 	writeTriggerState,
 	type ChangeDetection,
+	type ReadColumns,
 	type TriggerState,
 } from '../../lib/sync/trigger-state';
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { RUN_KEY, type RunReport } from '../shared/run';
+import { columnsUsedDownstream } from './chain-columns';
+import { compareKeys, isComparisonDue, keyComparisonTarget } from './key-comparison';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
 const LOOKUP_TABLE = '@Microsoft.Dynamics.CRM.lookuplogicalname';
@@ -33,6 +41,8 @@ interface TriggerParameters {
 	replayData: string;
 	pageSize: number;
 	maxRecordsPerRun: number;
+	deletesDetection: 'none' | 'compareKeys';
+	compareEveryHours: number;
 }
 
 /** A whole-number option within its range, or a settings error naming it. */
@@ -49,7 +59,7 @@ function wholeNumber(
 			max === Number.MAX_SAFE_INTEGER ? 'at least 1' : `from 1 to ${max.toLocaleString('en-US')}`;
 		throw new NodeOperationError(
 			ctx.getNode(),
-			`Options › ${name} is ${String(raw)}: it must be a whole number ${range}`,
+			`${name} is ${String(raw)}: it must be a whole number ${range}`,
 			{
 				description: max === 5000 ? 'Dataverse returns at most 5,000 records per page.' : undefined,
 			},
@@ -60,8 +70,13 @@ function wholeNumber(
 
 function readParameters(ctx: IPollFunctions): TriggerParameters {
 	const options = ctx.getNodeParameter('options', {}) as IDataObject;
-	const maxRecordsPerRun = wholeNumber(ctx, 'Max Records per Run', options.maxRecordsPerRun, 5000);
-	const pageSize = wholeNumber(ctx, 'Page Size', options.pageSize, 500, 5000);
+	const maxRecordsPerRun = wholeNumber(
+		ctx,
+		'Options › Max Records per Run',
+		options.maxRecordsPerRun,
+		5000,
+	);
+	const pageSize = wholeNumber(ctx, 'Options › Page Size', options.pageSize, 500, 5000);
 	const table = String(ctx.getNodeParameter('table', '') ?? '').trim();
 	if (!table) {
 		throw new NodeOperationError(ctx.getNode(), 'Choose a Microsoft Dynamics 365 table', {
@@ -76,6 +91,14 @@ function readParameters(ctx: IPollFunctions): TriggerParameters {
 			'auto',
 		) as TriggerParameters['changeDetection'],
 		replayData: String(ctx.getNodeParameter('replayData', '') ?? ''),
+		deletesDetection:
+			ctx.getNodeParameter('deletesDetection', 'none') === 'compareKeys' ? 'compareKeys' : 'none',
+		compareEveryHours: wholeNumber(
+			ctx,
+			'Compare Keys Every (Hours)',
+			ctx.getNodeParameter('compareEveryHours', 24),
+			24,
+		),
 		// A page is emitted whole, so a page never exceeds what one run may emit.
 		pageSize: Math.min(pageSize, maxRecordsPerRun),
 		maxRecordsPerRun,
@@ -103,9 +126,71 @@ function detectionMode(
 	return p.changeDetection;
 }
 
-function selectedColumns(p: TriggerParameters, table: TableInfo): string[] | undefined {
-	if (!p.columns.length) return undefined;
-	return [...new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns])];
+/** The columns to read: `'all'` when the Columns setting is empty. */
+async function wantedColumns(
+	ctx: IPollFunctions,
+	client: DataverseClient,
+	p: TriggerParameters,
+	table: TableInfo,
+): Promise<ReadColumns> {
+	if (!p.columns.length) return 'all';
+	const listed = new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns]);
+	const downstream = columnsUsedDownstream(ctx).filter((c) => !listed.has(c));
+	if (downstream.length) {
+		// Only real columns go into $select; the node naming another one reports it.
+		const known = new Set((await client.getColumns(table.logicalName)).map((c) => c.logicalName));
+		for (const column of downstream) if (known.has(column)) listed.add(column);
+	}
+	return [...listed].sort();
+}
+
+function selectOf(columns: ReadColumns): string[] | undefined {
+	return columns === 'all' ? undefined : columns;
+}
+
+/** The `$select` a delta link or next link was made with (states saved before columns were kept). */
+function columnsOfLink(link: string | undefined): ReadColumns | undefined {
+	if (!link) return undefined;
+	try {
+		const select = new URL(link).searchParams.get('$select');
+		if (!select) return 'all';
+		return select
+			.split(',')
+			.map((c) => c.trim().replace(/^_(.+)_value$/, '$1'))
+			.filter(Boolean)
+			.sort();
+	} catch {
+		return undefined;
+	}
+}
+
+/** Columns whose addition must re-read the table, and the state that does it. */
+async function adoptColumns(
+	client: DataverseClient,
+	table: TableInfo,
+	state: TriggerState,
+	wanted: ReadColumns,
+): Promise<{ state: TriggerState; added: string[] }> {
+	const read =
+		state.columns ??
+		(state.mode === 'changeTracking'
+			? columnsOfLink(state.pending?.nextLink ?? state.deltaLink)
+			: undefined) ??
+		wanted;
+	const tableColumns =
+		wanted === 'all' && read !== 'all'
+			? (await client.getColumns(table.logicalName)).map((c) => c.logicalName)
+			: [];
+	const added = columnsAdded(read, wanted, tableColumns);
+	const fresh = state.load !== 'incremental' && !state.pending?.nextLink && !state.pending?.after;
+	if (added.length) {
+		const count = await tableCount(client, table.logicalName);
+		return { state: { ...startColumnsReread(state, added, count), columns: wanted }, added };
+	}
+	// What the reads of this run return: a delta link keeps its own `$select`, a fresh read and a
+	// modified-date query use the current columns.
+	const keepsLink = state.mode === 'changeTracking' && !fresh;
+	return { state: { ...state, columns: keepsLink ? read : wanted }, added };
 }
 
 /** A Dataverse row as a record envelope: plain columns, display values in `_sync.labels`. */
@@ -113,6 +198,7 @@ export function toRecord(
 	row: DataverseRow,
 	table: TableInfo,
 	load: SyncLoad,
+	addedColumns?: string[],
 ): SyncRecord | undefined {
 	const record: Record<string, unknown> = {};
 	const labels: Record<string, string> = {};
@@ -141,8 +227,14 @@ export function toRecord(
 			...(typeof record.modifiedon === 'string' ? { modifiedOn: record.modifiedon } : {}),
 			...(Object.keys(labels).length ? { labels } : {}),
 			...(Object.keys(lookupTables).length ? { lookupTables } : {}),
+			...(addedColumns ? { addedColumns } : {}),
 		},
 	};
+}
+
+/** How a load's records are marked: a re-read for added columns is a set of incremental changes. */
+function recordLoad(state: TriggerState): SyncLoad {
+	return state.addedColumns ? 'incremental' : state.load;
 }
 
 function deleteRecord(id: string, table: TableInfo, load: SyncLoad): SyncRecord {
@@ -172,16 +264,31 @@ async function readChangeTracking(
 ): Promise<ReadResult> {
 	let state = start;
 	const records: SyncRecord[] = [];
+	const load = recordLoad(state);
+	// A full re-read never returns deleted rows: read the replaced delta link for them first.
+	while (state.pending?.drainLink) {
+		let drained = false;
+		for await (const page of client.trackChanges(table.logicalName, {
+			deltaLink: state.pending.drainLink,
+			pageSize: p.pageSize,
+		})) {
+			for (const id of page.deleted) records.push(deleteRecord(id, table, load));
+			state = noteEmitted(state, page.deleted.length);
+			drained = !!page.deltaLink || !page.nextLink;
+			state = { ...state, pending: drained ? undefined : { drainLink: page.nextLink } };
+			if (!drained && shouldStop(records.length)) return { records, state, more: true };
+		}
+		if (!drained) state = { ...state, pending: undefined };
+	}
 	const link =
 		state.pending?.nextLink ?? (state.load === 'incremental' ? state.deltaLink : undefined);
-	const load = state.load;
 	for await (const page of client.trackChanges(table.logicalName, {
-		select: selectedColumns(p, table),
+		select: selectOf(state.columns ?? 'all'),
 		deltaLink: link,
 		pageSize: p.pageSize,
 	})) {
 		for (const row of page.upserted) {
-			const record = toRecord(row, table, load);
+			const record = toRecord(row, table, load, state.addedColumns);
 			if (record) records.push(record);
 		}
 		for (const id of page.deleted) records.push(deleteRecord(id, table, load));
@@ -214,16 +321,16 @@ async function readModifiedOn(
 	const after =
 		state.pending?.after ?? (state.load === 'incremental' ? state.modifiedOnCursor : undefined);
 	const records: SyncRecord[] = [];
-	const load = state.load;
+	const load = recordLoad(state);
 	let cursor = after;
 	for await (const page of client.readModifiedSince(table.logicalName, {
-		select: selectedColumns(p, table),
+		select: selectOf(state.columns ?? 'all'),
 		after,
 		pageSize: p.pageSize,
 		limit: p.maxRecordsPerRun,
 	})) {
 		for (const row of page.rows) {
-			const record = toRecord(row, table, load);
+			const record = toRecord(row, table, load, state.addedColumns);
 			if (record) records.push(record);
 		}
 		cursor = page.cursor ?? cursor;
@@ -240,9 +347,56 @@ async function readModifiedOn(
 	return { records, state: { ...finished, modifiedOnCursor: cursor }, more: false };
 }
 
+/**
+ * What an incremental read cut short by its bound leaves for later runs, as exact as Dataverse
+ * allows (it counts up to 5,000): under modified-date polling the rows after the cursor; under
+ * change tracking, whose rows come in row-version order, the rows with a later version than the
+ * last one read (deletes cannot be counted, so this is an estimate).
+ */
+async function remainingChanges(
+	client: DataverseClient,
+	table: TableInfo,
+	result: ReadResult,
+): Promise<{ count: number; atLeast: boolean }> {
+	const after = result.state.pending?.after;
+	try {
+		if (after) {
+			// The next read starts at the cursor's instant and leaves out the rows it has seen there.
+			const counted = await client.countRows(
+				table.logicalName,
+				ge('modifiedon', after.modifiedOn, 'datetime'),
+			);
+			const seen = after.seen?.length ?? 0;
+			return counted.atLeast
+				? counted
+				: { count: Math.max(0, counted.count - seen), atLeast: false };
+		}
+		let version: number | undefined;
+		for (const r of result.records) {
+			const v = Number(r.versionnumber);
+			if (Number.isSafeInteger(v) && (version === undefined || v > version)) version = v;
+		}
+		if (version === undefined) return { count: 1, atLeast: true };
+		return await client.countRows(table.logicalName, gt('versionnumber', version, 'number'));
+	} catch {
+		// The records are read; a count that fails only makes the metric vaguer.
+		return { count: 1, atLeast: true };
+	}
+}
+
 async function tableCount(client: DataverseClient, table: string): Promise<number | undefined> {
 	const counts = await client.retrieveTotalRecordCount([table]);
 	return counts[table];
+}
+
+/**
+ * A failure the admin must see while the poll goes on: n8n records it as a failed execution and
+ * runs the workflow's Error Workflow, as for a poll that throws. Where the n8n running the node
+ * offers no such hook, the poll fails instead.
+ */
+function reportFailure(ctx: IPollFunctions, error: NodeOperationError): void {
+	if (typeof ctx.__emitError !== 'function') throw error;
+	ctx.__emitError(error);
 }
 
 /** The run report, as the last item of every run. */
@@ -260,8 +414,9 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 
 		if (this.getMode() === 'manual') {
 			// "Fetch test event": a sample of the table, the cursor untouched.
+			const columns = await wantedColumns(this, client, p, table);
 			const page = await client
-				.queryPages(p.table, { select: selectedColumns(p, table), top: 5, pageSize: 5 })
+				.queryPages(p.table, { select: selectOf(columns), top: 5, pageSize: 5 })
 				.next();
 			const rows = page.done ? [] : page.value.rows;
 			const records = rows.map((r) => toRecord(r, table, 'initial')).filter((r) => !!r);
@@ -275,22 +430,47 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			mode,
 		});
 
+		let replayRefusal: string | undefined;
+		const workflowData = this.getWorkflowStaticData('global');
+		const node = this.getNode().name;
 		if (isNewReplayRequest(state, p.replayData)) {
 			const count = await tableCount(client, table.logicalName);
 			const check = checkReplayAllowed({
 				tableCount: count,
-				backlog: backlogOf(state),
+				backlog: backlogOf(state) + otherTriggersBacklog(workflowData, node),
 				table: table.logicalName,
 			});
-			if (!check.allowed) {
-				writeTriggerState(staticData, refuseReplay(state, p.replayData));
-				throw new NodeOperationError(this.getNode(), check.message, {
-					description: 'Nothing was re-synchronized. The regular synchronization goes on.',
-				});
+			if (check.allowed) {
+				state = startReplay(state, p.replayData, count);
+			} else {
+				// Refused once per value; the regular synchronization goes on in this same poll.
+				state = refuseReplay(state, p.replayData);
+				replayRefusal = check.message;
+				reportFailure(
+					this,
+					new NodeOperationError(this.getNode(), check.message, {
+						description:
+							'Nothing was re-synchronized. The regular synchronization goes on. Request the replay again (a new Replay Data value) once the numbers allow it.',
+					}),
+				);
 			}
-			state = startReplay(state, p.replayData, count);
 		}
-		if (state.load !== 'incremental' && state.totalInLoad === undefined && !state.pending) {
+		const adopted = await adoptColumns(
+			client,
+			table,
+			state,
+			await wantedColumns(this, client, p, table),
+		);
+		state = adopted.state;
+		const columnsNotice = adopted.added.length
+			? `Columns added since the last run (${adopted.added.join(', ')}): every record is read again so that the records already in Campaign get them. Fields whose "Apply updates" is off are written only where they come from these columns.`
+			: undefined;
+		if (
+			state.load !== 'incremental' &&
+			state.totalInLoad === undefined &&
+			!state.pending?.nextLink &&
+			!state.pending?.after
+		) {
 			state = startLoad(
 				state,
 				state.load as 'initial' | 'replay',
@@ -312,20 +492,70 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 			if (!(error instanceof DeltaTokenExpiredError)) throw toNodeError(this.getNode(), error);
 			// Dataverse no longer knows our position: read everything again, marked as a replay.
 			resyncReason = `The change tracking token expired (${error.message}); every record is read again.`;
-			state = startLoad(state, 'replay', await tableCount(client, table.logicalName));
+			// The expired link cannot be read for its deletes either.
+			state = startLoad(
+				{ ...state, deltaLink: undefined, pending: undefined },
+				'replay',
+				await tableCount(client, table.logicalName),
+			);
 			result = await read(client, table, p, state, shouldStop);
 		}
 
+		// Modified-date polling sees no deletes: compare keys with Campaign when asked to, after the
+		// changes (which come first) and within the same bounds.
+		let comparison: RunReport['keyComparison'];
+		if (
+			mode === 'modifiedOn' &&
+			p.deletesDetection === 'compareKeys' &&
+			result.state.load === 'incremental' &&
+			!result.more &&
+			isComparisonDue(result.state.keyComparison, p.compareEveryHours)
+		) {
+			const compared = await compareKeys(
+				this,
+				client,
+				table,
+				keyComparisonTarget(this),
+				result.state.keyComparison,
+				(found) => shouldStop(result.records.length + found),
+			);
+			for (const id of compared.missing) {
+				const record = deleteRecord(id, table, 'incremental');
+				record._sync.reason = 'not in Dynamics 365 any more (found by comparing keys)';
+				result.records.push(record);
+			}
+			result.state = { ...result.state, keyComparison: compared.state };
+			comparison = {
+				checked: compared.checked,
+				missing: compared.missing.length,
+				finished: !compared.state.nextHref,
+			};
+		}
+
 		const loadKind = state.load;
-		const backlog =
-			result.state.load === 'incremental' && !result.more ? 0 : backlogOf(result.state);
-		const backlogExact = loadKind !== 'incremental' || !result.more;
+		const cutShort = result.state.load === 'incremental' && result.more;
+		const remaining = cutShort
+			? await remainingChanges(client, table, result)
+			: { count: backlogOf(result.state), atLeast: false };
+		const backlog = remaining.count;
+		// A modified-date count is exact below Dataverse's 5,000; a change-tracking one estimates.
+		const backlogExact = !cutShort || (mode === 'modifiedOn' && !remaining.atLeast);
 		writeTriggerState(staticData, result.state);
-		if (!result.records.length && !resyncReason && loadKind === 'incremental') return null;
+		recordWorkflowBacklog(workflowData, node, {
+			backlog,
+			...(remaining.atLeast ? { atLeast: true } : {}),
+			at: new Date().toISOString(),
+		});
+		// A run that read nothing needs no execution unless it has something an admin must read.
+		const quiet = !result.records.length && !replayRefusal && !resyncReason && !columnsNotice;
+		if (quiet && loadKind === 'incremental') return null;
+		const notices = [replayRefusal, resyncReason, columnsNotice, result.notice].filter(
+			(n): n is string => !!n,
+		);
 
 		const total = result.records.length;
 		const items: INodeExecutionData[] = result.records.map((record, index) => {
-			record._sync.backlog = backlogExact ? backlog + (total - index - 1) : total - index - 1;
+			record._sync.backlog = backlog + (total - index - 1);
 			return { json: record as unknown as IDataObject };
 		});
 		items.push(
@@ -338,10 +568,16 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 				deletes: result.records.filter((r) => r._sync.op === 'delete').length,
 				backlog,
 				backlogExact,
+				...(remaining.atLeast ? { backlogAtLeast: true } : {}),
+				deletesDetection:
+					mode === 'changeTracking'
+						? 'changeTracking'
+						: p.deletesDetection === 'compareKeys'
+							? 'keyComparison'
+							: 'none',
+				...(comparison ? { keyComparison: comparison } : {}),
 				loadFinished: loadKind !== 'incremental' && result.state.load === 'incremental',
-				...(resyncReason || result.notice
-					? { notice: [resyncReason, result.notice].filter(Boolean).join(' ') }
-					: {}),
+				...(notices.length ? { notice: notices.join(' ') } : {}),
 			}),
 		);
 		return [items];

@@ -65,6 +65,8 @@ export interface ExportSummary {
 	skipped: Counts & { total: number };
 	failed: number;
 	followUpTasks: number;
+	/** Why nothing was read, when nothing could be. */
+	notice?: string;
 }
 
 const zero = (): Counts & { total: number } => ({
@@ -123,13 +125,6 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 		clicks: ctx.getNodeParameter('clicks', 0, true) as boolean,
 		bounces: ctx.getNodeParameter('bounces', 0, true) as boolean,
 	};
-	if (!types.sends && !types.opens && !types.clicks && !types.bounces) {
-		throw new NodeOperationError(
-			ctx.getNode(),
-			'Sends, Opens, Clicks and Bounces are all switched off: there is nothing to export',
-			{ description: 'Switch on at least one event type, or deactivate the workflow.' },
-		);
-	}
 	return {
 		source: text('source', 'campaign') === 'input' ? 'input' : 'campaign',
 		types,
@@ -353,6 +348,14 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 		failed: 0,
 		followUpTasks: 0,
 	};
+	if (!enabled.size) {
+		// The spec lets every type be off: a quiet run that reads nothing and keeps the checkpoint.
+		summary.notice =
+			'Sends, Opens, Clicks and Bounces are all set to No: no event was read or exported.';
+		return [
+			[{ json: { [SUMMARY_KEY]: summary as unknown as IDataObject }, pairedItem: { item: 0 } }],
+		];
+	}
 	const outcomes: Outcome[] = [];
 	const fail = (s: { itemIndex: number; order: number }, json: IDataObject, reason: string) => {
 		summary.failed++;

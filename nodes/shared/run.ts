@@ -16,10 +16,19 @@ export interface RunReport {
 	deletes: number;
 	/** Changes still pending after this run. */
 	backlog: number;
-	/** False when the backlog is a lower bound (an incremental read cut short). */
+	/** False when the backlog is an estimate (an incremental read cut short). */
 	backlogExact: boolean;
+	/** The backlog is at least this number: Dataverse counts up to 5,000 ("5,000+"). */
+	backlogAtLeast?: boolean;
 	/** The initial load or replay read its last record in this run. */
 	loadFinished: boolean;
+	/**
+	 * How deletes in Dynamics are seen: change tracking, a comparison of keys with Campaign, or not
+	 * at all (modified-date polling alone).
+	 */
+	deletesDetection?: 'changeTracking' | 'keyComparison' | 'none';
+	/** The comparison of keys in this run: Campaign records checked, ids missing in Dynamics. */
+	keyComparison?: { checked: number; missing: number; finished: boolean };
 	notice?: string;
 }
 

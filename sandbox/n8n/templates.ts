@@ -170,7 +170,8 @@ export function describeSummary(summary: SummaryJson): string {
 		if (value && typeof value === 'object' && 'total' in value) value = value.total;
 		if (typeof value === 'number' && value !== 0) parts.push(`${key} ${value}`);
 	}
-	if (typeof summary.backlog === 'number') parts.push(`backlog ${summary.backlog}`);
+	if (typeof summary.backlog === 'number')
+		parts.push(`backlog ${summary.backlog}${summary.backlogAtLeast ? '+' : ''}`);
 	return parts.length ? parts.join(', ') : 'nothing to do';
 }
 

@@ -231,13 +231,67 @@ describe('Dynamics 365 → Campaign template in a real n8n', () => {
 			});
 			const summary = summaryOf(replay, CONTACTS_UPSERT)!;
 			const contacts = (await e2e().dataverse.dump('contact')).records.length;
-			// Every contact was pushed again: nothing created or left out, nothing failed.
+			// Every contact was pushed again: nothing created or left out, nothing failed. Deletes the
+			// replaced delta link still held come first (already applied ones are skipped).
 			expect(Number(summary.updated) + Number(summary.unchanged)).toBe(contacts);
-			expect(summary).toMatchObject({ created: 0, failed: 0, processed: contacts });
+			expect(summary).toMatchObject({ created: 0, failed: 0 });
+			expect(Number(summary.processed)).toBe(
+				contacts + Number(summary.skipped) + Number(summary.deleted),
+			);
 			expect(await profilesMatchContacts()).toBe(true);
 			await api.unpublishWorkflow(workflow.id);
 		});
 	}, 180_000);
+
+	it('refuses Replay Data on a table of 2,000,000 records with a failed execution the admin sees, and the regular sync goes on', async () => {
+		await withLogs(async () => {
+			const { api } = e2e().n8n;
+			const { dataverse } = e2e();
+			const current = await api.getWorkflow(workflow.id);
+			const changed = withNodeParameters(
+				{
+					name: current.name,
+					nodes: current.nodes,
+					connections: current.connections,
+					settings: { executionOrder: 'v1' },
+				},
+				CONTACTS_TRIGGER,
+				{ replayData: `e2e refused replay ${Date.now()}` },
+			);
+			// Dataverse's RetrieveTotalRecordCount snapshot is what the guard reads.
+			await dataverse.setReportedCount('contact', 2_000_000);
+			try {
+				await api.updateWorkflow(workflow.id, changed);
+				const since = Date.now();
+				expect((await api.publishWorkflow(workflow.id)).active).toBe(true);
+				// n8n saves a trigger's failure without a start time.
+				const refused = await waitFor('the refusal as a failed execution', async () =>
+					(await executionsOf(workflow.id)).find(
+						(e) =>
+							e.status === 'error' && !!e.stoppedAt && new Date(e.stoppedAt).getTime() >= since,
+					),
+				);
+				const error = (refused.data as { resultData?: { error?: { message?: string } } })
+					?.resultData?.error;
+				expect(error?.message).toContain(
+					'Replay Data refused: the Microsoft Dynamics 365 table "contact" has 2,000,000 records (the limit is below 2,000,000)',
+				);
+				// Nothing was replayed, and a change made now still reaches Campaign.
+				const [first] = (await dataverse.dump('contact')).records;
+				await dataverse.editRecord('contact', String(first.contactid), { firstname: 'Após' });
+				await waitFor('the change to reach Campaign', async () => profilesMatchContacts());
+				const runs = finishedAfter(await executionsOf(workflow.id), since);
+				expect(
+					runs.filter(
+						(e) => (summaryOf(e, CONTACTS_UPSERT)?.run as Row | undefined)?.load === 'replay',
+					),
+				).toEqual([]);
+			} finally {
+				await dataverse.setReportedCount('contact', null);
+				await api.unpublishWorkflow(workflow.id);
+			}
+		});
+	}, 240_000);
 });
 
 describe('a failed execution retried through the public API', () => {

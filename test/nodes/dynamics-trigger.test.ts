@@ -133,6 +133,63 @@ describe('Dynamics Trigger', () => {
 		await expect(wf.poll('Trigger')).rejects.toThrow(/cannot be changed/);
 	});
 
+	describe.each([['changeTracking'], ['modifiedOn']])(
+		'Backlog of incremental changes (%s)',
+		(mode) => {
+			async function loaded() {
+				const wf = trigger({
+					changeDetection: mode,
+					options: { pageSize: 50, maxRecordsPerRun: 50 },
+				});
+				await pollItems(wf);
+				return wf;
+			}
+
+			it('counts what a run cut short by its bound leaves for the next runs', async () => {
+				const wf = await loaded();
+				await fx.dataverse.generate('contact', 120, 8);
+				const { records, run } = await pollItems(wf);
+				expect(records).toHaveLength(50);
+				expect(run).toMatchObject({ load: 'incremental', backlog: 70 });
+				expect(run.backlogAtLeast).toBeUndefined();
+				expect(records[0]._sync.backlog).toBe(119);
+				expect((await pollItems(wf)).run.backlog).toBe(20);
+				expect((await pollItems(wf)).run).toMatchObject({ backlog: 0, backlogExact: true });
+			});
+
+			it('shows 5,000+ where Dataverse stops counting', async () => {
+				const wf = await loaded();
+				await fx.dataverse.generate('contact', 5_100, 8);
+				const { run } = await pollItems(wf);
+				expect(run).toMatchObject({ backlog: 5000, backlogAtLeast: true, backlogExact: false });
+			});
+		},
+	);
+
+	it('refuses a replay while the Backlog of the whole workflow is 2,000,000 or more', async () => {
+		await fx.dataverse.generate('contact', 3, 2);
+		await fx.dataverse.generate('account', 10, 2);
+		await fx.dataverse.setReportedCount('account', 2_000_004);
+		const wf = fx.workflow({
+			nodes: [
+				node('dynamicsTrigger', 'Contacts', { table: 'contact' }),
+				node('dynamicsTrigger', 'Accounts', {
+					table: 'account',
+					options: { pageSize: 2, maxRecordsPerRun: 2 },
+				}),
+			],
+			connections: {},
+		});
+		await wf.poll('Contacts');
+		const accounts = split((await wf.poll('Accounts'))?.[0]?.map((i) => i.json)).run;
+		expect(accounts).toMatchObject({ load: 'initial', backlog: 2_000_002 });
+		wf.setParameters('Contacts', { replayData: 'while accounts load' });
+		await wf.poll('Contacts');
+		expect(wf.triggerErrors.map((e) => e.message)).toEqual([
+			expect.stringMatching(/Backlog metric of this workflow is 2,000,002 items/),
+		]);
+	});
+
 	describe('Replay Data', () => {
 		it('re-synchronizes every record once per new request', async () => {
 			await fx.dataverse.generate('contact', 12, 4);
@@ -147,15 +204,38 @@ describe('Dynamics Trigger', () => {
 			expect(await wf.poll('Trigger')).toBeNull();
 		});
 
+		it('still passes on the deletes made since the last run (a full read never returns them)', async () => {
+			const ids = await fx.dataverse.generate('contact', 6, 4);
+			const wf = trigger({ options: { pageSize: 2, maxRecordsPerRun: 4 } });
+			while (await wf.poll('Trigger'));
+			await fx.dataverse.deleteRecord('contact', ids[3]);
+			wf.setParameters('Trigger', { replayData: 'after a delete' });
+			const seen: SyncRecord[] = [];
+			for (let i = 0; i < 5; i++) {
+				const { records } = await pollItems(wf);
+				seen.push(...records);
+				if (!records.length) break;
+			}
+			expect(seen.filter((r) => r._sync.op === 'delete').map((r) => r._sync.id)).toEqual([ids[3]]);
+			expect(seen.filter((r) => r._sync.op === 'upsert')).toHaveLength(5);
+		});
+
 		it('is refused with the count when the table holds 2,000,000 records or more', async () => {
-			await fx.dataverse.generate('contact', 3, 4);
+			const ids = await fx.dataverse.generate('contact', 3, 4);
 			const wf = trigger();
 			await pollItems(wf);
 			await fx.dataverse.setReportedCount('contact', 2_000_000);
 			wf.setParameters('Trigger', { replayData: 'again' });
-			await expect(wf.poll('Trigger')).rejects.toThrow(/2,000,000 records/);
-			// Refused once; the regular sync goes on.
+			// A failed execution carries the refusal, once; the regular sync goes on in the same poll.
+			await fx.dataverse.editRecord('contact', ids[0], { firstname: 'Still synced' });
+			const { records, run } = await pollItems(wf);
+			expect(wf.triggerErrors.map((e) => e.message)).toEqual([
+				expect.stringMatching(/Replay Data refused: .* has 2,000,000 records/),
+			]);
+			expect(records.map((r) => [r._sync.id, r._sync.load])).toEqual([[ids[0], 'incremental']]);
+			expect(run.notice).toMatch(/Replay Data refused/);
 			expect(await wf.poll('Trigger')).toBeNull();
+			expect(wf.triggerErrors).toHaveLength(1);
 		});
 	});
 

@@ -558,6 +558,23 @@ describe('Email Events Export', () => {
 		});
 	});
 
+	it('is a quiet no-op when Sends, Opens, Clicks and Bounces are all set to No', async () => {
+		const { pkeys } = await contactsWithProfiles(2);
+		await fx.campaign.simulateDelivery({ profiles: pkeys, bounceRate: 0, openRate: 0 });
+		await fx.dataverse.resetCounters();
+		await fx.campaign.resetCounters();
+		const wf = exportWorkflow({ sends: false, opens: false, clicks: false, bounces: false });
+		const { result, summary } = await runExport(wf);
+		expect(result.status).toBe('success');
+		expect(summary).toMatchObject({ eventsRead: 0, exported: { total: 0 }, failed: 0 });
+		expect(summary.notice).toMatch(/all set to No/);
+		expect(await fx.dataverse.counters()).toEqual({});
+		expect(await fx.campaign.counters()).toEqual({});
+		// Switching a type on later exports the events from the start: the checkpoint did not move.
+		wf.setParameters('Export', { sends: true });
+		expect((await runExport(wf)).summary.exported.send).toBe(2);
+	});
+
 	it('runs as the campaign-to-dynamics template against the sandbox', async () => {
 		const template = JSON.parse(
 			readFileSync(path.join(__dirname, '../../templates/campaign-to-dynamics.json'), 'utf8'),

@@ -151,6 +151,53 @@ describe('Record Filter', () => {
 		});
 	});
 
+	describe('a filter on a column the Dynamics Trigger does not list in Columns', () => {
+		// Active and inactive contacts, with profiles in Campaign for every one of them.
+		async function seedSynced() {
+			const ids = await fx.dataverse.seed('contact', [
+				{ firstname: 'Ana', lastname: 'Lima', emailaddress1: 'ana@contoso.com', statecode: 0 },
+				{ firstname: 'Bruno', lastname: 'Costa', emailaddress1: 'b@fabrikam.com', statecode: 1 },
+				{ firstname: 'Carla', lastname: 'Lopes', emailaddress1: 'c@contoso.com', statecode: 0 },
+			]);
+			await fx.campaign.insert(
+				'profile',
+				ids.map((id, i) => ({ externalId: id, firstName: ['Ana', 'Bruno', 'Carla'][i] })),
+			);
+			return ids;
+		}
+
+		it('is read anyway, so only the records the filter rejects are deleted', async () => {
+			await seedSynced();
+			const { json, names } = syncWorkflow({
+				columns: ['firstname', 'lastname', 'emailaddress1'],
+				filter: { rules: { rule: [rule('statecode', 'equals', '0')] }, deleteFilteredOut: true },
+			});
+			const [run] = await runUntilQuiet(fx.workflow(json), names.trigger);
+			expect(results(run, names.upsert).map((r) => [r.outcome, r.keyValue !== undefined])).toEqual(
+				expect.arrayContaining([['deleted', true]]),
+			);
+			expect(await synced()).toEqual(['Ana', 'Carla']);
+		});
+
+		it('fails the run naming the column when the trigger cannot see it, and deletes nothing', async () => {
+			await seedSynced();
+			await fx.campaign.resetCounters();
+			// An expression hides the rule's column from the trigger.
+			const { json, names } = syncWorkflow({
+				columns: ['firstname', 'lastname', 'emailaddress1'],
+				filter: {
+					rules: { rule: [rule("={{ 'state' + 'code' }}", 'equals', '0')] },
+					deleteFilteredOut: true,
+				},
+			});
+			const run = (await fx.workflow(json).pollAndRun(names.trigger))!;
+			expect(run.status).toBe('error');
+			expect(run.nodes[names.filter].error?.message).toMatch(/statecode.*Columns/);
+			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+			expect(await synced()).toEqual(['Ana', 'Bruno', 'Carla']);
+		});
+	});
+
 	it('refuses a filter on a column the table does not have, before any write', async () => {
 		await fx.dataverse.seed('contact', CONTACTS);
 		await fx.campaign.resetCounters();

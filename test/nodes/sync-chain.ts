@@ -18,6 +18,8 @@ export interface ChainSettings {
 	/** Prefix of the node names, to put several chains in one workflow. */
 	prefix?: string;
 	table?: string;
+	/** The trigger's Columns setting (default: empty, every column). */
+	columns?: string[];
 	filter?: INodeParameters;
 	replacements?: INodeParameters[];
 	campaignResource?: string;
@@ -62,7 +64,7 @@ export function chainNodes(s: ChainSettings = {}): { nodes: INode[]; names: Chai
 		node('dynamicsTrigger', names.trigger, {
 			pollTimes: { item: [{ mode: 'everyMinute' }] },
 			table,
-			columns: [],
+			columns: s.columns ?? [],
 			changeDetection: 'auto',
 			replayData: '',
 			options: { pageSize: 500, maxRecordsPerRun: 5000 },

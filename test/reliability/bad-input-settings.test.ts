@@ -239,11 +239,6 @@ const BAD_SETTINGS: BadSetting[] = [
 		message: /Options › Batch Size is 5000: it must be a whole number from 1 to 1,000/,
 	},
 	{
-		name: 'Email Events Export: all four event types off',
-		run: (fx) => exportRun(fx, { sends: false, opens: false, clicks: false, bounces: false }),
-		message: /all switched off: there is nothing to export/,
-	},
-	{
 		name: 'Email Events Export: activity table without the event-id alternate key',
 		run: (fx) => exportRun(fx, { sendTable: 'task' }),
 		message: /table "task" has no alternate key on the column "adobe_eventid"/,

@@ -264,6 +264,8 @@ export interface ExecutionResult {
  */
 export class TestWorkflow {
 	readonly workflow: Workflow;
+	/** Failures a poll reported without failing (n8n saves each as a failed execution). */
+	readonly triggerErrors: Error[] = [];
 
 	constructor(
 		readonly json: WorkflowJson,
@@ -329,6 +331,8 @@ export class TestWorkflow {
 			this.additionalData(),
 			'trigger',
 			activation,
+			undefined,
+			(error: Error) => this.triggerErrors.push(error),
 		);
 		return await type.poll.call(context);
 	}

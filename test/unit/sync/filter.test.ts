@@ -253,7 +253,7 @@ describe('Filters', () => {
 			SyncSettingsError,
 		);
 		expect(() => f.matches(contact({ firstname: 'Ana' }, { id: 'rec-1' }))).toThrow(
-			/record rec-1 .*no field "nickname"/,
+			/record rec-1 .*no value for "nickname"/,
 		);
 	});
 

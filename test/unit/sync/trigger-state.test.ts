@@ -4,6 +4,7 @@ import {
 	TRIGGER_STATE_KEY,
 	backlogOf,
 	checkReplayAllowed,
+	columnsAdded,
 	finishLoad,
 	initialTriggerState,
 	isNewReplayRequest,
@@ -12,6 +13,7 @@ import {
 	reconcileTriggerState,
 	refuseReplay,
 	startLoad,
+	startColumnsReread,
 	startReplay,
 	writeTriggerState,
 	type TriggerState,
@@ -90,7 +92,7 @@ describe('Dynamics Trigger state', () => {
 			const refused = checkReplayAllowed({ backlog: REPLAY_LIMIT, tableCount: 10 });
 			expect(refused).toEqual({
 				allowed: false,
-				message: expect.stringContaining('the Backlog metric is 2,000,000 items'),
+				message: expect.stringContaining('the Backlog metric of this workflow is 2,000,000 items'),
 			});
 		});
 
@@ -119,5 +121,33 @@ describe('Dynamics Trigger state', () => {
 			expect(isNewReplayRequest(s, 'r2')).toBe(false);
 			expect(isNewReplayRequest(s, 'r3')).toBe(true);
 		});
+	});
+});
+
+describe('Columns the trigger reads', () => {
+	it('asks for a re-read only when columns are added to what the cursor reads', () => {
+		expect(columnsAdded(['a', 'b'], ['a'], [])).toEqual([]);
+		expect(columnsAdded(['a'], ['a', 'c'], [])).toEqual(['c']);
+		expect(columnsAdded('all', ['a'], [])).toEqual([]);
+		expect(columnsAdded(['a'], 'all', ['a', 'b', 'c'])).toEqual(['b', 'c']);
+		expect(columnsAdded(undefined, ['a'], [])).toEqual([]);
+	});
+
+	it('re-reads as incremental changes carrying the added columns, keeping the replaced delta link for its deletes', () => {
+		const state: TriggerState = {
+			...finishLoad(initialTriggerState(settings), 'https://x/contacts?$deltatoken=7'),
+			columns: ['a'],
+		};
+		const next = startColumnsReread(state, ['c'], 10);
+		expect(next).toMatchObject({
+			load: 'replay',
+			addedColumns: ['c'],
+			totalInLoad: 10,
+			pending: { drainLink: 'https://x/contacts?$deltatoken=7' },
+		});
+		// A replay under way already pushes every field; an initial load starts over.
+		expect(startColumnsReread(startReplay(state, 'r'), ['c']).addedColumns).toBeUndefined();
+		expect(startColumnsReread(initialTriggerState(settings), ['c']).load).toBe('initial');
+		expect(finishLoad(next).addedColumns).toBeUndefined();
 	});
 });
