@@ -62,8 +62,18 @@ export function loadDemo(name: TemplateName): WorkflowFile {
 		...template,
 		nodes,
 		connections: { ...template.connections, ...addition.connections },
-		settings: { ...template.settings, saveDataSuccessExecution: 'all' },
+		settings: withSuccessfulExecutionsSaved(template.settings),
 	};
+}
+
+/**
+ * Workflow settings that save successful executions too. The templates save failed ones only;
+ * the demo's report and the tests read what every execution wrote.
+ */
+export function withSuccessfulExecutionsSaved(
+	settings: WorkflowDefinition['settings'] = {},
+): WorkflowDefinition['settings'] {
+	return { ...settings, saveDataSuccessExecution: 'all' };
 }
 
 /**
