@@ -6,7 +6,12 @@
  */
 import type { INode } from 'n8n-workflow';
 
-import { loadTemplate, TEMPLATE_FILES, type TemplateName } from '../../sandbox/n8n/templates';
+import {
+	loadDemo,
+	loadTemplate,
+	TEMPLATE_FILES,
+	type TemplateName,
+} from '../../sandbox/n8n/templates';
 import type { WorkflowJson } from '../support/harness';
 import { useNodeFixture } from './fixture';
 
@@ -99,6 +104,33 @@ describe('Templates as files', () => {
 		]) {
 			expect(text).toContain(`**${direction}**`);
 		}
+	});
+});
+
+describe('The demo that npm start publishes', () => {
+	it('adds the sandbox-only loyalty-card chain to the template, leaving the template as shipped', () => {
+		const shipped = template('dynamicsToCampaign');
+		const demo = loadDemo('dynamicsToCampaign');
+		expect(demo.nodes.slice(0, shipped.nodes.length)).toEqual(shipped.nodes);
+		const added = demo.nodes
+			.slice(shipped.nodes.length)
+			.filter((n) => n.type.startsWith(OUR_NODES));
+		expect(added.map((n) => n.parameters.table ?? n.type)).toEqual([
+			'new_loyaltycard',
+			'new_loyaltycard',
+			'new_loyaltycard',
+			'new_loyaltycard',
+			`${OUR_NODES}campaignUpsert`,
+		]);
+		for (const node of added.slice(0, -1)) expect(demo.connections).toHaveProperty([node.name]);
+	});
+
+	it('moves opt-in/out both ways and saves every execution, to report what each one wrote', () => {
+		for (const name of TEMPLATES) {
+			expect(loadDemo(name).settings).toMatchObject({ saveDataSuccessExecution: 'all' });
+		}
+		const sync = loadDemo('optInOut').nodes.find((n) => n.name === 'Opt-In/Out Sync')!;
+		expect(sync.parameters.direction).toBe('bidirectional');
 	});
 });
 

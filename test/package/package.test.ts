@@ -150,3 +150,21 @@ describe("n8n's scanner (@n8n/scan-community-package)", () => {
 		}
 	}, 60_000);
 });
+
+describe('The publish workflow (.github/workflows/publish.yml)', () => {
+	const workflow = readFileSync(
+		path.join(REPO_ROOT, '.github', 'workflows', 'publish.yml'),
+		'utf8',
+	);
+
+	it('publishes from GitHub Actions on a version tag, with npm provenance, after the scanner checks', () => {
+		expect(workflow).toMatch(/^on:\n {2}push:\n {4}tags: \['v\*\.\*\.\*'\]$/m);
+		expect(workflow).toMatch(/^ {6}id-token: write$/m);
+		expect(workflow).toMatch(/^ {8}run: npm publish --provenance$/m);
+		const checks = workflow.indexOf('npx jest test/package');
+		expect(checks).toBeGreaterThan(0);
+		expect(checks).toBeLessThan(workflow.indexOf('npm publish'));
+		// npm ci, not a build step: prepack builds what npm publish packs, as in a clean checkout.
+		expect(workflow).toMatch(/^ {6}- run: npm ci$/m);
+	});
+});
