@@ -74,7 +74,10 @@ export async function run(params: { profiles: number; changes: number }): Promis
 	const sandbox = await startSandboxProcess();
 	try {
 		const pairs = await pairUp(sandbox, params.profiles);
-		const wf = engine(sandbox).workflow(loadTemplate('opt-in-out.json'));
+		const template = loadTemplate('opt-in-out.json');
+		// The template ships Disabled; the benchmark measures the Bidirectional cycle.
+		template.nodes.find((n) => n.name === SYNC)!.parameters.direction = 'bidirectional';
+		const wf = engine(sandbox).workflow(template);
 		await sandbox.dataverseAdmin.resetCounters();
 		await sandbox.campaignAdmin.resetCounters();
 		const first = await timed(() => cycle(wf));

@@ -18,8 +18,6 @@ import {
 import { dynamicsTableProperty } from '../shared/properties';
 import { execute } from './execute';
 
-// A step of a sync chain that needs the records of the chain's trigger: not a tool for an AI agent.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class ApplyFieldMapping implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dynamics Apply Field Mapping',
@@ -27,6 +25,7 @@ export class ApplyFieldMapping implements INodeType {
 		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
 		group: ['transform'],
 		version: 1,
+		usableAsTool: true,
 		subtitle: '={{$parameter["table"] + " → " + $parameter["campaignResource"]}}',
 		description:
 			'Maps a Microsoft Dynamics 365 table to a Campaign resource: primary keys, field mappings with Apply updates, and advanced settings',

@@ -238,7 +238,11 @@ describe('Chaos convergence (10% faults on both services)', () => {
 					'profile',
 					ids.map((id, i) => ({ externalId: id, email: `o${i}@example.com` })),
 				);
-				const wf = fx.workflow(loadTemplate('opt-in-out'));
+				const template = loadTemplate('opt-in-out');
+				// Shipped Disabled: the admin chooses Bidirectional.
+				template.nodes.find((n) => n.name === 'Opt-In/Out Sync')!.parameters.direction =
+					'bidirectional';
+				const wf = fx.workflow(template);
 				// First cycle pairs everything up (nothing to move yet).
 				await wf.run('Schedule Trigger');
 
