@@ -25,6 +25,12 @@ export interface HttpRequest {
 	replaySafe?: boolean;
 	/** A short label for request counters, e.g. `dataverse:contacts:GET`. */
 	route?: string;
+	/**
+	 * Recognises an answer of a retryable status that the service gives the same way every time
+	 * (Campaign answers 500 for a duplicate key or an unknown property): it is returned at once,
+	 * since a repeat would cost a call and hide the cause.
+	 */
+	deterministic?: (response: HttpResponse) => boolean;
 }
 
 export interface HttpResponse<T = unknown> {
