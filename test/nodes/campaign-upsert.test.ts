@@ -261,15 +261,14 @@ describe('Campaign Upsert', () => {
 			});
 		}
 
-		function memberChain(parameters: Record<string, unknown>) {
-			const { json, names } = syncWorkflow({
+		function memberChain(settings: ChainSettings) {
+			return setup({
 				campaignResource: 'cusMember',
 				campaignKey: 'memberCode',
 				fields: [{ dynamicsField: 'firstname', campaignField: 'name' }],
 				errorOutput: true,
+				...settings,
 			});
-			Object.assign(json.nodes.find((n) => n.name === names.mapping)!.parameters, parameters);
-			return { wf: fx.workflow(json), names };
 		}
 
 		it('looks every record up before creating it, so a key Campaign already holds is never duplicated', async () => {
@@ -376,9 +375,10 @@ describe('Campaign Upsert', () => {
 			const [id] = await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
 			await fx.campaign.insert('profile', [{ externalId: id, email: 'x@example.com' }]);
 			await fx.campaign.resetCounters();
-			const { json, names } = syncWorkflow({ fields: CONTACT_FIELDS.slice(0, 2) });
-			json.nodes.find((n) => n.name === names.mapping)!.parameters.campaignKeyFilter = 'byEmail';
-			const wf = fx.workflow(json);
+			const { wf, names } = setup({
+				campaignKeyFilter: 'byEmail',
+				fields: CONTACT_FIELDS.slice(0, 2),
+			});
 			const run = (await wf.pollAndRun(names.trigger))!;
 			expect(run.status).toBe('error');
 			expect(run.error?.message).toMatch(
