@@ -273,7 +273,7 @@ export class CampaignClient {
 	/** A record by href (or `resource` + PKey via `recordHref`); undefined when it does not exist. */
 	async get(href: string): Promise<CampaignRecord | undefined> {
 		const { response, route } = await this.exchange<CampaignRecord>('GET', href);
-		if (response.status === 404) return undefined;
+		if (isNoSuchRecord(response)) return undefined;
 		if (response.status >= 400) throw campaignError(response, route);
 		return response.body;
 	}
@@ -309,7 +309,7 @@ export class CampaignClient {
 	/** Deletes a record; false when it did not exist. */
 	async delete(href: string): Promise<boolean> {
 		const { response, route } = await this.exchange('DELETE', href, undefined, true);
-		if (response.status === 404) return false;
+		if (isNoSuchRecord(response)) return false;
 		if (response.status >= 400) throw campaignError(response, route);
 		return true;
 	}
@@ -364,6 +364,18 @@ export class CampaignClient {
 			yield result;
 		}
 	}
+}
+
+/**
+ * No record has this PKey: 404, or Campaign Standard's 500 for a PKey it cannot parse
+ * (`XTK-170036 Unable to parse expression '@id = @…'`; Campaign v8 answers 404 for the same,
+ * experience-cloud.en help/campaign/api/limitations.md).
+ */
+function isNoSuchRecord(response: HttpResponse<unknown>): boolean {
+	if (response.status === 404) return true;
+	if (response.status !== 500) return false;
+	const { code, message } = readCampaignError(response.body, response.status);
+	return code === 'XTK-170036' && /'@id = @/.test(message);
 }
 
 /** Keeps `_forcePagination=true` on a next page's URL, should Campaign leave it out. */

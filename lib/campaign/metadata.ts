@@ -129,13 +129,18 @@ export function isScalarField(field: CampaignFieldInfo): boolean {
 	return !STRUCTURED_TYPES.has(field.type);
 }
 
+/** The last segment of a URL's path (`/profileAndServicesExt/cusProduct/` → `cusProduct`). */
+function lastSegment(url: string): string | undefined {
+	return url.split('?')[0].replace(/\/+$/, '').split('/').pop() || undefined;
+}
+
 /**
  * A filter's path segment and parameters from its `data` template: the last path segment, and
  * each query parameter whose value is `$value` (others are fixed by the template).
  */
 export function readFilterTemplate(data: string): { segment?: string; parameters: string[] } {
-	const [path, query = ''] = data.split('?');
-	const segment = path.replace(/\/+$/, '').split('/').pop() || undefined;
+	const [, query = ''] = data.split('?');
+	const segment = lastSegment(data);
 	const parameters = query
 		.split('&')
 		.filter(Boolean)
@@ -171,7 +176,7 @@ export function readCustomResources(body: unknown): CustomResourceInfo[] {
 		if (!isObject(raw)) continue;
 		// The resource's records path names it (Adobe's own sample repeats one `name` by mistake).
 		const data = text(raw.data);
-		const name = (data && readFilterTemplate(data).segment) || key;
+		const name = (data && lastSegment(data)) || key;
 		resources.push({
 			name,
 			label: text(raw.label) ?? text(raw.help) ?? name,

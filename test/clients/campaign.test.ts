@@ -120,6 +120,8 @@ describe('Campaign resources', () => {
 		expect(await client.delete(created.href!)).toBe(true);
 		expect(await client.get(created.href!)).toBeUndefined();
 		expect(await client.delete(created.href!)).toBe(false);
+		// A PKey Campaign cannot parse names no record either (500 XTK-170036 in Campaign Standard).
+		expect(await client.get(client.recordHref(PROFILE, '@not-a-pkey'))).toBeUndefined();
 	});
 
 	it("reports Campaign's error code and message, naming the route", async () => {
