@@ -65,6 +65,16 @@ export function filtersNamedAfter(
 	);
 }
 
+/** The one filter named after the key (an exact `by<Key>` wins over looser matches), if any. */
+export function filterNamedAfter(
+	filters: readonly CampaignFilterInfo[],
+	key: string,
+): CampaignFilterInfo | undefined {
+	const named = filtersNamedAfter(filters, key);
+	const exact = named.filter((f) => simplify(f.name) === simplify(`by${key}`));
+	return named.length === 1 ? named[0] : exact.length === 1 ? exact[0] : undefined;
+}
+
 function describe(filter: CampaignFilterInfo): string {
 	return `${filter.name} (?${filter.parameters.join('&')})`;
 }
@@ -91,9 +101,9 @@ export function chooseKeyFilter(
 		}
 		return filter;
 	}
+	const byName = filterNamedAfter(filters, key);
+	if (byName) return byName;
 	const named = filtersNamedAfter(filters, key);
-	const exact = named.filter((f) => simplify(f.name) === simplify(`by${key}`));
-	if (named.length === 1 || exact.length === 1) return exact[0] ?? named[0];
 	if (!named.length) {
 		throw new Error(
 			`The Campaign field "${resource}.${key}" has no filter named after it to find records by: define a filter on the resource in Campaign (e.g. by${key[0].toUpperCase()}${key.slice(1)} with one parameter on ${key}) and choose it as the Campaign key filter in Apply Field Mapping, or choose another Campaign primary key (one-parameter filters: ${usable.map(describe).join(', ') || 'none'})`,

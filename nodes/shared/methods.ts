@@ -6,7 +6,7 @@ import type {
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { CampaignFieldInfo } from '../../lib/campaign/client';
-import { filtersNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
+import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
 import { isScalarField } from '../../lib/campaign/metadata';
 import { campaignClient, dataverseClient } from './clients';
 
@@ -163,8 +163,8 @@ export async function getCampaignKeyFields(
 	return writableFields(found.type.fields)
 		.filter((f) => f.type !== 'link')
 		.map((f) => {
-			const named = filtersNamedAfter(filters, f.name);
-			return fieldOption(f, named.length ? `; found with ${named[0].name}` : '');
+			const byName = filterNamedAfter(filters, f.name);
+			return fieldOption(f, byName ? `; found with ${byName.name}` : '');
 		})
 		.sort(byName);
 }
@@ -180,22 +180,21 @@ export async function getCampaignKeyFilters(
 	if (!found) return [];
 	const key = currentString(this, 'campaignKey');
 	const filters = oneParameterFilters(await found.client.filters(found.type));
-	const named = key ? filtersNamedAfter(filters, key) : [];
+	const byName = key ? filterNamedAfter(filters, key) : undefined;
 	const options: INodePropertyOptions[] = [
 		{
-			name: named.length === 1 ? `By Name: ${named[0].name}` : 'By Name',
+			name: byName ? `By Name: ${byName.name}` : 'By Name',
 			value: '',
-			description:
-				named.length === 1
-					? `The filter named after ${key}: ${named[0].label}`
-					: `No single filter is named after ${key || 'the key'}: choose one below`,
+			description: byName
+				? `The filter named after ${key}: ${byName.label}`
+				: `No single filter is named after ${key || 'the key'}: choose one below`,
 		},
 	];
 	for (const f of filters) {
 		options.push({
 			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
 			value: f.name,
-			description: `Parameter: ${f.parameters[0]}${named.includes(f) ? `; named after ${key}` : ''}`,
+			description: `Parameter: ${f.parameters[0]}${f === byName ? `; named after ${key}` : ''}`,
 		});
 	}
 	return options;
