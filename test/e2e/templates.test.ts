@@ -429,11 +429,11 @@ describe('Opt-In/Out template in a real n8n', () => {
 			const b = contacts.find((c) => !c.donotphone && c !== a)!;
 			const aProfile = profiles.find((p) => p.externalId === a.contactid)!;
 			const bProfile = profiles.find((p) => p.externalId === b.contactid)!;
-			expect(Boolean(aProfile.denyListEmail)).toBe(false);
-			expect(Boolean(bProfile.denyListPhone)).toBe(false);
+			expect(Boolean(aProfile.blackListEmail)).toBe(false);
+			expect(Boolean(bProfile.blackListPhone)).toBe(false);
 
 			const since = Date.now();
-			await campaign.edit('profile', String(aProfile.PKey), { denyListEmail: true });
+			await campaign.edit('profile', String(aProfile.PKey), { blackListEmail: true });
 			await dataverse.editRecord('contact', String(b.contactid), { donotphone: true });
 
 			await waitFor('both changes to cross over', async () => {
@@ -441,7 +441,7 @@ describe('Opt-In/Out template in a real n8n', () => {
 					(c) => c.contactid === a.contactid,
 				);
 				const profile = await campaign.read('profile', String(bProfile.PKey));
-				return contact?.donotemail === true && profile.denyListPhone === true;
+				return contact?.donotemail === true && profile.blackListPhone === true;
 			});
 			const runs = await waitFor('the cycles after the change to settle', () => settled(since));
 			const moved = runs.reduce((n, e) => n + (writes(e) ?? 0), 0);
@@ -459,7 +459,7 @@ describe('Opt-In/Out template in a real n8n', () => {
 				(c) => c.contactid === a.contactid,
 			);
 			expect(contact?.donotemail).toBe(true);
-			expect((await campaign.read('profile', String(bProfile.PKey))).denyListPhone).toBe(true);
+			expect((await campaign.read('profile', String(bProfile.PKey))).blackListPhone).toBe(true);
 		});
 	}, 180_000);
 });

@@ -177,7 +177,7 @@ describe('Templates run in the engine', () => {
 	it('opt-in-out as shipped reads and writes nothing', async () => {
 		const [id] = await fx.dataverse.seed('contact', [{ firstname: 'Opt', donotemail: false }]);
 		const [profile] = await fx.campaign.insert('profile', [
-			{ externalId: id, email: 'opt@example.com', denyListPhone: true },
+			{ externalId: id, email: 'opt@example.com', blackListPhone: true },
 		]);
 		await fx.dataverse.editRecord('contact', id, { donotemail: true });
 		await fx.dataverse.resetCounters();
@@ -192,7 +192,7 @@ describe('Templates run in the engine', () => {
 			writtenToDynamics: 0,
 		});
 		expect(await totalRequests()).toBe(0);
-		expect((await fx.campaign.read('profile', String(profile.PKey))).denyListEmail).toBeFalsy();
+		expect((await fx.campaign.read('profile', String(profile.PKey))).blackListEmail).toBeFalsy();
 		expect(
 			(await fx.dataverse.dump('contact')).records.find((c) => c.contactid === id)?.donotphone,
 		).toBeFalsy();
@@ -216,7 +216,7 @@ describe('Templates run in the engine', () => {
 		await fx.campaign.insert('profile', [{ externalId: bad, email: 'copy@example.com' }], {
 			bypassUnique: true,
 		} as never);
-		await fx.campaign.edit('profile', String(goodProfile.PKey), { denyListPhone: true });
+		await fx.campaign.edit('profile', String(goodProfile.PKey), { blackListPhone: true });
 		await fx.dataverse.editRecord('contact', bad, { donotemail: true });
 
 		const result = await wf.run('Schedule Trigger');

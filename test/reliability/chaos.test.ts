@@ -213,11 +213,12 @@ describe('Chaos convergence (10% faults on both services)', () => {
 	});
 
 	describe('opt-out', () => {
+		// The template's pairs, with the Campaign flags as the profile names them on the wire.
 		const MAPPING: Array<[string, string]> = [
-			['donotemail', 'denyListEmail'],
-			['donotphone', 'denyListPhone'],
-			['donotfax', 'denyListFax'],
-			['donotpostalmail', 'denyListPostalMail'],
+			['donotemail', 'blackListEmail'],
+			['donotphone', 'blackListPhone'],
+			['donotfax', 'blackListFax'],
+			['donotpostalmail', 'blackListPostalMail'],
 		];
 
 		it.each(SEEDS)(

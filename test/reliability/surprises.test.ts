@@ -219,27 +219,19 @@ describe('Reliability: service-side surprises', () => {
 
 		it('keeps Campaign filter values from changing a Campaign query', async () => {
 			await fx.campaign.insert('profile', [
-				{ externalId: 'a&externalId=b', email: 'a@example.com' },
+				{ externalId: 'a&externalId_parameter=b', email: 'a@example.com' },
 				{ externalId: 'b', email: 'b@example.com' },
 			]);
 			const url = fx.sandboxes.campaign.url;
 			const transport = axiosTransport({ auth: campaignTokens(sandboxCampaignSettings(url)) });
 			const client = new CampaignClient({ transport, apiBaseUrl: `${url}/sandbox-org/campaign` });
-			const found = await client.findByFilter(
-				'profileAndServices/profile' as never,
-				'byExternalId',
-				{
-					externalId: 'a&externalId=b',
-				},
-			);
-			expect(found.map((p) => p.externalId)).toEqual(['a&externalId=b']);
-			const none = await client.findByFilter(
-				'profileAndServices/profile' as never,
-				'byExternalId',
-				{
-					externalId: "' OR 1=1 --",
-				},
-			);
+			const found = await client.findByFilter('profileAndServicesExt/profile', 'byExternalId', {
+				externalId_parameter: 'a&externalId_parameter=b',
+			});
+			expect(found.map((p) => p.externalId)).toEqual(['a&externalId_parameter=b']);
+			const none = await client.findByFilter('profileAndServicesExt/profile', 'byExternalId', {
+				externalId_parameter: "' OR 1=1 --",
+			});
 			expect(none).toEqual([]);
 			transport.close();
 		});
