@@ -102,7 +102,7 @@ async function runOneByOne(sandbox: SandboxProcess) {
 				const event = valid.event;
 				const table = TABLES[event.type];
 				const entitySet = `${table}s`;
-				const activity = toActivity(event, String(event.profileExternalId), {
+				const activity = toActivity(event, String(event.profileKey), {
 					entitySet,
 					columns: {
 						eventId: 'adobe_eventid',

@@ -1,7 +1,7 @@
 /**
- * Adobe Campaign Standard REST client: resources, filters, PKey hrefs, `_lineCount` paging,
- * resource metadata and the email event records read with a checkpoint. It takes a Transport that
- * already authenticates (bearer token and `X-Api-Key`) and retries.
+ * Adobe Campaign Standard REST client: resources, filters, PKey hrefs, `_lineCount` paging and
+ * resource metadata. It takes a Transport that already authenticates (bearer token and
+ * `X-Api-Key`) and retries.
  *
  * Campaign v8 tenants migrated from Campaign Standard answer the same REST API with a few
  * differences (experience-cloud.en help/campaign/api/limitations.md) that this client absorbs:
@@ -52,32 +52,6 @@ export interface CampaignPage {
 	/** The next page's URL, when there is one. */
 	nextHref?: string;
 }
-
-/** Where an event reader stopped: the last event read, ordered by (lastModified, eventId). */
-export interface EventCheckpoint {
-	lastModified: string;
-	eventId: string;
-}
-
-export interface ReadEventsOptions {
-	/** Read events after this checkpoint; none = from the beginning. */
-	after?: EventCheckpoint;
-	pageSize?: number;
-	/** The event resource (default `cusEmailEvent`) and its checkpoint filter. */
-	resource?: string;
-	filter?: string;
-}
-
-export interface EventPage {
-	events: CampaignRecord[];
-	/** The checkpoint after this page (unchanged when the page is empty). */
-	checkpoint?: EventCheckpoint;
-}
-
-export const DEFAULT_EVENT_RESOURCE = 'cusEmailEvent';
-export const DEFAULT_EVENT_FILTER = 'byLastModifiedAfter';
-/** The lower bound used when reading events from the beginning. */
-const BEGINNING = '1970-01-01T00:00:00.000Z';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const API = /^(profileAndServices|profileAndServicesExt|customResources)$/;
@@ -334,35 +308,6 @@ export class CampaignClient {
 	/** The custom resources linked to the profile. */
 	async listCustomResources(): Promise<CustomResourceInfo[]> {
 		return readCustomResources(await this.send<unknown>('GET', 'profileAndServicesExt/'));
-	}
-
-	// ---- email events ----------------------------------------------------------------------
-
-	/**
-	 * Reads email event records in (lastModified, eventId) order after a checkpoint, page by page.
-	 * Each page carries the checkpoint to store once its events are handled.
-	 */
-	async *readEvents(options: ReadEventsOptions = {}): AsyncGenerator<EventPage> {
-		const resource = options.resource ?? DEFAULT_EVENT_RESOURCE;
-		const params: Record<string, string> = {
-			lastModified: options.after?.lastModified ?? BEGINNING,
-		};
-		if (options.after?.eventId) params.eventId = options.after.eventId;
-		let checkpoint = options.after;
-		for await (const page of this.filterPages(
-			`profileAndServicesExt/${resource}`,
-			options.filter ?? DEFAULT_EVENT_FILTER,
-			params,
-			options.pageSize ? { lineCount: options.pageSize } : {},
-		)) {
-			const last = page.records[page.records.length - 1];
-			if (last) {
-				checkpoint = { lastModified: String(last.lastModified), eventId: String(last.eventId) };
-			}
-			const result: EventPage = { events: page.records };
-			if (checkpoint) result.checkpoint = checkpoint;
-			yield result;
-		}
 	}
 }
 

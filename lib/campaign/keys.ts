@@ -37,7 +37,20 @@ export interface KeyAccessOptions {
 	 * tests another field cannot make every lookup come back empty (and every record a duplicate).
 	 */
 	verify?: boolean;
+	/** The settings that choose the key and its filter, as messages name them. */
+	settings?: KeySettings;
 }
+
+/** Where the user chooses the key field and its filter. */
+export interface KeySettings {
+	key: string;
+	filter: string;
+}
+
+const MAPPING_SETTINGS: KeySettings = {
+	key: 'Campaign Primary Key in Apply Field Mapping',
+	filter: 'Campaign Key Filter in Apply Field Mapping',
+};
 
 /** Filters that take exactly one parameter: those a key value can be passed to. */
 export function oneParameterFilters(filters: readonly CampaignFilterInfo[]): CampaignFilterInfo[] {
@@ -85,13 +98,14 @@ export function chooseKeyFilter(
 	resource: string,
 	key: string,
 	chosen?: string,
+	settings: KeySettings = MAPPING_SETTINGS,
 ): CampaignFilterInfo {
 	const usable = oneParameterFilters(filters);
 	if (chosen) {
 		const filter = filters.find((f) => f.name === chosen || f.segment === chosen);
 		if (!filter) {
 			throw new Error(
-				`The Campaign table "${resource}" has no filter "${chosen}": choose the Campaign key filter again in Apply Field Mapping (filters: ${usable.map(describe).join(', ') || 'none'})`,
+				`The Campaign table "${resource}" has no filter "${chosen}": choose the ${settings.filter} again (filters: ${usable.map(describe).join(', ') || 'none'})`,
 			);
 		}
 		if (filter.parameters.length !== 1) {
@@ -106,11 +120,11 @@ export function chooseKeyFilter(
 	const named = filtersNamedAfter(filters, key);
 	if (!named.length) {
 		throw new Error(
-			`The Campaign field "${resource}.${key}" has no filter named after it to find records by: define a filter on the resource in Campaign (e.g. by${key[0].toUpperCase()}${key.slice(1)} with one parameter on ${key}) and choose it as the Campaign key filter in Apply Field Mapping, or choose another Campaign primary key (one-parameter filters: ${usable.map(describe).join(', ') || 'none'})`,
+			`The Campaign field "${resource}.${key}" has no filter named after it to find records by: define a filter on the resource in Campaign (e.g. by${key[0].toUpperCase()}${key.slice(1)} with one parameter on ${key}) and choose it as the ${settings.filter}, or choose another ${settings.key} (one-parameter filters: ${usable.map(describe).join(', ') || 'none'})`,
 		);
 	}
 	throw new Error(
-		`Several Campaign filters of "${resource}" are named after "${key}" (${named.map(describe).join(', ')}): choose the Campaign key filter in Apply Field Mapping`,
+		`Several Campaign filters of "${resource}" are named after "${key}" (${named.map(describe).join(', ')}): choose one as the ${settings.filter}`,
 	);
 }
 
@@ -140,7 +154,12 @@ export async function findByKey(
 	return found.filter((record) => holdsKey(record, access.key, text));
 }
 
-async function verifyKeyFilter(client: CampaignClient, access: KeyAccess, resource: string) {
+async function verifyKeyFilter(
+	client: CampaignClient,
+	access: KeyAccess,
+	resource: string,
+	settings: KeySettings,
+) {
 	let sample: CampaignRecord | undefined;
 	for await (const page of client.listPages(access.path, { lineCount: 20 })) {
 		sample = page.records.find((r) => canonical(r[access.key]) !== '');
@@ -152,7 +171,7 @@ async function verifyKeyFilter(client: CampaignClient, access: KeyAccess, resour
 	const found = await findByKey(client, access, value);
 	if (!found.some((r) => access.key in r && canonical(r[access.key]) === canonical(value))) {
 		throw new Error(
-			`The Campaign filter "${access.filter.name}" does not find "${resource}" records by ${access.key}: it found nothing for ${access.key} = ${JSON.stringify(value)}, which a record holds. Choose the filter that tests ${access.key} as the Campaign key filter in Apply Field Mapping`,
+			`The Campaign filter "${access.filter.name}" does not find "${resource}" records by ${access.key}: it found nothing for ${access.key} = ${JSON.stringify(value)}, which a record holds. Choose the filter that tests ${access.key} as the ${settings.filter}`,
 		);
 	}
 }
@@ -166,13 +185,20 @@ export async function resolveKeyAccess(
 	type?: CampaignResourceType,
 ): Promise<KeyAccess> {
 	const resource = path.split('/').pop() ?? path;
+	const settings = options.settings ?? MAPPING_SETTINGS;
 	const metadata = type ?? (await client.resourceType(path));
 	if (!metadata.fields.some((f) => f.name === key)) {
 		throw new Error(
-			`The Campaign table "${resource}" has no field "${key}": choose its Campaign primary key again in Apply Field Mapping`,
+			`The Campaign table "${resource}" has no field "${key}": choose the ${settings.key} again`,
 		);
 	}
-	const filter = chooseKeyFilter(await client.filters(metadata), resource, key, options.filter);
+	const filter = chooseKeyFilter(
+		await client.filters(metadata),
+		resource,
+		key,
+		options.filter,
+		settings,
+	);
 	const access: KeyAccess = {
 		path,
 		key,
@@ -180,6 +206,6 @@ export async function resolveKeyAccess(
 		parameter: filter.parameters[0],
 		unique: options.unique === true,
 	};
-	if (options.verify) await verifyKeyFilter(client, access, resource);
+	if (options.verify) await verifyKeyFilter(client, access, resource, settings);
 	return access;
 }

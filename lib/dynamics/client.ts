@@ -143,6 +143,8 @@ export interface ModifiedPage {
 export interface AlternateKey {
 	name: string;
 	columns: string[];
+	/** `EntityKeyIndexStatus`: Pending, InProgress, Active or Failed (define-alternate-keys-entity.md). */
+	status?: string;
 }
 
 export interface TableInfo {
@@ -447,7 +449,7 @@ export class DataverseClient {
 			'GET',
 			`EntityDefinitions(LogicalName=${odataLiteral(logicalName, 'string')})${buildQueryString({
 				$select: DataverseClient.TABLE_SELECT,
-				$expand: 'Keys($select=LogicalName,KeyAttributes)',
+				$expand: 'Keys($select=LogicalName,KeyAttributes,EntityKeyIndexStatus)',
 			})}`,
 		);
 		const info = DataverseClient.toTableInfo(response.body);
@@ -455,8 +457,29 @@ export class DataverseClient {
 		info.alternateKeys = keys.map((key: Record<string, unknown>) => ({
 			name: String(key.LogicalName),
 			columns: Array.isArray(key.KeyAttributes) ? key.KeyAttributes.map(String) : [],
+			...(typeof key.EntityKeyIndexStatus === 'string' ? { status: key.EntityKeyIndexStatus } : {}),
 		}));
 		return info;
+	}
+
+	/** Drops what this client cached of a table, so the next read asks Dataverse again. */
+	forgetTable(logicalName: string): void {
+		this.tables.delete(logicalName);
+		this.columns.delete(logicalName);
+	}
+
+	/**
+	 * POSTs a metadata definition (a table to `EntityDefinitions`, a column to
+	 * `EntityDefinitions(LogicalName='x')/Attributes`, a key to `.../Keys`) and returns the new
+	 * item's URL from `OData-EntityId` (webapi/create-update-entity-definitions-using-web-api.md).
+	 * Not replayed after a lost answer: a second POST would be refused as a duplicate, so the
+	 * caller reads the metadata again instead.
+	 */
+	async createMetadata(path: string, definition: Record<string, unknown>): Promise<string> {
+		const response = await this.send('POST', path, { body: definition, replaySafe: false });
+		this.tables.clear();
+		this.columns.clear();
+		return String(response.headers['odata-entityid'] ?? '');
 	}
 
 	/** The columns of a table with their types; cached for the life of this client. */

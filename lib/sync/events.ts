@@ -12,9 +12,10 @@ export const EMAIL_EVENT_TYPES: readonly EmailEventType[] = ['send', 'open', 'cl
 export interface EmailEvent {
 	eventId: string;
 	type: EmailEventType;
-	/** The profile's externalId, i.e. the Dynamics contactid. */
-	profileExternalId?: string;
-	profilePKey?: string;
+	/** The profile's Campaign key (the Dynamics contactid), when the event carries it. */
+	profileKey?: string;
+	/** The profile's href from the answer that carried the event (its link's `href`). */
+	profileHref?: string;
 	campaignName: string;
 	deliveryName: string;
 	campaignId?: string;
@@ -25,6 +26,39 @@ export interface EmailEvent {
 	/** Clicks only. */
 	clickedUrl?: string;
 }
+
+/**
+ * The field names of an event record: those of the resource docs/CAMPAIGN-SETUP.md sets up, or the
+ * user's. `profile` is the link to the profile (`{"PKey","href"}` as Campaign answers it);
+ * `profileKey` the profile's Campaign key copied into the event.
+ */
+export interface EventFields {
+	eventId: string;
+	type: string;
+	profile: string;
+	profileKey: string;
+	campaignId: string;
+	campaignName: string;
+	deliveryId: string;
+	deliveryName: string;
+	date: string;
+	mirrorPageUrl: string;
+	clickedUrl: string;
+}
+
+export const DEFAULT_EVENT_FIELDS: EventFields = {
+	eventId: 'eventId',
+	type: 'type',
+	profile: 'profile',
+	profileKey: 'profileExternalId',
+	campaignId: 'campaignId',
+	campaignName: 'campaignName',
+	deliveryId: 'deliveryId',
+	deliveryName: 'deliveryName',
+	date: 'date',
+	mirrorPageUrl: 'mirrorPageUrl',
+	clickedUrl: 'clickedUrl',
+};
 
 export type EventValidation = { ok: true; event: EmailEvent } | { ok: false; reason: string };
 
@@ -50,17 +84,29 @@ const optionalText = (raw: Record<string, unknown>, field: string): string | und
 /** Longest event id accepted: the length of the event id column of the activity tables. */
 export const EVENT_ID_MAX = 100;
 
-/** Checks a raw event (a Campaign event record or a webhook payload) and says what is wrong. */
-export function validateEvent(raw: unknown): EventValidation {
+/** The href of a link value (`{"PKey","href"}`), if it has one. */
+function linkHref(value: unknown): string | undefined {
+	if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+	const href = (value as Record<string, unknown>).href;
+	return typeof href === 'string' && /^https?:\/\//.test(href) ? href : undefined;
+}
+
+/**
+ * Checks a raw event (a Campaign event record or a webhook payload) read with `fields`, and says
+ * what is wrong, naming the event and the field.
+ */
+export function validateEvent(
+	raw: unknown,
+	fields: EventFields = DEFAULT_EVENT_FIELDS,
+): EventValidation {
 	if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
 		return { ok: false, reason: `an email event must be an object, got ${describeValue(raw)}` };
 	}
 	const r = raw as Record<string, unknown>;
-	const text: Record<string, string | undefined> = {};
-	const fields = [
+	const text: Partial<Record<keyof EventFields, string>> = {};
+	const textual: Array<keyof EventFields> = [
 		'eventId',
-		'profileExternalId',
-		'profilePKey',
+		'profileKey',
 		'campaignName',
 		'deliveryName',
 		'campaignId',
@@ -68,8 +114,8 @@ export function validateEvent(raw: unknown): EventValidation {
 		'mirrorPageUrl',
 		'clickedUrl',
 	];
-	for (const f of fields) {
-		const v = optionalText(r, f);
+	for (const f of textual) {
+		const v = optionalText(r, fields[f]);
 		if (v instanceof Error) return { ok: false, reason: v.message };
 		text[f] = v;
 	}
@@ -78,46 +124,52 @@ export function validateEvent(raw: unknown): EventValidation {
 		// No activity could be keyed by it, and the id would flood every message that names it.
 		return {
 			ok: false,
-			reason: `email event: "eventId" is ${describeValue(id)} (${id.length} characters); at most ${EVENT_ID_MAX} are allowed`,
+			reason: `email event: "${fields.eventId}" is ${describeValue(id)} (${id.length} characters); at most ${EVENT_ID_MAX} are allowed`,
 		};
 	}
 	const which = id ? `event ${id}` : 'email event';
-	const missing = (f: string) => ({ ok: false as const, reason: `${which}: "${f}" is missing` });
+	const missing = (f: keyof EventFields) => ({
+		ok: false as const,
+		reason: `${which}: "${fields[f]}" is missing`,
+	});
 	if (!id) {
 		// A webhook's whole request (n8n's Webhook node puts the payload under "body") or a list.
 		for (const wrapper of ['body', 'data', 'event', 'events']) {
 			const inner = r[wrapper];
 			const first = Array.isArray(inner) ? inner[0] : inner;
-			if (first && typeof first === 'object' && 'eventId' in (first as object)) {
+			if (first && typeof first === 'object' && fields.eventId in (first as object)) {
 				return {
 					ok: false,
-					reason: `email event: "eventId" is missing; the event seems to be under "${wrapper}"${Array.isArray(inner) ? ' (a list)' : ''}: pass {{ $json.${wrapper} }} as the event${Array.isArray(inner) ? ', one item per event (Split Out)' : ''}`,
+					reason: `email event: "${fields.eventId}" is missing; the event seems to be under "${wrapper}"${Array.isArray(inner) ? ' (a list)' : ''}: pass {{ $json.${wrapper} }} as the event${Array.isArray(inner) ? ', one item per event (Split Out)' : ''}`,
 				};
 			}
 		}
 		return missing('eventId');
 	}
-	const type = typeof r.type === 'string' ? TYPE_ALIASES[r.type.trim().toLowerCase()] : undefined;
+	const rawType = r[fields.type];
+	const type = typeof rawType === 'string' ? TYPE_ALIASES[rawType.trim().toLowerCase()] : undefined;
 	if (!type) {
 		return {
 			ok: false,
-			reason: `${which}: "type" is ${describeValue(r.type)}; expected one of ${EMAIL_EVENT_TYPES.join(', ')}`,
+			reason: `${which}: "${fields.type}" is ${describeValue(rawType)}; expected one of ${EMAIL_EVENT_TYPES.join(', ')}`,
 		};
 	}
-	if (!text.profileExternalId && !text.profilePKey) {
+	const profileHref = linkHref(r[fields.profile]);
+	if (!text.profileKey && !profileHref) {
 		return {
 			ok: false,
-			reason: `${which}: neither "profileExternalId" nor "profilePKey" is given`,
+			reason: `${which}: neither "${fields.profileKey}" nor "${fields.profile}" (a link with its href) is given`,
 		};
 	}
 	if (!text.campaignName) return missing('campaignName');
 	if (!text.deliveryName) return missing('deliveryName');
-	if (r.date === undefined || r.date === null || r.date === '') return missing('date');
-	const t = parseInstant(r.date);
+	const rawDate = r[fields.date];
+	if (rawDate === undefined || rawDate === null || rawDate === '') return missing('date');
+	const t = parseInstant(rawDate);
 	if (t === undefined) {
 		return {
 			ok: false,
-			reason: `${which}: "date" is ${describeValue(r.date)}, not an ISO date-time`,
+			reason: `${which}: "${fields.date}" is ${describeValue(rawDate)}, not an ISO date-time`,
 		};
 	}
 	if (type === 'click' && !text.clickedUrl) return missing('clickedUrl');
@@ -128,13 +180,9 @@ export function validateEvent(raw: unknown): EventValidation {
 		deliveryName: text.deliveryName,
 		date: new Date(t).toISOString(),
 	};
-	for (const f of [
-		'profileExternalId',
-		'profilePKey',
-		'campaignId',
-		'deliveryId',
-		'mirrorPageUrl',
-	] as const) {
+	if (text.profileKey) event.profileKey = text.profileKey;
+	if (profileHref) event.profileHref = profileHref;
+	for (const f of ['campaignId', 'deliveryId', 'mirrorPageUrl'] as const) {
 		if (text[f]) event[f] = text[f];
 	}
 	if (type === 'click') event.clickedUrl = text.clickedUrl;
@@ -218,5 +266,104 @@ export function toActivity(
 		entitySet: target.entitySet,
 		alternateKey: { column: c.eventId, value: event.eventId },
 		row,
+	};
+}
+
+/** The kind of column an activity value needs. */
+export type ActivityColumnKind = 'text' | 'url' | 'dateTime';
+
+export interface ActivityColumnSpec {
+	/** The Activity Columns setting that names it. */
+	setting: keyof ActivityColumns;
+	column: string;
+	kind: ActivityColumnKind;
+	displayName: string;
+	maxLength?: number;
+}
+
+/** One activity table as Adobe's integration shows it, with the columns this package writes. */
+export interface ActivityTableSpec {
+	type: EmailEventType;
+	table: string;
+	displayName: string;
+	collectionName: string;
+	/** The primary name column every activity has (`subject`). */
+	subjectMaxLength: number;
+	/** The columns written besides subject, regarding and owner (which every activity has). */
+	columns: ActivityColumnSpec[];
+	/** The alternate-key column: the event id. */
+	keyColumn: string;
+}
+
+/**
+ * Adobe's names for the four activities and their date column (CS
+ * help/integrating/using/d365-acs-using-the-integration.md: "Date Sent/Opened/Clicked/Bounced",
+ * "Tracking URL" for clicks, "Mirror Page URL").
+ */
+const ADOBE_ACTIVITIES: Record<EmailEventType, { name: string; date: string }> = {
+	send: { name: 'Adobe Campaign Email Send', date: 'Date Sent' },
+	open: { name: 'Adobe Campaign Email Open', date: 'Date Opened' },
+	click: { name: 'Adobe Campaign Email URL Click', date: 'Date Clicked' },
+	bounce: { name: 'Adobe Campaign Email Bounce', date: 'Date Bounced' },
+};
+
+/** Longest Campaign campaign and delivery labels (Campaign's default text length, 255). */
+const LABEL_MAX = 255;
+/** Longest URL kept (Dataverse text columns hold up to 4,000 characters). */
+const URL_MAX = 2000;
+
+/** The table an event type is written to, with the columns the settings name. */
+export function activityTableSpec(
+	type: EmailEventType,
+	table: string,
+	c: ActivityColumns,
+): ActivityTableSpec {
+	const adobe = ADOBE_ACTIVITIES[type];
+	const columns: ActivityColumnSpec[] = [
+		{
+			setting: 'eventId',
+			column: c.eventId,
+			kind: 'text',
+			displayName: 'Event ID',
+			maxLength: EVENT_ID_MAX,
+		},
+	];
+	const add = (spec: Omit<ActivityColumnSpec, 'column'>) => {
+		const column = c[spec.setting];
+		if (column && !columns.some((x) => x.column === column)) columns.push({ ...spec, column });
+	};
+	if (c.subject && c.subject !== 'subject') {
+		add({ setting: 'subject', kind: 'text', displayName: 'Subject', maxLength: SUBJECT_MAX });
+	}
+	add({
+		setting: 'campaignName',
+		kind: 'text',
+		displayName: 'Campaign Name',
+		maxLength: LABEL_MAX,
+	});
+	add({
+		setting: 'deliveryName',
+		kind: 'text',
+		displayName: 'Delivery Name',
+		maxLength: LABEL_MAX,
+	});
+	add({ setting: 'date', kind: 'dateTime', displayName: adobe.date });
+	if (type === 'click') {
+		add({ setting: 'clickedUrl', kind: 'url', displayName: 'Tracking URL', maxLength: URL_MAX });
+	}
+	add({
+		setting: 'mirrorPageUrl',
+		kind: 'url',
+		displayName: 'Mirror Page URL',
+		maxLength: URL_MAX,
+	});
+	return {
+		type,
+		table,
+		displayName: adobe.name,
+		collectionName: `${adobe.name}s`,
+		subjectMaxLength: 400,
+		columns,
+		keyColumn: c.eventId,
 	};
 }

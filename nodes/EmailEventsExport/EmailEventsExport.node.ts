@@ -9,7 +9,12 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
 import { getTables } from '../shared/methods';
 import { exportEmailEvents } from './export';
-import { getActivityColumns, getClickColumns } from './methods';
+import {
+	getActivityColumns,
+	getClickColumns,
+	getProfileKeyFields,
+	getProfileKeyFilters,
+} from './methods';
 
 export class EmailEventsExport implements INodeType {
 	description: INodeTypeDescription = {
@@ -39,13 +44,13 @@ export class EmailEventsExport implements INodeType {
 						name: 'Campaign Event Records',
 						value: 'campaign',
 						description:
-							"Read Campaign's email event records after the last run's checkpoint: none skipped, none repeated",
+							"Read the email event records of Campaign's event resource (docs/CAMPAIGN-SETUP.md) modified since the last run: none passed by, none written twice",
 					},
 					{
 						name: 'Input Items',
 						value: 'input',
 						description:
-							'Export the incoming items, which have the shape of email event records (e.g. from a Webhook)',
+							'Export the incoming items, which have the shape of email event records (e.g. from a Webhook; see the README)',
 					},
 				],
 				default: 'campaign',
@@ -113,6 +118,35 @@ export class EmailEventsExport implements INodeType {
 				default: 'adobe_emailbounce',
 				description:
 					'The Dynamics 365 activity table that receives bounce events. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Create Missing Activity Tables',
+				name: 'createMissingTables',
+				type: 'boolean',
+				default: false,
+				description:
+					'Whether to create, before writing, the activity tables, their columns and the alternate key on the event ID that Dynamics 365 lacks, and wait until the key is Active. Needs a security role that may customize Dynamics 365 (e.g. System Customizer). Off: a missing table, column or key stops the run, naming it.',
+			},
+			{
+				displayName: 'Campaign Profile Key Name or ID',
+				name: 'profileKey',
+				type: 'options',
+				typeOptions: { loadOptionsMethod: 'getProfileKeyFields' },
+				default: 'externalId',
+				description:
+					'The profile field that holds the Dynamics 365 contact ID: the Campaign key of the Dynamics 365 → Campaign mapping of contact → profile. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Profile Key Filter Name or ID',
+				name: 'profileKeyFilter',
+				type: 'options',
+				typeOptions: {
+					loadOptionsMethod: 'getProfileKeyFilters',
+					loadOptionsDependsOn: ['profileKey'],
+				},
+				default: '',
+				description:
+					'The profile filter that finds profiles by the Campaign Profile Key, as in Apply Field Mapping. "By Name" uses the filter named after the key, e.g. byExternalId for externalId. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
 			{
 				displayName: 'Activity Columns',
@@ -209,6 +243,146 @@ export class EmailEventsExport implements INodeType {
 				],
 			},
 			{
+				displayName: 'Campaign Events',
+				name: 'campaignEvents',
+				type: 'collection',
+				placeholder: 'Add Setting',
+				default: {},
+				displayOptions: { show: { source: ['campaign'] } },
+				description:
+					'Where Campaign keeps the events, when it differs from the setup in docs/CAMPAIGN-SETUP.md',
+				options: [
+					{
+						displayName: 'Event ID Filter',
+						name: 'eventKeyFilter',
+						type: 'string',
+						default: '',
+						description:
+							'The filter that finds an event by its ID, to retry failed events. Empty: the filter named after the Event ID field (byEventId).',
+					},
+					{
+						displayName: 'Event Resource',
+						name: 'eventResource',
+						type: 'string',
+						default: 'cusEmailEvent',
+						description: 'The custom resource, linked to the profile, that holds the email events',
+					},
+					{
+						displayName: 'Filter Parameter',
+						name: 'filterParameter',
+						type: 'string',
+						default: '',
+						description:
+							"The Modified-Since Filter's parameter. Empty: its one parameter, named by Campaign (e.g. modifiedSince_parameter).",
+					},
+					{
+						displayName: 'Modification Date Field',
+						name: 'dateField',
+						type: 'string',
+						default: 'lastModified',
+						description:
+							"The resource's modification date (an audit field): the filter tests it and the events are read in its order",
+					},
+					{
+						displayName: 'Modified-Since Filter',
+						name: 'modifiedSinceFilter',
+						type: 'string',
+						default: 'byModifiedSince',
+						description:
+							'The filter that returns the events modified at or after a date, its one parameter',
+					},
+				],
+			},
+			{
+				displayName: 'Event Fields',
+				name: 'eventFields',
+				type: 'collection',
+				placeholder: 'Add Field',
+				default: {},
+				description:
+					'Field names of the event records (and input items), when they differ from the setup in docs/CAMPAIGN-SETUP.md',
+				options: [
+					{
+						displayName: 'Campaign ID',
+						name: 'campaignId',
+						type: 'string',
+						default: 'campaignId',
+						description: 'The campaign ID, for the subject',
+					},
+					{
+						displayName: 'Campaign Name',
+						name: 'campaignName',
+						type: 'string',
+						default: 'campaignName',
+						description: 'The campaign name of the event',
+					},
+					{
+						displayName: 'Clicked URL',
+						name: 'clickedUrl',
+						type: 'string',
+						default: 'clickedUrl',
+						description: 'The URL a click followed',
+					},
+					{
+						displayName: 'Date',
+						name: 'date',
+						type: 'string',
+						default: 'date',
+						description: 'When the event happened',
+					},
+					{
+						displayName: 'Delivery ID',
+						name: 'deliveryId',
+						type: 'string',
+						default: 'deliveryId',
+						description: 'The delivery ID, for the subject',
+					},
+					{
+						displayName: 'Delivery Name',
+						name: 'deliveryName',
+						type: 'string',
+						default: 'deliveryName',
+						description: 'The delivery name of the event',
+					},
+					{
+						displayName: 'Event ID',
+						name: 'eventId',
+						type: 'string',
+						default: 'eventId',
+						description: 'The event ID: unique, the key of the activity in Dynamics 365',
+					},
+					{
+						displayName: 'Mirror Page URL',
+						name: 'mirrorPageUrl',
+						type: 'string',
+						default: 'mirrorPageUrl',
+						description: 'The mirror page URL of the email',
+					},
+					{
+						displayName: 'Profile Key',
+						name: 'profileKey',
+						type: 'string',
+						default: 'profileExternalId',
+						description:
+							"The profile's Campaign Profile Key copied into the event. When it is empty, the profile is read through the link.",
+					},
+					{
+						displayName: 'Profile Link',
+						name: 'profile',
+						type: 'string',
+						default: 'profile',
+						description: "The link to the event's profile (its PKey and href)",
+					},
+					{
+						displayName: 'Type',
+						name: 'type',
+						type: 'string',
+						default: 'type',
+						description: 'The event type: send, open, click or bounce',
+					},
+				],
+			},
+			{
 				displayName: 'Create Follow-Up Tasks',
 				name: 'createFollowUpTasks',
 				type: 'boolean',
@@ -233,11 +407,13 @@ export class EmailEventsExport implements INodeType {
 							'Writes per Dynamics 365 $batch request (at most 1,000). Microsoft advises small batches: a large one runs long and meets the service protection limits sooner.',
 					},
 					{
-						displayName: 'Event Resource',
-						name: 'eventResource',
-						type: 'string',
-						default: 'cusEmailEvent',
-						description: 'The Campaign custom resource that holds the email event records',
+						displayName: 'Failed Events Kept',
+						name: 'maxFailedKept',
+						type: 'number',
+						typeOptions: { minValue: 1, maxValue: 100000 },
+						default: 1000,
+						description:
+							'Most failed events kept to retry on the next runs. When that many are kept, reading stops before the next failure until some are exported, so no event is passed by.',
 					},
 					{
 						displayName: 'Max Events per Run',
@@ -261,7 +437,15 @@ export class EmailEventsExport implements INodeType {
 		],
 	};
 
-	methods = { loadOptions: { getTables, getActivityColumns, getClickColumns } };
+	methods = {
+		loadOptions: {
+			getTables,
+			getActivityColumns,
+			getClickColumns,
+			getProfileKeyFields,
+			getProfileKeyFilters,
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await exportEmailEvents.call(this);

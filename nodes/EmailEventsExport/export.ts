@@ -1,12 +1,27 @@
 /**
  * Email Events Export: Campaign email events (send, open, click, bounce) → Dynamics 365 timeline
  * activities regarding the contact, upserted by the event id's alternate key in `$batch`es.
+ *
+ * A run: check the activity tables (targets.ts); retry the failed events kept from earlier runs;
+ * read the events modified since the stored position (lib/campaign/events.ts), up to Max Events
+ * per Run; pair each event's profile with its contact; write; then move the position past the
+ * events handled, keeping the failures to retry. No event is ever passed by without being
+ * exported, skipped by its type, or kept: when the kept list is full, the position stops before
+ * the first failure that did not fit.
  */
 import { createHash } from 'crypto';
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { CampaignClient, CampaignRecord, EventCheckpoint } from '../../lib/campaign/client';
+import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
+import {
+	BEGINNING,
+	readEventsAfter,
+	resolveEventSource,
+	type EventPosition,
+	type EventSource,
+} from '../../lib/campaign/events';
+import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
 import {
 	idFromEntityUrl,
 	LOOKUP_LOGICAL_NAME,
@@ -15,57 +30,55 @@ import {
 } from '../../lib/dynamics/client';
 import { inList } from '../../lib/dynamics/odata';
 import { mapWithConcurrency } from '../../lib/http/limiter';
+import { describeValue } from '../../lib/sync/errors';
 import {
 	eventTypesEnabled,
 	toActivity,
 	validateEvent,
-	type ActivityColumns,
 	type EmailEvent,
 	type EmailEventType,
 } from '../../lib/sync/events';
-import { describeValue } from '../../lib/sync/errors';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
-import { readExportState, writeExportState } from './state';
+import { readSettings, type ExportSettings } from './settings';
+import { readExportState, writeExportState, type ExportState, type KeptFailure } from './state';
+import { prepareTargets } from './targets';
+
+export { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, readSettings } from './settings';
 
 export const SUMMARY_KEY = '_summary';
-/** Dataverse's limit of operations in one `$batch`. */
-export const MAX_BATCH_SIZE = 1000;
-/**
- * Microsoft advises small batches ("start with a small batch size of 10", api-limits.md, "Avoid
- * large batches"): a large batch runs long and meets the execution-time limit sooner.
- */
-export const DEFAULT_BATCH_SIZE = 10;
-/** Small batches go several at a time, as the same advice says; 429s are waited out and retried. */
+/** Small batches go several at a time, as Microsoft's advice on small batches says; 429s are waited out. */
 const BATCHES_IN_FLIGHT = 4;
 /** Contact ids per lookup query: keeps the `$filter` URL well under Dataverse's URL length limit. */
 const IDS_PER_LOOKUP = 100;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
-
-export type EventSource = 'campaign' | 'input';
-
-export interface ExportSettings {
-	source: EventSource;
-	types: { sends: boolean; opens: boolean; clicks: boolean; bounces: boolean };
-	tables: Record<EmailEventType, string>;
-	columns: ActivityColumns;
-	createFollowUpTasks: boolean;
-	batchSize: number;
-	maxEventsPerRun: number;
-	pageSize: number;
-	eventResource: string;
-}
+/** Failed events named in an error or a summary. */
+const LISTED = 20;
 
 type Counts = Record<EmailEventType, number>;
 
 export interface ExportSummary {
+	/** New events read from Campaign (or input items). */
 	eventsRead: number;
 	exported: Counts & { total: number };
+	/** Events of a type switched off. */
 	skipped: Counts & { total: number };
+	/** Events whose profile has no Campaign key: the profile is no Dynamics 365 contact's. */
+	noContact: number;
+	/** Events that failed in this run for the first time. */
 	failed: number;
+	/** Kept failures tried again: exported now, still failing, no longer in Campaign. */
+	retries: { tried: number; exported: number; stillFailing: number; gone: number };
+	/** Failed events kept to retry after this run, and the first of them. */
+	failedKept: number;
+	failedKeptIds: string[];
 	followUpTasks: number;
-	/** Why nothing was read, when nothing could be. */
+	/** The modification date reading reached. */
+	position?: string;
+	/** What the run created in Dynamics 365 (Create Missing Activity Tables). */
+	created?: string[];
+	/** Why nothing was read, or what the user should know. */
 	notice?: string;
 }
 
@@ -77,105 +90,6 @@ const zero = (): Counts & { total: number } => ({
 	total: 0,
 });
 
-const TABLE_SETTING: Record<EmailEventType, string> = {
-	send: 'Email Send Table',
-	open: 'Email Open Table',
-	click: 'Email URL Click Table',
-	bounce: 'Email Bounce Table',
-};
-
-const COLUMN_SETTING: Record<string, string> = {
-	eventId: 'Event ID Column',
-	subject: 'Subject Column',
-	campaignName: 'Campaign Name Column',
-	deliveryName: 'Delivery Name Column',
-	date: 'Event Date Column',
-	mirrorPageUrl: 'Mirror Page URL Column',
-	clickedUrl: 'Clicked URL Column',
-};
-
-export function readSettings(ctx: IExecuteFunctions): ExportSettings {
-	const text = (name: string, fallback: string) =>
-		String(ctx.getNodeParameter(name, 0, fallback) ?? fallback).trim();
-	const columns = ctx.getNodeParameter('activityColumns', 0, {}) as IDataObject;
-	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
-	const column = (name: string, fallback: string) => {
-		const v = columns[name];
-		return typeof v === 'string' && v.trim() ? v.trim() : fallback;
-	};
-	// Out-of-range numbers only get here through imported or API-made workflows (the editor
-	// enforces the bounds); say so instead of silently using another value.
-	const whole = (v: unknown, fallback: number, max: number, setting: string) => {
-		if (v === undefined || v === null || v === '') return fallback;
-		const n = Number(v);
-		if (!Number.isInteger(n) || n < 1 || n > max) {
-			throw new NodeOperationError(
-				ctx.getNode(),
-				`Options › ${setting} is ${describeValue(v)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
-				{
-					description: `Set "${setting}" to a number in that range, or remove the option to use ${fallback}.`,
-				},
-			);
-		}
-		return n;
-	};
-	const types = {
-		sends: ctx.getNodeParameter('sends', 0, true) as boolean,
-		opens: ctx.getNodeParameter('opens', 0, true) as boolean,
-		clicks: ctx.getNodeParameter('clicks', 0, true) as boolean,
-		bounces: ctx.getNodeParameter('bounces', 0, true) as boolean,
-	};
-	return {
-		source: text('source', 'campaign') === 'input' ? 'input' : 'campaign',
-		types,
-		tables: {
-			send: text('sendTable', 'adobe_emailsend'),
-			open: text('openTable', 'adobe_emailopen'),
-			click: text('clickTable', 'adobe_emailclick'),
-			bounce: text('bounceTable', 'adobe_emailbounce'),
-		},
-		columns: {
-			eventId: column('eventId', 'adobe_eventid'),
-			subject: column('subject', 'subject'),
-			campaignName: column('campaignName', 'adobe_campaignname'),
-			deliveryName: column('deliveryName', 'adobe_deliveryname'),
-			date: column('date', 'adobe_eventdate'),
-			mirrorPageUrl: column('mirrorPageUrl', 'adobe_mirrorpageurl'),
-			clickedUrl: column('clickedUrl', 'adobe_clickedurl'),
-		},
-		createFollowUpTasks: ctx.getNodeParameter('createFollowUpTasks', 0, false) as boolean,
-		batchSize: whole(options.batchSize, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, 'Batch Size'),
-		maxEventsPerRun: whole(
-			options.maxEventsPerRun,
-			5000,
-			Number.MAX_SAFE_INTEGER,
-			'Max Events per Run',
-		),
-		pageSize: whole(options.pageSize, 100, 1000, 'Page Size'),
-		eventResource:
-			typeof options.eventResource === 'string' && options.eventResource.trim()
-				? options.eventResource.trim()
-				: 'cusEmailEvent',
-	};
-}
-
-/** A Campaign event record or input item as `validateEvent` reads it (the profile link → PKey). */
-function normalizeRaw(raw: unknown): unknown {
-	if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return raw;
-	const r = raw as Record<string, unknown>;
-	if (r.profilePKey === undefined && r.profile && typeof r.profile === 'object') {
-		const pkey = (r.profile as Record<string, unknown>).PKey;
-		if (typeof pkey === 'string' && pkey) return { ...r, profilePKey: pkey };
-	}
-	return r;
-}
-
-function eventIdOf(raw: unknown): string | undefined {
-	if (!raw || typeof raw !== 'object') return undefined;
-	const id = (raw as Record<string, unknown>).eventId;
-	return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
-}
-
 /** The follow-up task's id, derived from the event id so a re-run updates the same task. */
 export function followUpTaskId(eventId: string): string {
 	const h = createHash('sha256').update(`email-event-follow-up:${eventId}`).digest('hex');
@@ -183,99 +97,37 @@ export function followUpTaskId(eventId: string): string {
 	return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-interface Sourced {
+/** Where an event came from: the read after the position, a kept failure, or an input item. */
+type Origin = 'read' | 'retry' | 'input';
+
+/**
+ * What happened to one event. `invalid`: the record itself is unusable (Campaign sends it again
+ * once it is edited, with a new modification date); `failed`: it could be exported later (a
+ * contact, a profile or Dynamics 365 said no), so it is kept to retry.
+ */
+type Status = 'exported' | 'skipped' | 'noContact' | 'invalid' | 'failed';
+
+interface Work {
+	origin: Origin;
 	raw: unknown;
 	itemIndex: number;
 	order: number;
-}
-
-interface Outcome {
-	order: number;
-	itemIndex: number;
-	json: IDataObject;
-	failed?: string;
-}
-
-interface Pending {
-	event: EmailEvent;
-	itemIndex: number;
-	order: number;
+	eventId?: string;
+	/** The record's modification date (events read from Campaign). */
+	modified?: string;
+	event?: EmailEvent;
 	contactId?: string;
-	ownerId?: string;
 	activityId?: string;
 	taskId?: string;
-	error?: string;
+	status?: Status;
+	reason?: string;
 }
 
-async function readCampaignEvents(
-	campaign: CampaignClient,
-	settings: ExportSettings,
-	after: EventCheckpoint | undefined,
-): Promise<{ records: CampaignRecord[]; checkpoint?: EventCheckpoint }> {
-	const records: CampaignRecord[] = [];
-	let checkpoint = after;
-	const pageSize = Math.min(settings.pageSize, settings.maxEventsPerRun);
-	for await (const page of campaign.readEvents({
-		after,
-		pageSize,
-		resource: settings.eventResource,
-	})) {
-		const room = settings.maxEventsPerRun - records.length;
-		const taken = page.events.slice(0, room);
-		records.push(...taken);
-		const last = taken[taken.length - 1];
-		// The checkpoint of the last event taken, not of the page: a cut page resumes mid-page.
-		if (last)
-			checkpoint = { lastModified: String(last.lastModified), eventId: String(last.eventId) };
-		if (records.length >= settings.maxEventsPerRun) break;
-	}
-	const result: { records: CampaignRecord[]; checkpoint?: EventCheckpoint } = { records };
-	if (checkpoint) result.checkpoint = checkpoint;
-	return result;
-}
-
-/** Checks once per run that each enabled table has an alternate key on the event id column. */
-async function checkTargets(
-	ctx: IExecuteFunctions,
-	dataverse: DataverseClient,
-	settings: ExportSettings,
-	enabled: ReadonlySet<EmailEventType>,
-): Promise<void> {
-	for (const type of enabled) {
-		const table = settings.tables[type];
-		if (!table) {
-			throw new NodeOperationError(ctx.getNode(), `The "${TABLE_SETTING[type]}" setting is empty`, {
-				description: `Choose the Dynamics 365 activity table that receives ${type} events, or switch that event type off.`,
-			});
-		}
-		const info = await dataverse.getTable(table);
-		const keyed = (info.alternateKeys ?? []).some(
-			(k) => k.columns.length === 1 && k.columns[0] === settings.columns.eventId,
-		);
-		if (!keyed) {
-			throw new NodeOperationError(
-				ctx.getNode(),
-				`The Dynamics 365 table "${table}" has no alternate key on the column "${settings.columns.eventId}"`,
-				{
-					description: `Setting "${TABLE_SETTING[type]}": events are upserted by their event id, so that a re-run never creates a second activity. Add an alternate key on "${settings.columns.eventId}" to the table in Dynamics 365, or set "Activity Columns › Event ID" to the keyed column.`,
-				},
-			);
-		}
-		const known = new Set(
-			(await dataverse.getColumns(table)).filter((c) => c.readable).map((c) => c.logicalName),
-		);
-		for (const [name, column] of Object.entries(settings.columns)) {
-			if (!column || known.has(column)) continue;
-			if (name === 'clickedUrl' && type !== 'click') continue;
-			throw new NodeOperationError(
-				ctx.getNode(),
-				`Activity Columns › ${COLUMN_SETTING[name] ?? name}: the table "${table}" has no column "${column}"`,
-				{
-					description: `Setting "${TABLE_SETTING[type]}": choose a column of that table, or clear the setting to use the default.`,
-				},
-			);
-		}
-	}
+/** The id a raw event gives itself, valid or not (to name it). */
+function idOf(raw: unknown, settings: ExportSettings): string | undefined {
+	if (!raw || typeof raw !== 'object') return undefined;
+	const id = (raw as Record<string, unknown>)[settings.fields.eventId];
+	return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
 }
 
 /** A contact's owner: a user or a team, as `_ownerid_value@…lookuplogicalname` says. */
@@ -338,6 +190,341 @@ function followUpTask(
 	};
 }
 
+/** The Campaign side of a run, resolved once: the event source and the two key filters. */
+class CampaignSide {
+	private client?: CampaignClient;
+	private source?: EventSource;
+	private eventKey?: Promise<KeyAccess | Error>;
+	private profileKey?: Promise<KeyAccess>;
+
+	constructor(
+		private readonly ctx: IExecuteFunctions,
+		private readonly settings: ExportSettings,
+	) {}
+
+	async get(): Promise<CampaignClient> {
+		return (this.client ??= await campaignClient(this.ctx));
+	}
+
+	async eventSource(): Promise<EventSource> {
+		const s = this.settings;
+		return (this.source ??= await resolveEventSource(await this.get(), {
+			resource: s.campaign.resource,
+			filter: s.campaign.filter,
+			parameter: s.campaign.parameter,
+			dateField: s.campaign.dateField,
+			fields: { 'Event Fields › Event ID': s.fields.eventId },
+		}));
+	}
+
+	/** How events are found by id (to retry them); an Error says why they cannot be. */
+	eventKeyAccess(): Promise<KeyAccess | Error> {
+		return (this.eventKey ??= (async () => {
+			const source = await this.eventSource();
+			try {
+				return await resolveKeyAccess(
+					await this.get(),
+					source.path,
+					this.settings.fields.eventId,
+					{
+						filter: this.settings.campaign.eventKeyFilter || undefined,
+						settings: {
+							key: 'Event Fields › Event ID in Email Events Export',
+							filter: 'Campaign Events › Event ID Filter in Email Events Export',
+						},
+					},
+					source.type,
+				);
+			} catch (error) {
+				return error instanceof Error ? error : new Error(String(error));
+			}
+		})());
+	}
+
+	/** The profile key setting, checked against Campaign's metadata as the other nodes do. */
+	profileKeyAccess(): Promise<KeyAccess> {
+		return (this.profileKey ??= (async () =>
+			await resolveKeyAccess(await this.get(), PROFILE_RESOURCE, this.settings.profileKey, {
+				filter: this.settings.profileKeyFilter || undefined,
+				settings: {
+					key: 'Campaign Profile Key in Email Events Export',
+					filter: 'Profile Key Filter in Email Events Export',
+				},
+			}))());
+	}
+}
+
+/** The kept failures, found again in Campaign by their id (fresh records, fresh hrefs). */
+async function retryWork(
+	campaign: CampaignSide,
+	state: ExportState,
+	work: Work[],
+	summary: ExportSummary,
+): Promise<Set<string>> {
+	const retried = new Set<string>();
+	if (!state.failed.length) return retried;
+	const access = await campaign.eventKeyAccess();
+	if (access instanceof Error) {
+		throw new Error(
+			`${state.failed.length} failed email events wait to be retried, but they cannot be found again in Campaign: ${access.message}`,
+		);
+	}
+	const client = await campaign.get();
+	for (const kept of state.failed) {
+		summary.retries.tried++;
+		retried.add(kept.eventId);
+		const [record] = await findByKey(client, access, kept.eventId);
+		if (!record) {
+			summary.retries.gone++;
+			continue;
+		}
+		work.push({
+			origin: 'retry',
+			raw: record,
+			itemIndex: 0,
+			order: work.length,
+			eventId: kept.eventId,
+		});
+	}
+	return retried;
+}
+
+/** The events after the stored position, up to Max Events per Run (events just retried are skipped). */
+async function readWork(
+	campaign: CampaignSide,
+	settings: ExportSettings,
+	position: EventPosition,
+	retried: ReadonlySet<string>,
+	work: Work[],
+): Promise<number> {
+	const source = await campaign.eventSource();
+	const eventIdOf = (record: CampaignRecord) => idOf(record, settings) ?? '';
+	let read = 0;
+	for await (const record of readEventsAfter(
+		await campaign.get(),
+		source,
+		position,
+		Math.min(settings.pageSize, settings.maxEventsPerRun),
+		eventIdOf,
+	)) {
+		const eventId = eventIdOf(record);
+		work.push({
+			origin: 'read',
+			raw: record,
+			itemIndex: 0,
+			order: work.length,
+			eventId,
+			modified: String(record[source.dateField]),
+			// An event just retried is handled: reading it again would write it twice.
+			...(eventId && retried.has(eventId) ? { status: 'exported' as const } : {}),
+		});
+		if (++read >= settings.maxEventsPerRun) break;
+	}
+	return read;
+}
+
+/** The contact of each event: its profile's Campaign key, from the event or read from the profile. */
+async function pairContacts(
+	campaign: CampaignSide,
+	settings: ExportSettings,
+	pending: Work[],
+	summary: ExportSummary,
+): Promise<void> {
+	const profiles = new Map<string, Promise<CampaignRecord | undefined>>();
+	for (const w of pending) {
+		const event = w.event!;
+		let key = event.profileKey;
+		if (!key && event.profileHref) {
+			const access = await campaign.profileKeyAccess();
+			const client = await campaign.get();
+			// The href from the answer that carried the event: PKeys change between answers on
+			// Campaign v8 tenants (experience-cloud.en help/campaign/api/limitations.md).
+			const href = event.profileHref;
+			if (!profiles.has(href)) profiles.set(href, client.get(href));
+			const profile = await profiles.get(href);
+			if (!profile) {
+				w.status = 'failed';
+				w.reason = `Event ${event.eventId}: Campaign has no profile at ${event.profileHref.split('?')[0]}`;
+				continue;
+			}
+			if (!(access.key in profile)) {
+				w.status = 'failed';
+				w.reason = `Event ${event.eventId}: Campaign's answer for the profile has no "${access.key}" (Campaign Profile Key)`;
+				continue;
+			}
+			const value = profile[access.key];
+			key = value === null || value === undefined ? '' : String(value).trim();
+			if (!key) {
+				// A profile without the key did not come from Dynamics 365: no contact to write to.
+				w.status = 'noContact';
+				summary.noContact++;
+				continue;
+			}
+		}
+		if (!key || !GUID.test(key)) {
+			w.status = 'failed';
+			w.reason = `Event ${event.eventId}: the profile's ${settings.profileKey} ${describeValue(key ?? '')} is not a Dynamics 365 contact id (a GUID)`;
+			continue;
+		}
+		w.contactId = key.toLowerCase();
+	}
+}
+
+/** Writes the activities (and follow-up tasks) of the paired events, batch by batch. */
+async function writeActivities(
+	dataverse: DataverseClient,
+	settings: ExportSettings,
+	entitySets: Map<EmailEventType, string>,
+	paired: Work[],
+	summary: ExportSummary,
+): Promise<void> {
+	// Contacts are looked up for many events at once; the writes go in batches of Batch Size.
+	const groupSize = Math.max(settings.batchSize, IDS_PER_LOOKUP);
+	for (let start = 0; start < paired.length; start += groupSize) {
+		const group = paired.slice(start, start + groupSize);
+		const contacts = await lookUpContacts(
+			dataverse,
+			group.map((w) => w.contactId!),
+			settings.createFollowUpTasks,
+		);
+		const ops: Array<{ op: BatchWrite; work: Work; kind: 'activity' | 'task' }> = [];
+		for (const w of group) {
+			const event = w.event!;
+			if (!contacts.has(w.contactId!)) {
+				w.status = 'failed';
+				w.reason = `Event ${event.eventId}: no Dynamics 365 contact has the id ${w.contactId} (the profile's ${settings.profileKey})`;
+				continue;
+			}
+			const table = settings.tables[event.type];
+			const activity = toActivity(event, w.contactId!, {
+				entitySet: entitySets.get(event.type)!,
+				regardingNavigation: `regardingobjectid_contact_${table}`,
+				columns: settings.columns,
+			});
+			ops.push({
+				work: w,
+				kind: 'activity',
+				op: {
+					upsert: {
+						table,
+						key: { [activity.alternateKey.column]: activity.alternateKey.value },
+						data: activity.row,
+					},
+				},
+			});
+			if (settings.createFollowUpTasks && (event.type === 'click' || event.type === 'bounce')) {
+				const owner = contacts.get(w.contactId!);
+				w.taskId = followUpTaskId(event.eventId);
+				ops.push({
+					work: w,
+					kind: 'task',
+					op: {
+						method: 'PATCH',
+						url: await dataverse.batchUrl('task', w.taskId),
+						body: followUpTask(
+							event,
+							await dataverse.bind('regardingobjectid_contact_task', 'contact', w.contactId!),
+							// An owner is a user or a team: bind to the table its lookup names. When
+							// Dataverse does not say which, the task keeps its default owner.
+							owner?.table ? await dataverse.bind('ownerid', owner.table, owner.id) : undefined,
+						),
+					},
+				});
+			}
+		}
+		const slices: Array<typeof ops> = [];
+		for (let i = 0; i < ops.length; i += settings.batchSize) {
+			slices.push(ops.slice(i, i + settings.batchSize));
+		}
+		const answers = await mapWithConcurrency(
+			slices,
+			BATCHES_IN_FLIGHT,
+			async (slice) =>
+				await dataverse.batchWrites(
+					slice.map((o) => o.op),
+					{ continueOnError: true },
+				),
+		);
+		slices.forEach((slice, n) => {
+			slice.forEach((o, k) => {
+				const r = answers[n][k];
+				const w = o.work;
+				if (r && r.outcome === 'succeeded') {
+					if (o.kind === 'activity') w.activityId = idFromEntityUrl(r.headers['odata-entityid']);
+					else summary.followUpTasks++;
+					return;
+				}
+				const why = r?.error
+					? `${r.error.code ? `${r.error.code} ` : ''}${r.error.message}`
+					: `not executed (status ${r?.status ?? 0})`;
+				const what =
+					o.kind === 'activity'
+						? `Dynamics 365 refused the ${settings.tables[w.event!.type]} activity`
+						: 'the activity was written, but Dynamics 365 refused the follow-up task';
+				if (w.status !== 'failed') {
+					w.status = 'failed';
+					w.reason = `Event ${w.event!.eventId}: ${what}: ${why}`;
+				}
+			});
+		});
+		for (const w of group) w.status ??= 'exported';
+	}
+}
+
+/**
+ * The next state: the position moves over the events read in order while each was handled;
+ * failures are kept while there is room. Returns the work items that stopped the position.
+ */
+function nextState(
+	state: ExportState,
+	work: Work[],
+	settings: ExportSettings,
+	canKeep: boolean,
+	now: string,
+): { state: ExportState; blocked?: Work } {
+	const kept = new Map<string, KeptFailure>();
+	const previous = new Map(state.failed.map((f) => [f.eventId, f]));
+	for (const w of work) {
+		if (w.origin !== 'retry' || !w.eventId || w.status !== 'failed') continue;
+		const before = previous.get(w.eventId)!;
+		kept.set(w.eventId, {
+			...before,
+			reason: w.reason ?? before.reason,
+			attempts: before.attempts + 1,
+		});
+	}
+	// The others were exported, are no longer in Campaign, or are now invalid records (Campaign
+	// sends those again once they are edited): none is kept.
+	let position = state.position;
+	let blocked: Work | undefined;
+	for (const w of work) {
+		if (w.origin !== 'read') continue;
+		if (w.status === 'failed') {
+			const room = canKeep && w.eventId && kept.size < settings.maxFailedKept;
+			if (!room) {
+				blocked = w;
+				break;
+			}
+			if (!kept.has(w.eventId!)) {
+				kept.set(w.eventId!, {
+					eventId: w.eventId!,
+					reason: w.reason ?? 'failed',
+					attempts: 1,
+					firstFailedAt: now,
+				});
+			}
+		}
+		const since = w.modified!;
+		position =
+			position && position.since === since
+				? { since, handled: [...position.handled, w.eventId ?? ''] }
+				: { since, handled: [w.eventId ?? ''] };
+	}
+	const next: ExportState = { ...state, failed: [...kept.values()] };
+	if (position) next.position = position;
+	return blocked ? { state: next, blocked } : { state: next };
+}
+
 export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const settings = readSettings(this);
 	const enabled = eventTypesEnabled(settings.types);
@@ -345,251 +532,160 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 		eventsRead: 0,
 		exported: zero(),
 		skipped: zero(),
+		noContact: 0,
 		failed: 0,
+		retries: { tried: 0, exported: 0, stillFailing: 0, gone: 0 },
+		failedKept: 0,
+		failedKeptIds: [],
 		followUpTasks: 0,
 	};
+	const summaryItem = (): INodeExecutionData => ({
+		json: { [SUMMARY_KEY]: summary as unknown as IDataObject },
+		pairedItem: { item: 0 },
+	});
 	if (!enabled.size) {
 		// The spec lets every type be off: a quiet run that reads nothing and keeps the checkpoint.
 		summary.notice =
 			'Sends, Opens, Clicks and Bounces are all set to No: no event was read or exported.';
-		return [
-			[{ json: { [SUMMARY_KEY]: summary as unknown as IDataObject }, pairedItem: { item: 0 } }],
-		];
+		return [[summaryItem()]];
 	}
-	const outcomes: Outcome[] = [];
-	const fail = (s: { itemIndex: number; order: number }, json: IDataObject, reason: string) => {
-		summary.failed++;
-		outcomes.push({
-			order: s.order,
-			itemIndex: s.itemIndex,
-			// Only `error`, `message` and `details` keys: n8n routes such items to the error output.
-			json: { error: reason, details: { ...json, status: 'failed' } },
-			failed: reason,
-		});
-	};
 
-	let campaign: CampaignClient | undefined;
-	const getCampaign = async () => (campaign ??= await campaignClient(this));
-
+	const work: Work[] = [];
+	let blocked: Work | undefined;
 	try {
 		const dataverse = await dataverseClient(this);
-		await checkTargets(this, dataverse, settings, enabled);
-
-		// 1. The events: Campaign's records after the checkpoint, or the input items.
+		const targets = await prepareTargets(this, dataverse, settings, enabled);
+		if (targets.created.length) summary.created = targets.created;
+		const campaign = new CampaignSide(this, settings);
 		const staticData = this.getWorkflowStaticData('node');
-		const state = readExportState(staticData, settings.eventResource);
-		let sourced: Sourced[];
-		let nextCheckpoint: EventCheckpoint | undefined;
+		let state: ExportState | undefined;
+
+		// 1. The events: kept failures and Campaign's records after the position, or the input items.
 		if (settings.source === 'campaign') {
-			const read = await readCampaignEvents(await getCampaign(), settings, state.checkpoint);
-			sourced = read.records.map((raw, order) => ({ raw, itemIndex: 0, order }));
-			nextCheckpoint = read.checkpoint;
+			const read = readExportState(staticData, settings.campaign.resource);
+			state = read.state;
+			if (read.previous) {
+				summary.notice = `The event resource changed from "${read.previous.resource}" to "${settings.campaign.resource}": its events are read from the beginning${read.previous.failed.length ? `; the ${read.previous.failed.length} failed events kept for "${read.previous.resource}" are no longer retried` : ''}.`;
+			}
+			const retried = await retryWork(campaign, state, work, summary);
+			summary.eventsRead = await readWork(
+				campaign,
+				settings,
+				state.position ?? { since: BEGINNING, handled: [] },
+				retried,
+				work,
+			);
 		} else {
-			sourced = this.getInputData().map((item, i) => ({ raw: item.json, itemIndex: i, order: i }));
+			this.getInputData().forEach((item, i) =>
+				work.push({ origin: 'input', raw: item.json, itemIndex: i, order: i }),
+			);
+			summary.eventsRead = work.length;
 		}
-		summary.eventsRead = sourced.length;
 
 		// 2. Check each event and keep the selected types.
-		const pending: Pending[] = [];
-		for (const s of sourced) {
-			const checked = validateEvent(normalizeRaw(s.raw));
+		for (const w of work) {
+			if (w.status) continue;
+			const checked = validateEvent(w.raw, settings.fields);
+			w.eventId ??= idOf(w.raw, settings);
 			if (!checked.ok) {
-				fail(s, { eventId: eventIdOf(s.raw) ?? null }, checked.reason);
+				w.status = 'invalid';
+				w.reason = checked.reason;
 				continue;
 			}
+			w.event = checked.event;
+			w.eventId = checked.event.eventId;
 			if (!enabled.has(checked.event.type)) {
+				w.status = 'skipped';
 				summary.skipped[checked.event.type]++;
 				summary.skipped.total++;
-				continue;
 			}
-			pending.push({ event: checked.event, itemIndex: s.itemIndex, order: s.order });
 		}
 
-		// 3. The contact id: the profile's externalId, read from Campaign when only its PKey is known.
-		const profiles = new Map<string, CampaignRecord | undefined>();
-		const resolved: Pending[] = [];
-		for (const p of pending) {
-			const base = { eventId: p.event.eventId, type: p.event.type };
-			let externalId = p.event.profileExternalId;
-			if (!externalId && p.event.profilePKey) {
-				const pkey = p.event.profilePKey;
-				if (!profiles.has(pkey)) {
-					const client = await getCampaign();
-					profiles.set(pkey, await client.get(client.recordHref(PROFILE_RESOURCE, pkey)));
-				}
-				const profile = profiles.get(pkey);
-				if (!profile) {
-					fail(p, base, `Event ${p.event.eventId}: Campaign has no profile with PKey ${pkey}`);
-					continue;
-				}
-				externalId = typeof profile.externalId === 'string' ? profile.externalId : undefined;
-				if (!externalId) {
-					fail(
-						p,
-						base,
-						`Event ${p.event.eventId}: the profile ${pkey} has no externalId, so it has no Dynamics 365 contact`,
-					);
-					continue;
-				}
-			}
-			if (!externalId || !GUID.test(externalId)) {
-				fail(
-					p,
-					base,
-					`Event ${p.event.eventId}: the profile's externalId ${describeValue(externalId ?? '')} is not a Dynamics 365 contact id (a GUID)`,
-				);
-				continue;
-			}
-			p.contactId = externalId.toLowerCase();
-			resolved.push(p);
-		}
+		// 3. Pair each event with its contact, then write.
+		const pending = work.filter((w) => !w.status);
+		await pairContacts(campaign, settings, pending, summary);
+		const paired = pending.filter((w) => !w.status);
+		await writeActivities(dataverse, settings, targets.entitySets, paired, summary);
 
-		// 4. Per batch: which contacts exist (one lookup), then the writes in one `$batch`.
-		const entitySets = new Map<string, string>();
-		for (const type of enabled) {
-			entitySets.set(type, (await dataverse.getTable(settings.tables[type])).entitySetName);
-		}
-		// Contacts are looked up for many events at once; the writes go in batches of Batch Size.
-		const groupSize = Math.max(settings.batchSize, IDS_PER_LOOKUP);
-		for (let start = 0; start < resolved.length; start += groupSize) {
-			const group = resolved.slice(start, start + groupSize);
-			const contacts = await lookUpContacts(
-				dataverse,
-				group.map((p) => p.contactId!),
-				settings.createFollowUpTasks,
-			);
-			const ops: Array<{ op: BatchWrite; pending: Pending; kind: 'activity' | 'task' }> = [];
-			for (const p of group) {
-				if (!contacts.has(p.contactId!)) {
-					p.error = `Event ${p.event.eventId}: no Dynamics 365 contact has the id ${p.contactId} (the profile's externalId)`;
-					continue;
-				}
-				const table = settings.tables[p.event.type];
-				const activity = toActivity(p.event, p.contactId!, {
-					entitySet: entitySets.get(p.event.type)!,
-					regardingNavigation: `regardingobjectid_contact_${table}`,
-					columns: settings.columns,
-				});
-				ops.push({
-					pending: p,
-					kind: 'activity',
-					op: {
-						upsert: {
-							table,
-							key: { [activity.alternateKey.column]: activity.alternateKey.value },
-							data: activity.row,
-						},
-					},
-				});
-				if (
-					settings.createFollowUpTasks &&
-					(p.event.type === 'click' || p.event.type === 'bounce')
-				) {
-					const owner = contacts.get(p.contactId!);
-					p.taskId = followUpTaskId(p.event.eventId);
-					ops.push({
-						pending: p,
-						kind: 'task',
-						op: {
-							method: 'PATCH',
-							url: await dataverse.batchUrl('task', p.taskId),
-							body: followUpTask(
-								p.event,
-								await dataverse.bind('regardingobjectid_contact_task', 'contact', p.contactId!),
-								// An owner is a user or a team: bind to the table its lookup names. When
-								// Dataverse does not say which, the task keeps its default owner.
-								owner?.table ? await dataverse.bind('ownerid', owner.table, owner.id) : undefined,
-							),
-						},
-					});
-				}
+		// 4. Move the position over what was handled; keep the failures to retry.
+		if (state) {
+			const canKeep = work.some((w) => w.origin === 'read' && w.status === 'failed')
+				? !((await campaign.eventKeyAccess()) instanceof Error)
+				: true;
+			const next = nextState(state, work, settings, canKeep, new Date().toISOString());
+			blocked = next.blocked;
+			if (blocked && !canKeep) {
+				const why = (await campaign.eventKeyAccess()) as Error;
+				summary.notice = `Failed events cannot be kept to retry (${why.message}), so reading stops before the first one until it is exported.`;
+			} else if (blocked) {
+				summary.notice = `${settings.maxFailedKept} failed events are kept to retry (Options › Failed Events Kept): reading stops before the next failure until some are exported.`;
 			}
-			const slices: Array<typeof ops> = [];
-			for (let i = 0; i < ops.length; i += settings.batchSize) {
-				slices.push(ops.slice(i, i + settings.batchSize));
-			}
-			const answers = await mapWithConcurrency(
-				slices,
-				BATCHES_IN_FLIGHT,
-				async (slice) =>
-					await dataverse.batchWrites(
-						slice.map((o) => o.op),
-						{ continueOnError: true },
-					),
-			);
-			slices.forEach((slice, n) => {
-				const results = answers[n];
-				slice.forEach((o, k) => {
-					const r = results[k];
-					const p = o.pending;
-					if (r && r.outcome === 'succeeded') {
-						if (o.kind === 'activity') p.activityId = idFromEntityUrl(r.headers['odata-entityid']);
-						else summary.followUpTasks++;
-						return;
-					}
-					const reason = r?.error
-						? `${r.error.code ? `${r.error.code} ` : ''}${r.error.message}`
-						: `not executed (status ${r?.status ?? 0})`;
-					const what =
-						o.kind === 'activity'
-							? `Dynamics 365 refused the ${settings.tables[p.event.type]} activity`
-							: 'the activity was written, but Dynamics 365 refused the follow-up task';
-					p.error ??= `Event ${p.event.eventId}: ${what}: ${reason}`;
-				});
-			});
-		}
-
-		for (const p of resolved) {
-			const json: IDataObject = {
-				eventId: p.event.eventId,
-				type: p.event.type,
-				contactId: p.contactId!,
-				table: settings.tables[p.event.type],
-			};
-			if (p.error) {
-				fail(p, json, p.error);
-				continue;
-			}
-			summary.exported[p.event.type]++;
-			summary.exported.total++;
-			if (p.activityId) json.activityId = p.activityId;
-			if (p.taskId) json.followUpTaskId = p.taskId;
-			outcomes.push({
-				order: p.order,
-				itemIndex: p.itemIndex,
-				json: { ...json, status: 'exported' },
-			});
-		}
-
-		// 5. Every event read was handled (exported, skipped, or failed and reported): move on.
-		if (settings.source === 'campaign' && nextCheckpoint) {
-			writeExportState(staticData, { ...state, checkpoint: nextCheckpoint });
+			writeExportState(staticData, next.state);
+			summary.failedKept = next.state.failed.length;
+			summary.failedKeptIds = next.state.failed.slice(0, LISTED).map((f) => f.eventId);
+			if (next.state.position) summary.position = next.state.position.since;
 		}
 	} catch (error) {
 		// Nothing was advanced: the next run reads the same events again (writes are upserts).
 		throw toNodeError(this.getNode(), error);
 	}
 
-	outcomes.sort((a, b) => a.order - b.order);
-	const failures = outcomes.filter((o) => o.failed);
+	// 5. Items: one per event handled, in order; the failures of this run on the error side.
+	const items: INodeExecutionData[] = [];
+	const failures: string[] = [];
+	const blockedAt = blocked ? work.indexOf(blocked) : -1;
+	work.forEach((w, index) => {
+		// Past the blocking failure, events are read again next run: they are not reported yet.
+		if (blockedAt >= 0 && index > blockedAt && w.origin === 'read') return;
+		const json: IDataObject = { eventId: w.eventId ?? null };
+		if (w.event) json.type = w.event.type;
+		if (w.contactId) json.contactId = w.contactId;
+		if (w.event && w.contactId) json.table = settings.tables[w.event.type];
+		if (w.origin === 'retry') json.retried = true;
+		if (w.status === 'exported') {
+			if (w.event) {
+				summary.exported[w.event.type]++;
+				summary.exported.total++;
+				if (w.origin === 'retry') summary.retries.exported++;
+			}
+			if (w.activityId) json.activityId = w.activityId;
+			if (w.taskId) json.followUpTaskId = w.taskId;
+			if (w.event)
+				items.push({ json: { ...json, status: 'exported' }, pairedItem: { item: w.itemIndex } });
+			return;
+		}
+		if (w.status === 'skipped' || w.status === 'noContact') return;
+		if (w.origin === 'retry' && w.status === 'failed') {
+			// Still failing: kept, and counted in the summary rather than reported on every run.
+			summary.retries.stillFailing++;
+			return;
+		}
+		summary.failed++;
+		const reason = w.reason ?? 'failed';
+		failures.push(reason);
+		items.push({
+			// Only `error` and `details` keys: n8n routes such items to the error output.
+			json: { error: reason, details: { ...json, status: 'failed' } },
+			pairedItem: { item: w.itemIndex },
+		});
+	});
 	if (failures.length && !this.continueOnFail()) {
-		const listed = failures.slice(0, 20).map((f) => `- ${f.failed}`);
-		if (failures.length > 20) listed.push(`- … and ${failures.length - 20} more`);
+		const listed = failures.slice(0, LISTED).map((f) => `- ${f}`);
+		if (failures.length > LISTED) listed.push(`- … and ${failures.length - LISTED} more`);
+		const after =
+			settings.source === 'input'
+				? ''
+				: blocked
+					? `\nReading stops before the first of them until it is exported: ${summary.notice ?? ''}`
+					: '\nThey are kept and tried again on every run until they are exported (the run summary counts those that still fail).';
 		throw new NodeOperationError(
 			this.getNode(),
-			`${failures.length} of ${summary.eventsRead} email events could not be exported`,
+			`${failures.length} of ${summary.eventsRead + summary.retries.tried} email events could not be exported`,
 			{
-				description: `${listed.join('\n')}\nThe other events were written. To route failed events to a separate output instead, set the node's "On Error" setting to "Continue (using error output)".`,
+				description: `${listed.join('\n')}\nThe other events were written.${after} To route failed events to a separate output instead, set the node's "On Error" setting to "Continue (using error output)".`,
 			},
 		);
 	}
-	const items: INodeExecutionData[] = outcomes.map((o) => ({
-		json: o.json,
-		pairedItem: { item: o.itemIndex },
-	}));
-	items.push({
-		json: { [SUMMARY_KEY]: summary as unknown as IDataObject },
-		pairedItem: { item: 0 },
-	});
+	items.push(summaryItem());
 	return [items];
 }

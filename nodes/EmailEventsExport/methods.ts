@@ -1,6 +1,7 @@
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 
-import { dataverseClient } from '../shared/clients';
+import { campaignClient, dataverseClient } from '../shared/clients';
+import { keyFieldOptions, keyFilterOptions } from '../shared/methods';
 
 /** Columns of the activity table chosen in `tableParameter`, for the column dropdowns. */
 async function columnsOfTable(
@@ -32,4 +33,27 @@ export async function getClickColumns(
 	this: ILoadOptionsFunctions,
 ): Promise<INodePropertyOptions[]> {
 	return await columnsOfTable(this, 'clickTable');
+}
+
+const PROFILE = 'profileAndServicesExt/profile';
+
+/** The profile fields that can hold the contact ID (the Campaign key of contact → profile). */
+export async function getProfileKeyFields(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const client = await campaignClient(this);
+	return await keyFieldOptions(client, await client.resourceType(PROFILE));
+}
+
+/** The profile's one-parameter filters, the one named after the Campaign Profile Key first. */
+export async function getProfileKeyFilters(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const client = await campaignClient(this);
+	const key = this.getCurrentNodeParameter('profileKey');
+	return await keyFilterOptions(
+		client,
+		await client.resourceType(PROFILE),
+		typeof key === 'string' ? key : '',
+	);
 }

@@ -5,7 +5,11 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { CampaignFieldInfo } from '../../lib/campaign/client';
+import type {
+	CampaignClient,
+	CampaignFieldInfo,
+	CampaignResourceType,
+} from '../../lib/campaign/client';
 import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
 import { isScalarField } from '../../lib/campaign/metadata';
 import { campaignClient, dataverseClient } from './clients';
@@ -165,8 +169,16 @@ export async function getCampaignKeyFields(
 ): Promise<INodePropertyOptions[]> {
 	const found = await campaignType(this);
 	if (!found) return [];
-	const filters = await found.client.filters(found.type);
-	return writableFields(found.type.fields)
+	return await keyFieldOptions(found.client, found.type);
+}
+
+/** The fields of a resource that can be a Campaign key, each saying which filter finds it. */
+export async function keyFieldOptions(
+	client: CampaignClient,
+	type: CampaignResourceType,
+): Promise<INodePropertyOptions[]> {
+	const filters = await client.filters(type);
+	return writableFields(type.fields)
 		.filter((f) => f.type !== 'link')
 		.map((f) => {
 			const byName = filterNamedAfter(filters, f.name);
@@ -184,8 +196,16 @@ export async function getCampaignKeyFilters(
 ): Promise<INodePropertyOptions[]> {
 	const found = await campaignType(this);
 	if (!found) return [];
-	const key = currentString(this, 'campaignKey');
-	const filters = oneParameterFilters(await found.client.filters(found.type));
+	return await keyFilterOptions(found.client, found.type, currentString(this, 'campaignKey'));
+}
+
+/** The one-parameter filters of a resource, "By Name" (the one named after `key`) first. */
+export async function keyFilterOptions(
+	client: CampaignClient,
+	type: CampaignResourceType,
+	key: string,
+): Promise<INodePropertyOptions[]> {
+	const filters = oneParameterFilters(await client.filters(type));
 	const byName = key ? filterNamedAfter(filters, key) : undefined;
 	const options: INodePropertyOptions[] = [
 		{

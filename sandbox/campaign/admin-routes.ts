@@ -8,7 +8,12 @@ import {
 	type SandboxServer,
 } from '../common/server';
 import { DEFAULT_BIG_TABLE_THRESHOLD, type CampaignServiceState } from './api';
-import { generateProfiles, simulateDelivery, type SimulateDeliveryOptions } from './generate';
+import {
+	runEmailEventsWorkflow,
+	simulateDelivery,
+	type SimulateDeliveryOptions,
+} from './deliveries';
+import { generateProfiles } from './generate';
 import { validateDefinition, type ResourceDefinition } from './schema';
 import { badRequest, type StoredRecord, type Table } from './store';
 import type { AdminRecord, CampaignOptions } from './types';
@@ -152,6 +157,15 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 		} catch (error) {
 			throw badRequest((error as Error).message);
 		}
+	});
+
+	admin('POST', 'workflows/emailEvents/run', 'runWorkflow', (ctx) => {
+		const body = parseJsonBody(ctx);
+		const batchSize = body.batchSize === undefined ? undefined : Number(body.batchSize);
+		if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
+			throw badRequest("'batchSize' must be an integer >= 1.");
+		}
+		return ok(runEmailEventsWorkflow(store, { batchSize }));
 	});
 
 	const options = (): CampaignOptions => ({

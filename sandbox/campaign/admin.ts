@@ -14,6 +14,7 @@ import type {
 	ResourceDefinition,
 	SimulateDeliveryRequest,
 	SimulateDeliveryResponse,
+	WorkflowRunSummary,
 } from './types';
 
 export class CampaignSandboxAdminError extends Error {
@@ -87,6 +88,11 @@ export class CampaignSandboxAdmin {
 
 	simulateDelivery(request: SimulateDeliveryRequest = {}): Promise<SimulateDeliveryResponse> {
 		return this.call('POST', 'deliveries', request);
+	}
+
+	/** Runs the email events workflow once (its incremental queries, then Update data). */
+	runEmailEventsWorkflow(options: { batchSize?: number } = {}): Promise<WorkflowRunSummary> {
+		return this.call('POST', 'workflows/emailEvents/run', options);
 	}
 
 	options(): Promise<CampaignOptions> {

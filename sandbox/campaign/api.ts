@@ -13,7 +13,7 @@ import {
 } from '../common/server';
 import {
 	READ_ONLY_FIELDS,
-	filterParams,
+	filterParam,
 	type FieldDefinition,
 	type FilterDefinition,
 } from './schema';
@@ -169,6 +169,9 @@ type Api = 'profileAndServices' | 'profileAndServicesExt' | 'customResources';
 
 function resolveTable(state: CampaignServiceState, api: string, name: string): Table {
 	const table = state.store.table(name);
+	if (table?.def.internal) {
+		throw new SandboxHttpError(404, RST, `Unknown resource '${name}' under '${api}'.`);
+	}
 	const linked = table?.def.linkedToProfile !== false;
 	const allowed =
 		(api === 'profileAndServicesExt' && linked) ||
@@ -486,12 +489,10 @@ function filterList(state: CampaignServiceState, ctx: RequestContext): Reply {
 	const filters: Record<string, unknown> = {};
 	for (const filter of table.def.filters ?? []) {
 		if (!filterOf(table, api, filter.name)) continue;
-		const { param, tieParam } = filterParams(filter);
-		const query = [param, ...(tieParam ? [tieParam] : [])].map((p) => `${p}=$value`).join('&');
 		filters[filter.name] = {
 			PKey: resourceTypePKey(`${table.def.name}/${filter.name}`),
 			category: '99_none',
-			data: `/${api}/${table.def.name}/${filter.name}?${query}`,
+			data: `/${api}/${table.def.name}/${filter.name}?${filterParam(filter)}=$value`,
 			formType: 'none',
 			fragmentName: '',
 			label: filter.label ?? filter.name,
@@ -505,7 +506,9 @@ function customResourceList(state: CampaignServiceState, ctx: RequestContext): R
 	const base = apiBase(state, ctx);
 	const body: Record<string, unknown> = { apiName: 'resourceType' };
 	for (const table of state.store.tables.values()) {
-		if (table.def.name === 'profile' || table.def.linkedToProfile === false) continue;
+		if (table.def.name === 'profile' || table.def.linkedToProfile === false || table.def.internal) {
+			continue;
+		}
 		body[table.def.name] = {
 			content: fieldContent(table),
 			data: `/profileAndServicesExt/${table.def.name}/`,

@@ -1,9 +1,9 @@
 /**
- * Seeded, realistic data for the Campaign sandbox: profiles (some with quotes and non-ASCII names)
- * and email deliveries that produce send/open/click/bounce events with plausible proportions.
+ * Seeded, realistic profiles for the Campaign sandbox (some with quotes and non-ASCII names).
+ * Email deliveries and the events they produce are in deliveries.ts.
  */
 import { seededRandom } from '../common/server';
-import { formatTimestamp, type CampaignStore, type StoredRecord, type Value } from './store';
+import type { CampaignStore, StoredRecord, Value } from './store';
 
 const FIRST_NAMES = [
 	'Ana',
@@ -110,99 +110,4 @@ export function generateProfiles(
 		created.push(store.create(table, values, { at }));
 	}
 	return created;
-}
-
-export interface SimulateDeliveryOptions {
-	/** PKeys of the recipients; default: the first `count` profiles. */
-	profiles?: string[];
-	count?: number;
-	campaignName?: string;
-	deliveryName?: string;
-	seed?: number;
-	/** When the sends happened (default: one hour ago). */
-	sentAt?: string;
-	/** Proportions (defaults: bounce 0.03, open 0.25 of delivered, click 0.3 of opens). */
-	bounceRate?: number;
-	openRate?: number;
-	clickRate?: number;
-}
-
-export interface DeliverySummary {
-	deliveryId: string;
-	campaignId: string;
-	recipients: number;
-	events: { send: number; open: number; click: number; bounce: number };
-}
-
-export function simulateDelivery(
-	store: CampaignStore,
-	options: SimulateDeliveryOptions,
-	sequence: number,
-): DeliverySummary {
-	const random = seededRandom(options.seed ?? sequence);
-	const profiles = store.table('profile')!;
-	const events = store.table('cusEmailEvent')!;
-	const recipients: StoredRecord[] = options.profiles
-		? options.profiles.map((pkey) => {
-				const record = profiles.records.get(pkey);
-				if (!record) throw new Error(`No profile has the PKey '${pkey}'.`);
-				return record;
-			})
-		: [...profiles.records.values()].slice(0, options.count ?? 10);
-	const deliveryId = `DM${String(sequence).padStart(6, '0')}`;
-	const campaignId = `OP${String(sequence).padStart(6, '0')}`;
-	const campaignName = options.campaignName ?? `Spring newsletter ${sequence}`;
-	const deliveryName = options.deliveryName ?? `Newsletter email ${sequence}`;
-	const sentAt = options.sentAt ? Date.parse(options.sentAt) : Date.now() - 3600_000;
-	const summary: DeliverySummary = {
-		deliveryId,
-		campaignId,
-		recipients: recipients.length,
-		events: { send: 0, open: 0, click: 0, bounce: 0 },
-	};
-	const at = store.tick();
-	let n = 0;
-	const add = (
-		type: 'send' | 'open' | 'click' | 'bounce',
-		profile: StoredRecord,
-		date: number,
-		clickedUrl = '',
-	) => {
-		n++;
-		summary.events[type]++;
-		store.create(
-			events,
-			{
-				eventId: `${deliveryId}-${String(n).padStart(7, '0')}`,
-				type,
-				profileExternalId: (profile.values.externalId as string) ?? '',
-				profile: profile.pkey,
-				campaignId,
-				campaignName,
-				deliveryId,
-				deliveryName,
-				date: formatTimestamp(date),
-				mirrorPageUrl: `https://mirror.campaign.example/${deliveryId}/${profile.pkey.slice(1, 12)}`,
-				clickedUrl,
-			},
-			{ at },
-		);
-	};
-	for (const profile of recipients) {
-		const sendTime = sentAt + Math.floor(random() * 120_000);
-		add('send', profile, sendTime);
-		if (random() < (options.bounceRate ?? 0.03)) {
-			add('bounce', profile, sendTime + 5_000 + Math.floor(random() * 60_000));
-			continue;
-		}
-		if (random() < (options.openRate ?? 0.25)) {
-			const openTime = sendTime + 60_000 + Math.floor(random() * 3_000_000);
-			add('open', profile, openTime);
-			if (random() < (options.clickRate ?? 0.3)) {
-				const url = `https://www.example.com/offers/${Math.floor(random() * 5) + 1}?utm_source=campaign`;
-				add('click', profile, openTime + 10_000 + Math.floor(random() * 300_000), url);
-			}
-		}
-	}
-	return summary;
 }

@@ -3,6 +3,8 @@
  * the integration uses, and the validation of definitions posted through the admin API.
  */
 
+import { emailEventResources } from './email-events';
+
 export type FieldType =
 	'string' | 'boolean' | 'long' | 'double' | 'date' | 'datetime' | 'enumeration' | 'link';
 
@@ -32,24 +34,21 @@ export interface FieldDefinition {
 }
 
 /**
- * A filter. `equals` selects records whose field equals the query parameter; `after` selects
- * records whose (field, tieField) pair is strictly greater than the parameters and orders them by
- * that pair, which is what a checkpointed reader needs (a sandbox-only filter).
+ * A filter definition as a Campaign administrator builds one (CS
+ * help/developing/using/configuring-filter-definition.md): one rule on a field, switched to a
+ * parameter, with the operator *Equal* or *Greater than or equal to*.
  */
 export interface FilterDefinition {
 	/** The name it is listed under and called by (`byEmail`; custom ones need not start with `by`). */
 	name: string;
-	kind?: 'equals' | 'after';
+	/** The rule's operator (default `equal`). */
+	operator?: 'equal' | 'greaterOrEqual';
 	field: string;
 	/**
 	 * Query parameter name. Default: out-of-the-box filters the field name, custom filters the
 	 * name Campaign generates, `<field>_parameter` (CS help/api/using/filtering.md: `amount_parameter`).
 	 */
 	param?: string;
-	/** `after` only: the field breaking ties of `field` (default `PKey` order). */
-	tieField?: string;
-	/** `after` only: query parameter for the tie field (default as for `param`). */
-	tieParam?: string;
 	label?: string;
 	/**
 	 * An out-of-the-box filter: also under `profileAndServices`. Custom filters exist only under
@@ -69,15 +68,16 @@ export interface ResourceDefinition {
 	 * only under `customResources` (CS help/api/using/custom-resources.md).
 	 */
 	linkedToProfile?: boolean;
+	/**
+	 * Not a REST resource: Campaign's delivery and tracking logs, which workflows query but no API
+	 * pages through (CS help/api/using/*.md lists none). Seen only by the admin API and workflows.
+	 */
+	internal?: boolean;
 }
 
-/** The query parameter of a filter's main field, and of its tie field. */
-export function filterParams(filter: FilterDefinition): { param: string; tieParam?: string } {
-	const generated = (field: string) => (filter.builtIn ? field : `${field}_parameter`);
-	return {
-		param: filter.param ?? generated(filter.field),
-		...(filter.tieField ? { tieParam: filter.tieParam ?? generated(filter.tieField) } : {}),
-	};
+/** The query parameter of a filter. */
+export function filterParam(filter: FilterDefinition): string {
+	return filter.param ?? (filter.builtIn ? filter.field : `${filter.field}_parameter`);
 }
 
 /** Fields the server maintains on every resource; clients may send them back but never set them. */
@@ -167,48 +167,14 @@ export function defaultResources(): ResourceDefinition[] {
 			],
 			filters: [{ name: 'byCrmId', field: 'crmId', label: 'By CRM ID' }],
 		},
-		{
-			name: 'cusEmailEvent',
-			label: 'Email events',
-			fields: [
-				{ name: 'eventId', type: 'string', label: 'Event ID', length: 64, unique: true },
-				{
-					name: 'type',
-					type: 'enumeration',
-					label: 'Event type',
-					values: ['send', 'open', 'click', 'bounce'],
-				},
-				{ name: 'profileExternalId', type: 'string', label: 'Profile external ID', length: 255 },
-				{ name: 'profile', type: 'link', label: 'Profile', target: 'profile' },
-				{ name: 'campaignId', type: 'string', label: 'Campaign ID', length: 64 },
-				{ name: 'campaignName', type: 'string', label: 'Campaign name', length: 255 },
-				{ name: 'deliveryId', type: 'string', label: 'Delivery ID', length: 64 },
-				{ name: 'deliveryName', type: 'string', label: 'Delivery name', length: 255 },
-				{ name: 'date', type: 'datetime', label: 'Event date' },
-				{ name: 'mirrorPageUrl', type: 'string', label: 'Mirror page URL', length: 1024 },
-				{ name: 'clickedUrl', type: 'string', label: 'Clicked URL', length: 1024 },
-			],
-			filters: [
-				{ name: 'byEventId', field: 'eventId', label: 'By event ID' },
-				{ name: 'byType', field: 'type', label: 'By event type' },
-				{
-					// Sandbox-only: a checkpointed read (see sandbox/README.md).
-					name: 'byLastModifiedAfter',
-					kind: 'after',
-					field: 'lastModified',
-					param: 'lastModified',
-					tieField: 'eventId',
-					tieParam: 'eventId',
-					label: 'Modified after a checkpoint (lastModified, eventId)',
-				},
-			],
-		},
+		...emailEventResources(),
 	];
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 /** Path segments after a resource that are not filters. */
 const RESERVED_SEGMENTS = new Set(['metadata', 'resourceType']);
+const FILTER_OPERATORS = ['equal', 'greaterOrEqual'];
 const FIELD_TYPES: FieldType[] = [
 	'string',
 	'boolean',
@@ -267,8 +233,8 @@ export function validateDefinition(def: ResourceDefinition, known: Set<string>):
 		if (!all.has(filter.field)) {
 			problems.push(`Filter '${filter.name}' uses unknown field '${String(filter.field)}'.`);
 		}
-		if (filter.tieField && !all.has(filter.tieField)) {
-			problems.push(`Filter '${filter.name}' uses unknown tie field '${filter.tieField}'.`);
+		if (filter.operator !== undefined && !FILTER_OPERATORS.includes(filter.operator)) {
+			problems.push(`Filter '${filter.name}' has unknown operator '${String(filter.operator)}'.`);
 		}
 	}
 	return problems;

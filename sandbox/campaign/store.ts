@@ -7,7 +7,7 @@ import {
 	READ_ONLY_FIELDS,
 	SYSTEM_FIELDS,
 	defaultResources,
-	filterParams,
+	filterParam,
 	type FieldDefinition,
 	type FilterDefinition,
 	type ResourceDefinition,
@@ -141,7 +141,7 @@ export class Table {
 		const indexed = new Set<string>();
 		for (const field of def.fields) if (field.unique) indexed.add(field.name);
 		for (const filter of def.filters ?? []) {
-			if ((filter.kind ?? 'equals') === 'equals') indexed.add(filter.field);
+			if ((filter.operator ?? 'equal') === 'equal') indexed.add(filter.field);
 		}
 		for (const name of indexed) this.indexes.set(name, new Map());
 	}
@@ -205,60 +205,62 @@ export class Table {
 
 	query(options: QueryOptions, cursor: Value[] | undefined, lineCount: number): Page {
 		const { filter, params } = options;
-		let keyFields: string[] = [];
-		let descending = false;
+		const keyFields = options.orderField ? [options.orderField] : [];
+		const descending = !!options.descending;
 		let candidates: StoredRecord[];
-		let lowerBound: Value[] | undefined;
-		const names = filter ? filterParams(filter) : undefined;
-		if (filter && (filter.kind ?? 'equals') === 'after') {
-			keyFields = [filter.field, ...(filter.tieField ? [filter.tieField] : [])];
-			candidates = this.sorted(keyFields, false);
-			const first = params?.get(names!.param);
-			if (first === null || first === undefined || first === '') {
+		/** Candidates before this index are out of the filter (a sorted list, searched once). */
+		let from = 0;
+		if (filter) {
+			const param = filterParam(filter);
+			const value = params?.get(param);
+			if (value === null || value === undefined || value === '') {
 				throw badRequest(
-					`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${names!.param}'.`,
+					`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${param}'.`,
 				);
 			}
-			const field = this.fields.get(filter.field)!;
-			const bound: Value[] = [this.parseParam(field, first, filter.name)];
-			const tie = filter.tieField ? params?.get(names!.tieParam!) : null;
-			if (filter.tieField && tie !== null && tie !== undefined && tie !== '') {
-				bound.push(this.parseParam(this.fields.get(filter.tieField)!, tie, filter.name));
-			}
-			lowerBound = bound;
-		} else {
-			if (options.orderField) {
-				keyFields = [options.orderField];
-				descending = !!options.descending;
-			}
-			if (filter) {
-				const param = names!.param;
-				const value = params?.get(param);
-				if (value === null || value === undefined) {
-					throw badRequest(
-						`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${param}'.`,
+			if (filter.operator === 'greaterOrEqual') {
+				const field = this.fields.get(filter.field)!;
+				const bound = this.parseParam(field, value, filter.name);
+				candidates = this.sorted(keyFields, descending);
+				if (keyFields[0] === filter.field && !descending) {
+					// Ordered by the filtered field: the matches are a tail of the list.
+					from = this.firstAtOrAfter(candidates, filter.field, bound);
+				} else {
+					candidates = candidates.filter(
+						(r) => compareValues(this.sortValue(r, filter.field), bound) >= 0,
 					);
 				}
+			} else {
 				candidates = this.lookup(filter.field, value);
 				candidates.sort((a, b) => this.compareRecords(a, b, keyFields, descending));
-			} else {
-				candidates = this.sorted(keyFields, descending);
 			}
+		} else {
+			candidates = this.sorted(keyFields, descending);
 		}
 		const direction = descending ? -1 : 1;
-		let start = 0;
-		if (lowerBound) start = this.firstAfter(candidates, keyFields, lowerBound, 1);
-		if (cursor) start = Math.max(start, this.firstAfter(candidates, keyFields, cursor, direction));
+		const start = cursor
+			? Math.max(from, this.firstAfter(candidates, keyFields, cursor, direction))
+			: from;
 		const records = candidates.slice(start, start + lineCount);
 		const more = start + lineCount < candidates.length;
 		const last = records[records.length - 1];
 		return {
 			records,
 			nextCursor: more && last ? this.key(last, keyFields) : undefined,
-			total:
-				candidates.length -
-				(lowerBound ? this.firstAfter(candidates, keyFields, lowerBound, 1) : 0),
+			total: candidates.length - from,
 		};
+	}
+
+	/** Index of the first record whose `field` is at or after `bound` in a list sorted by it. */
+	private firstAtOrAfter(list: StoredRecord[], field: string, bound: Value): number {
+		let lo = 0;
+		let hi = list.length;
+		while (lo < hi) {
+			const mid = (lo + hi) >>> 1;
+			if (compareValues(this.sortValue(list[mid], field), bound) >= 0) hi = mid;
+			else lo = mid + 1;
+		}
+		return lo;
 	}
 
 	private parseParam(field: FieldDefinition, text: string, filterName: string): Value {
@@ -353,6 +355,8 @@ export interface StoreSnapshot {
 	version: 1;
 	seq: number;
 	clock: number;
+	/** Each simulated workflow's last execution date (its incremental query's bound). */
+	workflows?: Record<string, string>;
 	resources: ResourceDefinition[];
 	records: Record<string, StoredRecord[]>;
 }
@@ -364,6 +368,8 @@ export class CampaignStore {
 	private seq = 0;
 	private clock = 0;
 	private random: () => number;
+	/** Each simulated workflow's last execution date. */
+	readonly workflows = new Map<string, string>();
 	/** Called after every change (used to persist). */
 	onChange?: () => void;
 
@@ -377,6 +383,7 @@ export class CampaignStore {
 		this.tables.clear();
 		for (const def of defaultResources()) this.tables.set(def.name, new Table(def));
 		this.seq = 0;
+		this.workflows.clear();
 		this.changed();
 	}
 
@@ -522,9 +529,14 @@ export class CampaignStore {
 		return record;
 	}
 
-	update(table: Table, record: StoredRecord, values: Record<string, Value>): StoredRecord {
+	update(
+		table: Table,
+		record: StoredRecord,
+		values: Record<string, Value>,
+		options: { at?: number } = {},
+	): StoredRecord {
 		this.assertUnique(table, { ...record.values, ...values }, record.pkey, values);
-		const now = formatTimestamp(this.tick());
+		const now = formatTimestamp(options.at ?? this.tick());
 		const merged = this.track(table, record.values, values, now);
 		merged.lastModified = now;
 		table.replace(record, merged);
@@ -600,6 +612,7 @@ export class CampaignStore {
 			version: 1,
 			seq: this.seq,
 			clock: this.clock,
+			workflows: Object.fromEntries(this.workflows),
 			resources: [...this.tables.values()].map((t) => t.def),
 			records,
 		};
@@ -614,6 +627,10 @@ export class CampaignStore {
 		}
 		this.seq = snapshot.seq;
 		this.clock = snapshot.clock;
+		this.workflows.clear();
+		for (const [name, date] of Object.entries(snapshot.workflows ?? {})) {
+			this.workflows.set(name, date);
+		}
 	}
 
 	private changed(): void {

@@ -1,9 +1,15 @@
 /** Request and response shapes of the Campaign sandbox's admin API (`/_sandbox/...`). */
 import type { FaultSettings } from '../common/server';
-import type { DeliverySummary, SimulateDeliveryOptions } from './generate';
+import type { DeliverySummary, SimulateDeliveryOptions, WorkflowRunSummary } from './deliveries';
 import type { ResourceDefinition } from './schema';
 
-export type { FaultSettings, DeliverySummary, SimulateDeliveryOptions, ResourceDefinition };
+export type {
+	FaultSettings,
+	DeliverySummary,
+	SimulateDeliveryOptions,
+	ResourceDefinition,
+	WorkflowRunSummary,
+};
 export type { FieldDefinition, FilterDefinition, FieldType } from './schema';
 
 /** A record as the admin API shows it: its PKey and stored values (links as PKeys). */

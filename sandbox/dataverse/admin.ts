@@ -98,6 +98,12 @@ export interface DataverseBehavior {
 	concurrentKeyCreates?: number;
 	/** The next N `$batch` requests run, then their connection drops without an answer. */
 	lostBatchAnswers?: number;
+	/**
+	 * How long the index of an alternate key created through the Web API takes to build
+	 * (default 1000 ms): `EntityKeyIndexStatus` is Pending for the first half, then InProgress,
+	 * then Active (define-alternate-keys-entity.md documents the statuses, not the time).
+	 */
+	keyIndexDelayMs?: number;
 }
 
 export interface CountersResponse {
@@ -181,6 +187,11 @@ export class DataverseSandboxAdmin {
 
 	deleteRecord(table: string, id: string): Promise<void> {
 		return this.call('DELETE', `tables/${table}/records/${id}`);
+	}
+
+	/** Removes a table and its rows, as if it had never been created. */
+	dropTable(table: string): Promise<void> {
+		return this.call('DELETE', `tables/${encodeURIComponent(table)}`);
 	}
 
 	dump(table: string): Promise<DumpResponse> {

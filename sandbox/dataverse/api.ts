@@ -4,6 +4,15 @@
  */
 import type { Reply } from '../common/server';
 import type { DataverseBehavior } from './admin';
+import {
+	attributeUrl,
+	createAttribute,
+	createEntity,
+	createKey,
+	entityUrl,
+	keyIndexStatus,
+	keyUrl,
+} from './customize';
 import { metadataRequest } from './metadata';
 import {
 	API_PATH,
@@ -22,7 +31,14 @@ import {
 	renderRow,
 	type ContentIdResolver,
 } from './records';
-import { Store, StoreError, notFound, type Row, type TableState } from './store';
+import {
+	DEFAULT_KEY_INDEX_DELAY_MS,
+	Store,
+	StoreError,
+	notFound,
+	type Row,
+	type TableState,
+} from './store';
 
 export interface ApiRequest {
 	method: string;
@@ -76,6 +92,7 @@ export class DataverseApi {
 	setStore(store: Store): void {
 		this.store = store;
 		store.dateTimePrecision = this.behaviorSettings.dateTimePrecision ?? 'seconds';
+		store.keyIndexDelayMs = this.behaviorSettings.keyIndexDelayMs ?? DEFAULT_KEY_INDEX_DELAY_MS;
 		(this.engine as unknown as { store: Store }).store = store;
 		this.engine.clear();
 	}
@@ -87,6 +104,7 @@ export class DataverseApi {
 	set behavior(behavior: DataverseBehavior) {
 		this.behaviorSettings = { ...behavior };
 		this.store.dateTimePrecision = behavior.dateTimePrecision ?? 'seconds';
+		this.store.keyIndexDelayMs = behavior.keyIndexDelayMs ?? DEFAULT_KEY_INDEX_DELAY_MS;
 	}
 
 	/** Counts down a numbered behaviour; true while it lasts. */
@@ -132,11 +150,12 @@ export class DataverseApi {
 		const count = /^RetrieveTotalRecordCount\((.*)\)$/.exec(path);
 		if (count && method === 'GET') return this.totalRecordCount(count[1], req);
 		if (path.startsWith('EntityDefinitions')) {
+			if (method === 'POST') return this.customize(path, req);
 			if (method !== 'GET')
 				throw new StoreError(
 					405,
 					'0x80060888',
-					'Only GET is supported on EntityDefinitions in this sandbox.',
+					'Only GET and POST are supported on EntityDefinitions in this sandbox.',
 				);
 			return json(
 				200,
@@ -181,6 +200,49 @@ export class DataverseApi {
 			default:
 				throw methodNotAllowed(method, path);
 		}
+	}
+
+	/** Creates a table, a column or an alternate key (see customize.ts). */
+	private customize(path: string, req: ApiRequest): Reply {
+		let body: unknown;
+		try {
+			body = JSON.parse(req.body || '{}');
+		} catch {
+			throw new StoreError(400, '0x80048d19', 'The request body is not valid JSON.');
+		}
+		if (!body || typeof body !== 'object' || Array.isArray(body)) {
+			throw new StoreError(400, '0x80048d19', 'The request body must be a JSON object.');
+		}
+		const json = body as Record<string, unknown>;
+		const base = `${req.baseUrl}${API_PATH}`;
+		const created = (url: string): Reply => {
+			this.engine.clear();
+			return { status: 204, headers: { 'OData-Version': '4.0', 'OData-EntityId': url } };
+		};
+		if (path === 'EntityDefinitions') {
+			return created(entityUrl(base, createEntity(this.store, json).table));
+		}
+		const match =
+			/^EntityDefinitions\((?:LogicalName='([^']*)'|([0-9a-fA-F-]{36}))\)\/(Attributes|Keys)$/.exec(
+				path,
+			);
+		if (!match) throw methodNotAllowed('POST', path);
+		const state = [...this.store.tables.values()].find((t) =>
+			match[1] ? t.table.logicalName === match[1] : t.table.metadataId === match[2].toLowerCase(),
+		);
+		if (!state) {
+			throw new StoreError(
+				404,
+				'0x80040217',
+				`Could not find entity with logical name '${match[1] ?? match[2]}'.`,
+			);
+		}
+		if (match[3] === 'Attributes') {
+			const column = createAttribute(this.store, state, json);
+			return created(attributeUrl(base, this.store.table(state.table.logicalName)!.table, column));
+		}
+		const key = createKey(this.store, state, json, Date.now());
+		return created(keyUrl(base, state.table, key));
 	}
 
 	private serviceDocument(baseUrl: string): Reply {
@@ -309,6 +371,15 @@ export class DataverseApi {
 				400,
 				'0x80060888',
 				`The key with attributes (${names.join(', ')}) is not defined as an alternate key of entity '${table.logicalName}'.`,
+			);
+		}
+		const status = keyIndexStatus(key, Date.now(), this.store.keyIndexDelayMs);
+		if (status !== 'Active') {
+			// Microsoft documents the statuses, not this answer (an assumption: sandbox/README.md).
+			throw new StoreError(
+				400,
+				'0x80060888',
+				`The alternate key '${key.logicalName}' of entity '${table.logicalName}' cannot be used: its index is ${status}.`,
 			);
 		}
 		const converted: Row = {};

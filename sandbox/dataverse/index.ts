@@ -434,12 +434,14 @@ export async function startDataverseSandbox(
 
 	const methods = ['GET', 'POST', 'PATCH', 'DELETE', 'PUT'];
 	server.route('POST', /^\/api\/data\/v9\.2\/\$batch$/, '$batch', webApi);
-	server.route(
-		'GET',
-		/^\/api\/data\/v9\.2\/EntityDefinitions(?:[(/].*)?$/,
-		'EntityDefinitions',
-		webApi,
-	);
+	for (const method of ['GET', 'POST']) {
+		server.route(
+			method,
+			/^\/api\/data\/v9\.2\/EntityDefinitions(?:[(/].*)?$/,
+			'EntityDefinitions',
+			webApi,
+		);
+	}
 	// Named routes for the default tables give readable request counters ("GET contacts").
 	for (const state of initial.tables.values()) {
 		const set = state.table.entitySetName;
@@ -508,6 +510,10 @@ export async function startDataverseSandbox(
 		return {
 			tables: tables.map((def) => tableDefinitionOf(api.store.table(def.logicalName)!.table)),
 		};
+	});
+	admin('DELETE', `tables/${T}`, (ctx) => {
+		api.store.dropTable(tableOf(ctx).table.logicalName);
+		api.engine.clear();
 	});
 	admin('GET', `tables/${T}/records`, (ctx): DumpResponse => {
 		const state = tableOf(ctx);

@@ -11,6 +11,7 @@ import {
 	type OptionDefinition,
 	type Table,
 } from './schema';
+import { keyIndexStatus } from './customize';
 import { Store, StoreError } from './store';
 import { API_PATH } from './query';
 
@@ -193,14 +194,15 @@ function attributeMetadata(table: Table, column: ColumnDefinition): Record<strin
 	return result;
 }
 
-function keyMetadata(table: Table): Record<string, unknown>[] {
+function keyMetadata(store: Store, table: Table): Record<string, unknown>[] {
+	const now = Date.now();
 	return table.keys.map((key) => ({
 		MetadataId: stableGuid(`key:${table.logicalName}.${key.logicalName}`),
 		LogicalName: key.logicalName,
 		SchemaName: schemaName(key.logicalName),
 		EntityLogicalName: table.logicalName,
 		KeyAttributes: key.attributes,
-		EntityKeyIndexStatus: 'Active',
+		EntityKeyIndexStatus: keyIndexStatus(key, now, store.keyIndexDelayMs),
 		DisplayName: label(
 			key.displayName ?? key.logicalName,
 			`${table.logicalName}.${key.logicalName}`,
@@ -300,7 +302,7 @@ export function metadataRequest(
 		const all = tables.map((t) => entityMetadata(t));
 		const value = applyFilter(all, query, 'EntityMetadata').map((e) => {
 			const table = tables.find((t) => t.logicalName === e.LogicalName)!;
-			return shape(e, options, entityExpansions(table), 'EntityMetadata');
+			return shape(e, options, entityExpansions(store, table), 'EntityMetadata');
 		});
 		return { '@odata.context': `${ctx}EntityDefinitions`, value };
 	}
@@ -320,11 +322,11 @@ export function metadataRequest(
 	if (rest === '') {
 		return {
 			'@odata.context': `${entityCtx}/$entity`,
-			...shape(entityMetadata(table), options, entityExpansions(table), 'EntityMetadata'),
+			...shape(entityMetadata(table), options, entityExpansions(store, table), 'EntityMetadata'),
 		};
 	}
 	if (rest === '/Keys') {
-		return { '@odata.context': `${entityCtx}/Keys`, value: keyMetadata(table) };
+		return { '@odata.context': `${entityCtx}/Keys`, value: keyMetadata(store, table) };
 	}
 	const attributes =
 		/^\/Attributes(?:\(LogicalName='([^']*)'\)|\(([0-9a-fA-F-]{36})\))?(?:\/Microsoft\.Dynamics\.CRM\.([A-Za-z]+))?$/.exec(
@@ -408,9 +410,9 @@ export function metadataRequest(
 	};
 }
 
-function entityExpansions(table: Table): Record<string, () => unknown> {
+function entityExpansions(store: Store, table: Table): Record<string, () => unknown> {
 	return {
 		Attributes: () => table.columns.map((c) => attributeMetadata(table, c)),
-		Keys: () => keyMetadata(table),
+		Keys: () => keyMetadata(store, table),
 	};
 }

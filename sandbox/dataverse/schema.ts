@@ -63,6 +63,10 @@ export interface KeyDefinition {
 	logicalName: string;
 	attributes: string[];
 	displayName?: string;
+	/** When a key created through the Web API was created: its index builds from then on. */
+	createdAt?: number;
+	/** Its index could not be built (existing rows hold duplicate values): it enforces nothing. */
+	failed?: boolean;
 }
 
 export interface TableDefinition {

@@ -79,6 +79,9 @@ export function answeredDateTime(value: string, precision: DateTimePrecision): s
 	return precision === 'hiddenMilliseconds' ? value.replace(/\.\d+Z$/, 'Z') : value;
 }
 
+/** A new alternate key's index is Pending, then In Progress, then Active after this long. */
+export const DEFAULT_KEY_INDEX_DELAY_MS = 1000;
+
 export class Store {
 	/** Row version counter shared by all tables (like SQL rowversion), so versions never repeat. */
 	version = 1000;
@@ -88,6 +91,8 @@ export class Store {
 	/** The user new records belong to when no owner is given (the calling application user). */
 	defaultOwnerId: string | null = null;
 	dateTimePrecision: DateTimePrecision = 'seconds';
+	/** How long a key created through the Web API takes to build its index. */
+	keyIndexDelayMs = DEFAULT_KEY_INDEX_DELAY_MS;
 
 	constructor(definitions: TableDefinition[] = DEFAULT_SCHEMA) {
 		for (const def of definitions) this.defineTable(def);
@@ -107,11 +112,21 @@ export class Store {
 					reportedCount: null,
 				};
 		if (existing) this.bySet.delete(existing.table.entitySetName);
-		state.keyIndexes = new Map(table.keys.map((k) => [k.logicalName, new Map<string, string>()]));
+		state.keyIndexes = new Map(
+			indexedKeys(table).map((k) => [k.logicalName, new Map<string, string>()]),
+		);
 		for (const row of state.rows.values()) this.indexRow(state, row);
 		this.tables.set(table.logicalName, state);
 		this.bySet.set(table.entitySetName, state);
 		return state;
+	}
+
+	/** Removes a table and its rows. */
+	dropTable(logicalName: string): void {
+		const state = this.tables.get(logicalName);
+		if (!state) return;
+		this.tables.delete(logicalName);
+		this.bySet.delete(state.table.entitySetName);
 	}
 
 	table(logicalName: string): TableState | undefined {
@@ -171,7 +186,7 @@ export class Store {
 	}
 
 	findByKey(state: TableState, keyName: string, values: Row): Row | undefined {
-		const key = state.table.keys.find((k) => k.logicalName === keyName);
+		const key = indexedKeys(state.table).find((k) => k.logicalName === keyName);
 		if (!key) return undefined;
 		const composite = this.compositeKey(state, key.attributes, values);
 		if (composite === null) return undefined;
@@ -181,7 +196,7 @@ export class Store {
 
 	private indexRow(state: TableState, row: Row): void {
 		const id = row[state.table.primaryIdAttribute] as string;
-		for (const key of state.table.keys) {
+		for (const key of indexedKeys(state.table)) {
 			const composite = this.compositeKey(state, key.attributes, row);
 			if (composite === null) continue;
 			const index = state.keyIndexes.get(key.logicalName)!;
@@ -199,7 +214,7 @@ export class Store {
 	}
 
 	private unindexRow(state: TableState, row: Row): void {
-		for (const key of state.table.keys) {
+		for (const key of indexedKeys(state.table)) {
 			const composite = this.compositeKey(state, key.attributes, row);
 			if (composite === null) continue;
 			const index = state.keyIndexes.get(key.logicalName)!;
@@ -318,6 +333,11 @@ export class Store {
 		}
 		return store;
 	}
+}
+
+/** The keys whose index exists: all but those whose index job failed. */
+function indexedKeys(table: Table): Table['keys'] {
+	return table.keys.filter((k) => !k.failed);
 }
 
 export function notFound(logicalName: string, id: string): StoreError {

@@ -1,4 +1,10 @@
 import { CampaignApiError, CampaignClient, type CampaignRecord } from '../../lib/campaign/client';
+import {
+	BEGINNING,
+	readEventsAfter,
+	resolveEventSource,
+	type EventPosition,
+} from '../../lib/campaign/events';
 import { findByKey, resolveKeyAccess } from '../../lib/campaign/keys';
 import { resolveOptOutFields } from '../../lib/campaign/optout-fields';
 import { withRetry } from '../../lib/http/retry';
@@ -259,37 +265,111 @@ describe('Campaign v8 after migration', () => {
 	});
 });
 
-describe('Email events', () => {
-	it('reads events after a checkpoint, page by page, without gaps or repeats', async () => {
-		await admin.generateProfiles({ count: 20 });
-		const first = await admin.simulateDelivery({ count: 20, seed: 3 });
-		const firstTotal = Object.values(first.events).reduce((a, b) => a + b, 0);
+describe('Email events (the resource docs/CAMPAIGN-SETUP.md sets up)', () => {
+	const SOURCE = {
+		resource: 'cusEmailEvent',
+		filter: 'byModifiedSince',
+		dateField: 'lastModified',
+	};
+	const idOf = (r: CampaignRecord) => String(r.eventId);
 
-		const seen: string[] = [];
-		let checkpoint;
-		for await (const page of client.readEvents({ pageSize: 7 })) {
-			seen.push(...page.events.map((e) => String(e.eventId)));
-			checkpoint = page.checkpoint;
+	async function readAll(position: EventPosition, pageSize: number, max = Infinity) {
+		const source = await resolveEventSource(client, SOURCE);
+		const read: CampaignRecord[] = [];
+		for await (const record of readEventsAfter(client, source, position, pageSize, idOf)) {
+			read.push(record);
+			if (read.length >= max) break;
 		}
-		expect(seen).toHaveLength(firstTotal);
-		expect(new Set(seen).size).toBe(firstTotal);
-		expect(checkpoint).toBeDefined();
+		return read;
+	}
 
-		// Nothing new: an empty read keeps the checkpoint.
-		const empty: string[] = [];
-		for await (const page of client.readEvents({ after: checkpoint, pageSize: 7 })) {
-			empty.push(...page.events.map((e) => String(e.eventId)));
-			expect(page.checkpoint).toEqual(checkpoint);
+	/** The position after `records`, as the node keeps it: the last date and the ids at it. */
+	function positionAfter(records: CampaignRecord[], from: EventPosition): EventPosition {
+		let position = from;
+		for (const r of records) {
+			const since = String(r.lastModified);
+			position =
+				since === position.since
+					? { since, handled: [...position.handled, idOf(r)] }
+					: { since, handled: [idOf(r)] };
 		}
-		expect(empty).toEqual([]);
+		return position;
+	}
 
-		const second = await admin.simulateDelivery({ count: 5, seed: 4, deliveryName: 'Second' });
-		const secondTotal = Object.values(second.events).reduce((a, b) => a + b, 0);
-		const later: CampaignRecord[] = [];
-		for await (const page of client.readEvents({ after: checkpoint, pageSize: 3 }))
-			later.push(...page.events);
-		expect(later).toHaveLength(secondTotal);
+	it('finds the filter and the parameter Campaign generated in the metadata', async () => {
+		const source = await resolveEventSource(client, SOURCE);
+		expect(source.parameter).toBe('modifiedSince_parameter');
+		expect(source.path).toBe('profileAndServicesExt/cusEmailEvent');
+		await expect(
+			resolveEventSource(client, { ...SOURCE, filter: 'byLastModifiedAfter' }),
+		).rejects.toThrow(
+			/has no filter "byLastModifiedAfter".*byModifiedSince \(\?modifiedSince_parameter\)/,
+		);
+		await expect(resolveEventSource(client, { ...SOURCE, resource: 'cusNothing' })).rejects.toThrow(
+			/Campaign has no resource "cusNothing" under profileAndServicesExt/,
+		);
+		await expect(resolveEventSource(client, { ...SOURCE, dateField: 'modified' })).rejects.toThrow(
+			/has no field "modified" \(Modification Date Field\)/,
+		);
+	});
+
+	it('reads every event once across pages, runs and events sharing one modification date', async () => {
+		await admin.generateProfiles({ count: 30 });
+		// One Update data batch of 1,000: every event of the delivery shares one lastModified.
+		await admin.simulateDelivery({ count: 30, seed: 3, openRate: 0.6, runWorkflow: false });
+		await admin.runEmailEventsWorkflow({ batchSize: 1000 });
+		const all = (await admin.dump('cusEmailEvent')).records;
+		expect(new Set(all.map((e) => e.lastModified)).size).toBe(1);
+
+		const start: EventPosition = { since: BEGINNING, handled: [] };
+		const first = await readAll(start, 7, 12);
+		const position = positionAfter(first, start);
+		expect(position.handled).toHaveLength(12);
+		const rest = await readAll(position, 7);
+		const ids = [...first, ...rest].map(idOf);
+		expect(ids.sort()).toEqual(all.map((e) => String(e.eventId)).sort());
+
+		// New events of a second delivery, stamped in batches of 4: read once, after the others.
+		await admin.simulateDelivery({
+			count: 10,
+			seed: 4,
+			deliveryName: 'Second',
+			runWorkflow: false,
+		});
+		await admin.runEmailEventsWorkflow({ batchSize: 4 });
+		const later = await readAll(positionAfter(rest, position), 3);
+		expect(later.length).toBeGreaterThan(0);
 		expect(later.every((e) => e.deliveryName === 'Second')).toBe(true);
-		expect(later.some((e) => seen.includes(String(e.eventId)))).toBe(false);
+		expect(await readAll(positionAfter(later, positionAfter(rest, position)), 3)).toEqual([]);
+	});
+
+	it('asks Campaign with the documented filter, an explicit _order and _forcePagination', async () => {
+		await admin.generateProfiles({ count: 3 });
+		await admin.simulateDelivery({ count: 3, seed: 5 });
+		const requests: string[] = [];
+		const source = await resolveEventSource(client, SOURCE);
+		const auth = campaignTokens(sandboxCampaignSettings(sandbox.url));
+		const transport = axiosTransport({ auth });
+		const spy = new CampaignClient({
+			transport: {
+				request: async (request) => {
+					requests.push(request.url);
+					return await transport.request(request);
+				},
+			},
+			apiBaseUrl: client.apiBase,
+		});
+		try {
+			const start = { since: BEGINNING, handled: [] };
+			for await (const record of readEventsAfter(spy, source, start, 2, idOf)) void record;
+		} finally {
+			transport.close();
+			auth.close();
+		}
+		const url = new URL(requests[0]);
+		expect(url.pathname).toMatch(/\/profileAndServicesExt\/cusEmailEvent\/byModifiedSince$/);
+		expect(url.searchParams.get('modifiedSince_parameter')).toBe(BEGINNING);
+		expect(url.searchParams.get('_order')).toBe('lastModified');
+		expect(url.searchParams.get('_forcePagination')).toBe('true');
 	});
 });

@@ -175,7 +175,7 @@ describe('Email Events Export', () => {
 			const all = (await campaignEvents()).map((e) => String(e.eventId));
 			expect(seen.sort()).toEqual(all.sort());
 			const state = wf.staticData('Export')[EXPORT_STATE_KEY] as unknown as ExportState;
-			expect(state).toMatchObject({ version: 1, resource: 'cusEmailEvent' });
+			expect(state).toMatchObject({ version: 2, resource: 'cusEmailEvent', failed: [] });
 			const { summary } = await runExport(wf);
 			expect(summary.eventsRead).toBe(0);
 		});
@@ -242,14 +242,14 @@ describe('Email Events Export', () => {
 	});
 
 	describe('Contacts', () => {
-		it('sends an event whose profile has no Dynamics contact to the error output with the reason', async () => {
+		it("skips an event whose profile has no externalId (no Dynamics 365 contact's profile), and reports one whose contact does not exist", async () => {
 			const { pkeys } = await contactsWithProfiles(2);
-			const [orphan, noExternalId] = await fx.campaign.insert('profile', [
+			const [orphan, lead] = await fx.campaign.insert('profile', [
 				{ externalId: 'a0a0a0a0-0000-4000-8000-000000000001', email: 'gone@example.com' },
 				{ email: 'lead@example.com' },
 			]);
 			await fx.campaign.simulateDelivery({
-				profiles: [...pkeys, orphan.PKey, noExternalId.PKey],
+				profiles: [...pkeys, orphan.PKey, lead.PKey],
 				bounceRate: 0,
 				openRate: 0,
 				seed: 10,
@@ -258,26 +258,28 @@ describe('Email Events Export', () => {
 			const { summary, errors } = await runExport(wf);
 
 			expect(summary.exported.send).toBe(2);
-			expect(summary.failed).toBe(2);
-			expect(errors).toHaveLength(2);
-			expect(errors.map((e) => e.error)).toEqual(
-				expect.arrayContaining([
-					expect.stringMatching(
-						/no Dynamics 365 contact has the id a0a0a0a0-0000-4000-8000-000000000001/,
+			expect(summary.noContact).toBe(1);
+			expect(summary.failed).toBe(1);
+			expect(errors).toEqual([
+				expect.objectContaining({
+					error: expect.stringMatching(
+						/no Dynamics 365 contact has the id a0a0a0a0-0000-4000-8000-000000000001 \(the profile's externalId\)/,
 					),
-					expect.stringMatching(/has no externalId, so it has no Dynamics 365 contact/),
-				]),
-			);
-			expect(errors.every((e) => typeof (e.details as IDataObject).eventId === 'string')).toBe(
-				true,
-			);
+					details: expect.objectContaining({ eventId: expect.any(String), status: 'failed' }),
+				}),
+			]);
 			expect(await activities('send')).toHaveLength(2);
-			// Reported events count as handled: the next run does not read them again.
-			expect((await runExport(wf)).summary.eventsRead).toBe(0);
+			// Nothing new to read; the failed event is kept and tried again, quietly.
+			const next = await runExport(wf);
+			expect(next.summary.eventsRead).toBe(0);
+			expect(next.summary.retries).toMatchObject({ tried: 1, stillFailing: 1, exported: 0 });
+			expect(next.errors).toEqual([]);
 		});
 
-		it("finds the contact through the profile's PKey when an input event carries only that", async () => {
+		it("reads the profile through the link's href, never a URL built from its PKey", async () => {
 			const { contactIds, pkeys } = await contactsWithProfiles(1);
+			const profile = await fx.campaign.read('profile', pkeys[0]);
+			const href = `${fx.sandboxes.campaign.apiBase}/profileAndServicesExt/profile/${String(profile.PKey)}`;
 			const wf = exportWorkflow({ source: 'input' });
 			const result = await wf.run('Export', [
 				[
@@ -285,7 +287,8 @@ describe('Email Events Export', () => {
 						json: {
 							eventId: 'HOOK-7',
 							type: 'click',
-							profile: { PKey: pkeys[0] },
+							// A PKey of another answer than the href's, as Campaign v8 gives them.
+							profile: { PKey: '@changed-since', href },
 							campaignName: 'C',
 							deliveryName: 'D',
 							date: '2026-03-02 08:00:00.000Z',
@@ -304,7 +307,7 @@ describe('Email Events Export', () => {
 			expect(errors).toEqual([
 				expect.objectContaining({
 					error: expect.stringMatching(
-						/event HOOK-8: neither "profileExternalId" nor "profilePKey"/,
+						/event HOOK-8: neither "profileExternalId" nor "profile" \(a link with its href\)/,
 					),
 					details: expect.objectContaining({ eventId: 'HOOK-8', status: 'failed' }),
 				}),
@@ -312,6 +315,65 @@ describe('Email Events Export', () => {
 			expect(result.run.data.resultData.runData.Export[0].data?.main[1]?.[0].pairedItem).toEqual({
 				item: 1,
 			});
+		});
+
+		it('pairs events with contacts on a Campaign v8 tenant, whose PKeys change between answers', async () => {
+			const contactIds = await fx.dataverse.generate('contact', 4, 21);
+			// The profiles hold the contact id; the events carry no copy of it.
+			const profiles = await fx.campaign.insert(
+				'profile',
+				contactIds.map((id, i) => ({ externalId: id, email: `v8-${i}@example.com` })),
+			);
+			await fx.campaign.simulateDelivery({ profiles: profiles.map((p) => p.PKey), seed: 22 });
+			for (const e of (await campaignEvents()) as Array<Record<string, unknown>>) {
+				await fx.campaign.edit('cusEmailEvent', String(e.PKey), { profileExternalId: '' });
+			}
+			await fx.campaign.setOptions({ flavor: 'v8' });
+			const total = (await campaignEvents()).length;
+			const { summary, errors } = await runExport(exportWorkflow());
+			expect(errors).toEqual([]);
+			expect(summary.exported.total).toBe(total);
+			expect(summary.noContact).toBe(0);
+		});
+
+		it('pairs events through the Campaign Profile Key chosen in the settings, with its filter', async () => {
+			const resources = await fx.campaign.resources();
+			const profile = resources.find((r) => r.name === 'profile')!;
+			await fx.campaign.defineResource({
+				...profile,
+				fields: [...profile.fields, { name: 'crmContactId', type: 'string', length: 40 }],
+				filters: [
+					...(profile.filters ?? []),
+					{ name: 'byCrmContactId', field: 'crmContactId', label: 'By CRM contact ID' },
+				],
+			});
+			const [contactId] = await fx.dataverse.seed('contact', [{ lastname: 'Keyed' }]);
+			const [p] = await fx.campaign.insert('profile', [
+				{ crmContactId: contactId, email: 'keyed@example.com' },
+			]);
+			await fx.campaign.simulateDelivery({
+				profiles: [p.PKey],
+				bounceRate: 0,
+				openRate: 0,
+				seed: 23,
+			});
+
+			// By default the pairing key is externalId, which this profile lacks.
+			const byDefault = await runExport(exportWorkflow());
+			expect(byDefault.summary).toMatchObject({ noContact: 1, exported: { total: 0 } });
+
+			// A new node reads the same events again, paired through crmContactId.
+			const keyed = await runExport(exportWorkflow({ profileKey: 'crmContactId' }));
+			expect(keyed.errors).toEqual([]);
+			expect(keyed.summary.exported.send).toBe(1);
+			expect(JSON.stringify((await activities('send'))[0].regardingobjectid)).toContain(contactId);
+
+			const wrong = exportWorkflow({ profileKey: 'crmContactId', profileKeyFilter: 'byNothing' });
+			const refused = await wrong.run('Start');
+			expect(refused.status).toBe('error');
+			expect(String(refused.nodes.Export.error?.message)).toMatch(
+				/has no filter "byNothing".*Profile Key Filter in Email Events Export/,
+			);
 		});
 	});
 
@@ -550,9 +612,12 @@ describe('Email Events Export', () => {
 			const wf = exportWorkflow({ sendTable: 'task' });
 			const result = await wf.run('Start');
 			expect(result.status).toBe('error');
-			expect(result.nodes.Export.error?.message).toMatch(
-				/table "task" has no alternate key on the column "adobe_eventid"/,
+			const error = result.nodes.Export.error as Error & { description?: string };
+			expect(error.message).toMatch(/Dynamics 365 is not ready for the email events/);
+			expect(error.description).toMatch(
+				/the table "task" has no alternate key on the column "adobe_eventid"/,
 			);
+			expect(error.description).toMatch(/the table "task" has no column "adobe_eventid"/);
 			expect((await fx.dataverse.dump('task')).records).toHaveLength(0);
 			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toBeUndefined();
 		});

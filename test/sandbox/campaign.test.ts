@@ -569,61 +569,98 @@ describe('Campaign v8 after migration', () => {
 	});
 });
 
-describe('Email events', () => {
-	it('reads events after a checkpoint without skips or repeats while new events arrive', async () => {
-		await admin.generateProfiles({ count: 60, seed: 9 });
-		const first = await admin.simulateDelivery({ count: 60, seed: 1 });
-		expect(first.events.send).toBe(60);
-		expect(first.events.open + first.events.bounce).toBeGreaterThan(0);
+describe('Email events: the resource, filters and workflow of docs/CAMPAIGN-SETUP.md', () => {
+	const EVENTS = 'profileAndServicesExt/cusEmailEvent';
 
-		const seen: string[] = [];
-		let checkpoint = { lastModified: '1970-01-01 00:00:00.000Z', eventId: '' };
-		const readBatch = async (lineCount: number) => {
-			const path =
-				`profileAndServicesExt/cusEmailEvent/byLastModifiedAfter` +
-				`?lastModified=${encodeURIComponent(checkpoint.lastModified)}` +
-				`&eventId=${encodeURIComponent(checkpoint.eventId)}&_lineCount=${lineCount}`;
-			const page = await api('GET', path);
-			expect(page.status).toBe(200);
-			for (const event of page.body.content) {
-				seen.push(event.eventId);
-				checkpoint = { lastModified: event.lastModified, eventId: event.eventId };
-			}
-			return page.body.content.length as number;
-		};
-		await readBatch(17);
-		await readBatch(17);
-		// A user edits an already-read event and a second delivery runs, between two reads.
-		const dump = await admin.dump('cusEmailEvent');
-		await admin.edit('cusEmailEvent', dump.records[0].PKey, { campaignName: 'Renamed' });
-		const second = await admin.simulateDelivery({ count: 30, seed: 2 });
-		while ((await readBatch(17)) > 0);
-
-		const total =
-			Object.values(first.events).reduce((a, b) => a + b, 0) +
-			Object.values(second.events).reduce((a, b) => a + b, 0);
-		const edited = dump.records[0].eventId as string;
-		expect(seen.filter((id) => id !== edited)).toHaveLength(total - 1);
-		expect(new Set(seen.filter((id) => id !== edited)).size).toBe(total - 1);
-		// The edited event comes again, once, after its change.
-		expect(seen.filter((id) => id === edited)).toHaveLength(2);
+	it('lists the two filter definitions with the parameters Campaign generated', async () => {
+		const metadata = await api(
+			'GET',
+			`${EVENTS.replace('/cusEmailEvent', '/resourceType/cusEmailEvent')}`,
+		);
+		expect(Object.keys(metadata.body.content)).toEqual(
+			expect.arrayContaining(['eventId', 'type', 'profile', 'lastModified', 'created']),
+		);
+		const filters = await api('GET', metadata.body.filters.href);
+		expect(filters.body.byModifiedSince.data).toBe(
+			'/profileAndServicesExt/cusEmailEvent/byModifiedSince?modifiedSince_parameter=$value',
+		);
+		expect(filters.body.byEventId.data).toBe(
+			'/profileAndServicesExt/cusEmailEvent/byEventId?eventId_parameter=$value',
+		);
+		// Custom filters exist under the Ext API only (CS help/api/using/filtering.md).
+		expect((await api('GET', 'profileAndServices/cusEmailEvent/byModifiedSince')).status).toBe(404);
 	});
 
-	it('orders events by lastModified and filters them by type', async () => {
+	it('returns the events modified at or after the parameter, in the order asked, paging with next', async () => {
+		await admin.generateProfiles({ count: 20, seed: 9 });
+		await admin.simulateDelivery({ count: 10, seed: 1, runWorkflow: false });
+		await admin.runEmailEventsWorkflow({ batchSize: 4 });
+		const all = (await admin.dump('cusEmailEvent')).records;
+		const dates = [...new Set(all.map((e) => String(e.lastModified)))].sort();
+		expect(dates.length).toBeGreaterThan(2);
+		const since = dates[1];
+		const read = await readAll(
+			`${EVENTS}/byModifiedSince?modifiedSince_parameter=${encodeURIComponent(since)}&_order=lastModified&_lineCount=3`,
+		);
+		expect(read.map((e) => e.eventId).sort()).toEqual(
+			all
+				.filter((e) => String(e.lastModified) >= since)
+				.map((e) => e.eventId)
+				.sort(),
+		);
+		const order = read.map((e) => String(e.lastModified));
+		expect(order).toEqual([...order].sort());
+		// A date in ISO 8601 works as well as Campaign's own format.
+		const iso = since.replace(' ', 'T');
+		const again = await api(
+			'GET',
+			`${EVENTS}/byModifiedSince?modifiedSince_parameter=${iso}&_lineCount=1000`,
+		);
+		expect(again.body.content).toHaveLength(read.length);
+		const missing = await api('GET', `${EVENTS}/byModifiedSince?_lineCount=3`);
+		expect(missing.status).toBe(400);
+	});
+
+	it('fills the resource from the logs as the documented workflow does: hard bounces only, Update data changes only what differs', async () => {
 		await admin.generateProfiles({ count: 40, seed: 4 });
-		const summary = await admin.simulateDelivery({
+		const delivery = await admin.simulateDelivery({
 			count: 40,
 			seed: 3,
 			campaignName: 'Été "2025"',
+			bounceRate: 0.1,
+			softBounceRate: 0.1,
+			openRate: 0.5,
+			clickRate: 0.5,
+			runWorkflow: false,
 		});
-		const sends = await readAll(
-			'profileAndServicesExt/cusEmailEvent/byType?type_parameter=send&_lineCount=7',
-		);
-		expect(sends).toHaveLength(summary.events.send);
-		expect(sends[0]).toMatchObject({ campaignName: 'Été "2025"', type: 'send' });
-		expect(sends[0].mirrorPageUrl).toMatch(/^https:\/\//);
-		const clicks = await readAll('profileAndServicesExt/cusEmailEvent/byType?type_parameter=click');
-		for (const click of clicks) expect(click.clickedUrl).toMatch(/^https:\/\//);
+		expect(delivery.softBounces).toBeGreaterThan(0);
+		expect((await admin.dump('cusEmailEvent')).count).toBe(0);
+		// The logs are no REST resources.
+		expect((await api('GET', 'profileAndServicesExt/broadLogRcp')).status).toBe(404);
+		expect((await admin.dump('broadLogRcp')).count).toBe(40);
+
+		const run = await admin.runEmailEventsWorkflow({ batchSize: 25 });
+		const events = (await admin.dump('cusEmailEvent')).records;
+		const count = (type: string) => events.filter((e) => e.type === type).length;
+		expect(count('send')).toBe(40);
+		expect(count('bounce')).toBe(delivery.events.bounce);
+		expect(count('open')).toBe(delivery.events.open);
+		expect(count('click')).toBe(delivery.events.click);
+		expect(run.inserted).toBe(events.length);
+		// One lastModified per batch of the Update data activity.
+		expect(new Set(events.map((e) => e.lastModified)).size).toBe(Math.ceil(events.length / 25));
+		expect(events.every((e) => e.campaignName === 'Été "2025"')).toBe(true);
+		expect(
+			events
+				.filter((e) => e.type === 'click')
+				.every((e) => /^https:\/\//.test(String(e.clickedUrl))),
+		).toBe(true);
+
+		// The incremental query reads only logs changed since its last execution.
+		const idle = await admin.runEmailEventsWorkflow();
+		expect(idle).toMatchObject({ logsRead: 0, inserted: 0, updated: 0 });
+		const after = (await admin.dump('cusEmailEvent')).records;
+		expect(after.map((e) => e.lastModified)).toEqual(events.map((e) => e.lastModified));
 	});
 });
 

@@ -1,0 +1,177 @@
+/**
+ * The Email Events Export's settings, read once per run. Every name the node depends on is a
+ * setting whose default is the setup of docs/CAMPAIGN-SETUP.md.
+ */
+import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
+import { NodeOperationError } from 'n8n-workflow';
+
+import { describeValue } from '../../lib/sync/errors';
+import {
+	DEFAULT_EVENT_FIELDS,
+	type ActivityColumns,
+	type EmailEventType,
+	type EventFields,
+} from '../../lib/sync/events';
+
+export type EventSource = 'campaign' | 'input';
+
+/** Dataverse's limit of operations in one `$batch`. */
+export const MAX_BATCH_SIZE = 1000;
+/**
+ * Microsoft advises small batches ("start with a small batch size of 10", api-limits.md, "Avoid
+ * large batches"): a large batch runs long and meets the execution-time limit sooner.
+ */
+export const DEFAULT_BATCH_SIZE = 10;
+export const DEFAULT_PAGE_SIZE = 100;
+export const DEFAULT_MAX_EVENTS = 5000;
+/** Failed events kept to retry on later runs; past it the checkpoint waits before a failure. */
+export const DEFAULT_MAX_FAILED_KEPT = 1000;
+
+/** The Campaign side as docs/CAMPAIGN-SETUP.md sets it up. */
+export const CAMPAIGN_EVENT_DEFAULTS = {
+	resource: 'cusEmailEvent',
+	filter: 'byModifiedSince',
+	parameter: '',
+	dateField: 'lastModified',
+	eventKeyFilter: '',
+};
+
+/** The contact → profile mapping of the Dynamics 365 → Campaign template: contactid → externalId. */
+export const DEFAULT_PROFILE_KEY = 'externalId';
+
+export const DEFAULT_TABLES: Record<EmailEventType, string> = {
+	send: 'adobe_emailsend',
+	open: 'adobe_emailopen',
+	click: 'adobe_emailclick',
+	bounce: 'adobe_emailbounce',
+};
+
+export const DEFAULT_ACTIVITY_COLUMNS: Required<ActivityColumns> = {
+	eventId: 'adobe_eventid',
+	subject: 'subject',
+	campaignName: 'adobe_campaignname',
+	deliveryName: 'adobe_deliveryname',
+	date: 'adobe_eventdate',
+	mirrorPageUrl: 'adobe_mirrorpageurl',
+	clickedUrl: 'adobe_clickedurl',
+};
+
+export interface ExportSettings {
+	source: EventSource;
+	types: { sends: boolean; opens: boolean; clicks: boolean; bounces: boolean };
+	tables: Record<EmailEventType, string>;
+	columns: ActivityColumns;
+	createMissingTables: boolean;
+	createFollowUpTasks: boolean;
+	batchSize: number;
+	maxEventsPerRun: number;
+	pageSize: number;
+	maxFailedKept: number;
+	campaign: typeof CAMPAIGN_EVENT_DEFAULTS;
+	fields: EventFields;
+	/** The profile field holding the Dynamics contactid, and the filter that finds profiles by it. */
+	profileKey: string;
+	profileKeyFilter: string;
+}
+
+export const TABLE_SETTING: Record<EmailEventType, string> = {
+	send: 'Email Send Table',
+	open: 'Email Open Table',
+	click: 'Email URL Click Table',
+	bounce: 'Email Bounce Table',
+};
+
+export const COLUMN_SETTING: Record<keyof ActivityColumns, string> = {
+	eventId: 'Event ID Column',
+	subject: 'Subject Column',
+	campaignName: 'Campaign Name Column',
+	deliveryName: 'Delivery Name Column',
+	date: 'Event Date Column',
+	mirrorPageUrl: 'Mirror Page URL Column',
+	clickedUrl: 'Clicked URL Column',
+};
+
+export function readSettings(ctx: IExecuteFunctions): ExportSettings {
+	const text = (name: string, fallback: string) =>
+		String(ctx.getNodeParameter(name, 0, fallback) ?? fallback).trim();
+	const collection = (name: string) => (ctx.getNodeParameter(name, 0, {}) ?? {}) as IDataObject;
+	const pick = <T extends Record<string, string>>(values: IDataObject, defaults: T): T => {
+		const out = { ...defaults };
+		for (const key of Object.keys(defaults) as Array<keyof T>) {
+			const v = values[key as string];
+			if (typeof v === 'string' && v.trim()) out[key] = v.trim() as T[keyof T];
+		}
+		return out;
+	};
+	const options = collection('options');
+	// Out-of-range numbers only get here through imported or API-made workflows (the editor
+	// enforces the bounds); say so instead of silently using another value.
+	const whole = (v: unknown, fallback: number, max: number, setting: string) => {
+		if (v === undefined || v === null || v === '') return fallback;
+		const n = Number(v);
+		if (!Number.isInteger(n) || n < 1 || n > max) {
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`Options › ${setting} is ${describeValue(v)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
+				{
+					description: `Set "${setting}" to a number in that range, or remove the option to use ${fallback}.`,
+				},
+			);
+		}
+		return n;
+	};
+	const campaignEvents = collection('campaignEvents');
+	// Earlier versions of the node had the resource under Options.
+	if (!campaignEvents.eventResource && typeof options.eventResource === 'string') {
+		campaignEvents.eventResource = options.eventResource;
+	}
+	const campaign = pick(
+		{
+			resource: campaignEvents.eventResource,
+			filter: campaignEvents.modifiedSinceFilter,
+			parameter: campaignEvents.filterParameter,
+			dateField: campaignEvents.dateField,
+			eventKeyFilter: campaignEvents.eventKeyFilter,
+		},
+		CAMPAIGN_EVENT_DEFAULTS,
+	);
+	return {
+		source: text('source', 'campaign') === 'input' ? 'input' : 'campaign',
+		types: {
+			sends: ctx.getNodeParameter('sends', 0, true) as boolean,
+			opens: ctx.getNodeParameter('opens', 0, true) as boolean,
+			clicks: ctx.getNodeParameter('clicks', 0, true) as boolean,
+			bounces: ctx.getNodeParameter('bounces', 0, true) as boolean,
+		},
+		tables: {
+			send: text('sendTable', DEFAULT_TABLES.send),
+			open: text('openTable', DEFAULT_TABLES.open),
+			click: text('clickTable', DEFAULT_TABLES.click),
+			bounce: text('bounceTable', DEFAULT_TABLES.bounce),
+		},
+		columns: pick(collection('activityColumns'), DEFAULT_ACTIVITY_COLUMNS),
+		createMissingTables: ctx.getNodeParameter('createMissingTables', 0, false) as boolean,
+		createFollowUpTasks: ctx.getNodeParameter('createFollowUpTasks', 0, false) as boolean,
+		batchSize: whole(options.batchSize, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, 'Batch Size'),
+		maxEventsPerRun: whole(
+			options.maxEventsPerRun,
+			DEFAULT_MAX_EVENTS,
+			Number.MAX_SAFE_INTEGER,
+			'Max Events per Run',
+		),
+		pageSize: whole(options.pageSize, DEFAULT_PAGE_SIZE, 1000, 'Page Size'),
+		maxFailedKept: whole(
+			options.maxFailedKept,
+			DEFAULT_MAX_FAILED_KEPT,
+			100_000,
+			'Failed Events Kept',
+		),
+		campaign,
+		fields: pick(
+			collection('eventFields'),
+			DEFAULT_EVENT_FIELDS as unknown as Record<string, string>,
+		) as unknown as EventFields,
+		profileKey: text('profileKey', DEFAULT_PROFILE_KEY) || DEFAULT_PROFILE_KEY,
+		profileKeyFilter: text('profileKeyFilter', ''),
+	};
+}
