@@ -223,4 +223,30 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 		};
 		expect(forced.body.next.href).toContain('_forcePagination=true');
 	});
+
+	it('reads the email event resource through its custom modified-since filter, ordered by lastModified', async () => {
+		await admin.generateProfiles({ count: 6, seed: 5 });
+		await admin.simulateDelivery({ count: 6, seed: 6, openRate: 1, runWorkflow: false });
+		await admin.runEmailEventsWorkflow({ batchSize: 4 });
+		const all = (await admin.dump('cusEmailEvent')).records;
+		const dates = [...new Set(all.map((e) => String(e.lastModified)))].sort();
+		const read = await client.getAllProfileAndServicesExt('cusEmailEvent', {
+			filters: ['byModifiedSince'],
+			hasCustomFilter: true,
+			modifiedSince_parameter: dates[1],
+			order: 'lastModified',
+			lineCount: 100,
+		});
+		const events: Json[] = read.body.content;
+		expect(events.map((e) => e.eventId).sort()).toEqual(
+			all
+				.filter((e) => String(e.lastModified) >= dates[1])
+				.map((e) => e.eventId)
+				.sort(),
+		);
+		expect(events.map((e) => e.lastModified)).toEqual(
+			[...events.map((e) => e.lastModified)].sort(),
+		);
+		expect(events[0].profile.href).toContain('/profileAndServicesExt/profile/@');
+	});
 });

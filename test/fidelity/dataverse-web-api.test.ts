@@ -416,4 +416,115 @@ describe('dynamics-web-api against the Dataverse sandbox', () => {
 			).toBe(true);
 		});
 	});
+
+	describe('Creating tables, columns and keys through the metadata API (the activity tables of the email events)', () => {
+		const label = (text: string) => ({
+			LocalizedLabels: [{ Label: text, LanguageCode: 1033 }],
+		});
+
+		it('creates a custom activity table, a column and an alternate key whose index goes Pending → Active', async () => {
+			await admin.setBehavior({ keyIndexDelayMs: 400 });
+			try {
+				// The request body of Microsoft's custom-activity example (custom-activities.md).
+				await client.createEntity({
+					data: {
+						'@odata.type': 'Microsoft.Dynamics.CRM.EntityMetadata',
+						SchemaName: 'new_InstantMessage',
+						DisplayName: label('Instant Message'),
+						DisplayCollectionName: label('Instant Messages'),
+						OwnershipType: 'UserOwned',
+						IsActivity: true,
+						IsAvailableOffline: true,
+						IsMailMergeEnabled: { Value: false },
+						HasActivities: false,
+						HasNotes: true,
+						Attributes: [
+							{
+								'@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+								SchemaName: 'Subject',
+								IsPrimaryName: true,
+								MaxLength: 100,
+								DisplayName: label('Subject'),
+							},
+						],
+					},
+				});
+				await client.createAttribute({
+					entityKey: "LogicalName='new_instantmessage'",
+					data: {
+						'@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+						SchemaName: 'new_MessageId',
+						MaxLength: 100,
+						DisplayName: label('Message ID'),
+					},
+				});
+				await client.create({
+					collection: 'EntityDefinitions',
+					key: "LogicalName='new_instantmessage'",
+					navigationProperty: 'Keys',
+					data: { SchemaName: 'new_messageid_key', KeyAttributes: ['new_messageid'] },
+				});
+				const keyStatus = async () => {
+					const entity: any = await client.retrieveEntity({
+						key: "LogicalName='new_instantmessage'",
+						select: ['LogicalName', 'IsActivity', 'EntitySetName'],
+						expand: [{ property: 'Keys', select: ['KeyAttributes', 'EntityKeyIndexStatus'] }],
+					});
+					expect(entity).toMatchObject({ IsActivity: true, EntitySetName: 'new_instantmessages' });
+					return entity.Keys[0].EntityKeyIndexStatus as string;
+				};
+				expect(await keyStatus()).toBe('Pending');
+				// An upsert by a key whose index is not built yet is refused.
+				await expect(
+					client.upsert({
+						collection: 'new_instantmessages',
+						key: "new_messageid='m-1'",
+						data: { subject: 'Hi' },
+					}),
+				).rejects.toThrow(/index is (Pending|InProgress)/);
+				await new Promise((resolve) => setTimeout(resolve, 450));
+				expect(await keyStatus()).toBe('Active');
+				const [contactId] = await admin.seed('contact', [{ lastname: 'Messaged' }]);
+				await client.upsert({
+					collection: 'new_instantmessages',
+					key: "new_messageid='m-1'",
+					data: {
+						subject: 'Hi',
+						'regardingobjectid_contact_new_instantmessage@odata.bind': `/contacts(${contactId})`,
+					},
+				});
+				const rows = (await admin.dump('new_instantmessage')).records;
+				expect(rows).toEqual([
+					expect.objectContaining({
+						subject: 'Hi',
+						new_messageid: 'm-1',
+						regardingobjectid: { id: contactId, table: 'contact' },
+					}),
+				]);
+			} finally {
+				await admin.setBehavior({});
+			}
+		});
+
+		it('refuses an activity table that breaks the rules of custom activities, saying which', async () => {
+			await expect(
+				client.createEntity({
+					data: {
+						SchemaName: 'new_Broken',
+						IsActivity: true,
+						OwnershipType: 'OrganizationOwned',
+						Attributes: [
+							{
+								'@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+								SchemaName: 'new_Name',
+								IsPrimaryName: true,
+							},
+						],
+					},
+				}),
+			).rejects.toThrow(
+				/primary column must be 'Subject'.*IsAvailableOffline must be true.*user- or team-owned/,
+			);
+		});
+	});
 });

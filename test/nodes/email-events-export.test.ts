@@ -200,6 +200,266 @@ describe('Email Events Export', () => {
 		});
 	});
 
+	describe('Failed events are never lost', () => {
+		const ORPHAN = 'c0c0c0c0-0000-4000-8000-00000000000c';
+
+		/** Two paired contacts, and a profile whose contact is not (yet) in Dynamics 365. */
+		async function withOrphan(seed: number) {
+			const { pkeys } = await contactsWithProfiles(2, seed);
+			const [orphan] = await fx.campaign.insert('profile', [
+				{ externalId: ORPHAN, email: 'later@example.com' },
+			]);
+			await fx.campaign.simulateDelivery({
+				profiles: [pkeys[0], orphan.PKey, pkeys[1]],
+				bounceRate: 0,
+				openRate: 1,
+				clickRate: 0,
+				seed,
+			});
+			const events = await campaignEvents();
+			const orphanIds = events
+				.filter((e) => e.profileExternalId === ORPHAN)
+				.map((e) => String(e.eventId));
+			return { events, orphanIds };
+		}
+
+		it('keeps a failed event and exports it on a later run once its contact exists', async () => {
+			const { events, orphanIds } = await withOrphan(30);
+			expect(orphanIds).toHaveLength(2);
+			const wf = exportWorkflow();
+			const first = await runExport(wf);
+			expect(first.errors.map((e) => (e.details as IDataObject).eventId).sort()).toEqual(
+				[...orphanIds].sort(),
+			);
+			expect(first.summary).toMatchObject({
+				failedKept: 2,
+				exported: { total: events.length - 2 },
+			});
+
+			// The contact is created in Dynamics 365 (e.g. restored); the next run exports the events.
+			await fx.dataverse.seed('contact', [{ contactid: ORPHAN, lastname: 'Later' }]);
+			const second = await runExport(wf);
+			expect(second.errors).toEqual([]);
+			expect(second.summary).toMatchObject({
+				eventsRead: 0,
+				retries: { tried: 2, exported: 2, stillFailing: 0 },
+				failedKept: 0,
+			});
+			const written = [...(await activities('send')), ...(await activities('open'))].map((r) =>
+				String(r.adobe_eventid),
+			);
+			expect(written.sort()).toEqual(events.map((e) => String(e.eventId)).sort());
+			expect((await runExport(wf)).summary).toMatchObject({ eventsRead: 0, retries: { tried: 0 } });
+		});
+
+		it('stops before a failure it has no room to keep, and goes on once it is exported', async () => {
+			const { events, orphanIds } = await withOrphan(31);
+			const wf = exportWorkflow({ options: { maxFailedKept: 1 } });
+			const first = await runExport(wf);
+			expect(first.summary.failedKept).toBe(1);
+			expect(first.summary.notice).toMatch(/1 failed events are kept to retry/);
+			const state = wf.staticData('Export')[EXPORT_STATE_KEY] as unknown as ExportState;
+			expect(state.failed.map((f) => f.eventId)).toEqual([
+				first.errors[0].details && (first.errors[0].details as IDataObject).eventId,
+			]);
+			// The second failure was not passed by: it is read, and fails, again.
+			const again = await runExport(wf);
+			expect(again.errors).toHaveLength(1);
+			expect(orphanIds).toContain((again.errors[0].details as IDataObject).eventId);
+
+			await fx.dataverse.seed('contact', [{ contactid: ORPHAN, lastname: 'Later' }]);
+			const last = await runExport(wf);
+			expect(last.errors).toEqual([]);
+			expect(last.summary.failedKept).toBe(0);
+			const written = [...(await activities('send')), ...(await activities('open'))];
+			expect(written.map((r) => String(r.adobe_eventid)).sort()).toEqual(
+				events.map((e) => String(e.eventId)).sort(),
+			);
+		});
+
+		it('stops before the first failure when failed events cannot be found again (no event ID filter)', async () => {
+			await withOrphan(32);
+			const wf = exportWorkflow({ campaignEvents: { eventKeyFilter: 'byNothing' } });
+			const first = await runExport(wf);
+			expect(first.summary.failedKept).toBe(0);
+			expect(first.summary.notice).toMatch(/cannot be kept to retry .*has no filter "byNothing"/);
+			const state = wf.staticData('Export')[EXPORT_STATE_KEY] as unknown as ExportState;
+			expect(state.failed).toEqual([]);
+			await fx.dataverse.seed('contact', [{ contactid: ORPHAN, lastname: 'Later' }]);
+			const second = await runExport(wf);
+			expect(second.errors).toEqual([]);
+			const all = (await campaignEvents()).map((e) => String(e.eventId)).sort();
+			const written = [...(await activities('send')), ...(await activities('open'))];
+			expect(written.map((r) => String(r.adobe_eventid)).sort()).toEqual(all);
+		});
+	});
+
+	describe('Events sharing one modification date', () => {
+		it('exports each once across runs when a whole workflow run shares one lastModified', async () => {
+			const { pkeys } = await contactsWithProfiles(12, 40);
+			await fx.campaign.simulateDelivery({
+				profiles: pkeys,
+				openRate: 1,
+				clickRate: 0.5,
+				seed: 41,
+				runWorkflow: false,
+			});
+			await fx.campaign.runEmailEventsWorkflow({ batchSize: 1000 });
+			const events = await campaignEvents();
+			expect(new Set(events.map((e) => e.lastModified)).size).toBe(1);
+			const wf = exportWorkflow({ options: { pageSize: 4, maxEventsPerRun: 5 } });
+			let exported = 0;
+			for (let run = 0; run < 20; run++) {
+				const { summary } = await runExport(wf);
+				exported += summary.exported.total;
+				if (!summary.eventsRead) break;
+			}
+			expect(exported).toBe(events.length);
+			const written = [
+				...(await activities('send')),
+				...(await activities('open')),
+				...(await activities('click')),
+			];
+			expect(written).toHaveLength(events.length);
+		});
+
+		it('reads an event again when Campaign changes it, and updates the same activity', async () => {
+			const { pkeys } = await contactsWithProfiles(2, 42);
+			await fx.campaign.simulateDelivery({ profiles: pkeys, bounceRate: 0, openRate: 0, seed: 43 });
+			const wf = exportWorkflow();
+			await runExport(wf);
+			const [event] = await campaignEvents();
+			await fx.campaign.edit('cusEmailEvent', String(event.PKey), { campaignName: 'Renamed' });
+			const { summary } = await runExport(wf);
+			expect(summary).toMatchObject({ eventsRead: 1, exported: { total: 1 } });
+			const rows = await activities('send');
+			expect(rows).toHaveLength(2);
+			expect(rows.find((r) => r.adobe_eventid === event.eventId)?.adobe_campaignname).toBe(
+				'Renamed',
+			);
+		});
+
+		it('goes on from a checkpoint stored by the earlier version of the node', async () => {
+			const { pkeys } = await contactsWithProfiles(3, 44);
+			await fx.campaign.simulateDelivery({ profiles: pkeys, bounceRate: 0, openRate: 0, seed: 45 });
+			const events = await campaignEvents();
+			const wf = exportWorkflow();
+			wf.staticData('Export')[EXPORT_STATE_KEY] = {
+				version: 1,
+				resource: 'cusEmailEvent',
+				checkpoint: {
+					lastModified: String(events[0].lastModified),
+					eventId: String(events[0].eventId),
+				},
+			};
+			const { summary } = await runExport(wf);
+			// The events at that date are read again: writing them again is harmless (upserts).
+			expect(summary.eventsRead).toBe(events.length);
+			expect(await activities('send')).toHaveLength(events.length);
+			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toMatchObject({ version: 2 });
+		});
+	});
+
+	describe('Activity tables', () => {
+		const ALL = Object.values(TABLES);
+
+		async function dropActivityTables() {
+			for (const table of ALL) await fx.dataverse.dropTable(table);
+		}
+
+		it('names every missing table and writes nothing when Create Missing Activity Tables is off', async () => {
+			const { pkeys } = await contactsWithProfiles(2, 50);
+			await fx.campaign.simulateDelivery({ profiles: pkeys, seed: 51 });
+			await dropActivityTables();
+			await fx.campaign.resetCounters();
+			const wf = exportWorkflow();
+			const result = await wf.run('Start');
+			expect(result.status).toBe('error');
+			const error = result.nodes.Export.error as Error & { description?: string };
+			for (const table of ALL) expect(error.description).toContain(`the table "${table}"`);
+			expect(error.description).toMatch(/Switch on "Create Missing Activity Tables"/);
+			expect(await fx.campaign.counters()).toEqual({});
+			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toBeUndefined();
+		});
+
+		it('creates the four activity tables, their columns and the event id key, waits for the key, then writes', async () => {
+			const { contactIds, pkeys } = await contactsWithProfiles(3, 52);
+			await fx.campaign.simulateDelivery({
+				profiles: pkeys,
+				openRate: 1,
+				clickRate: 1,
+				bounceRate: 0,
+				seed: 53,
+			});
+			await dropActivityTables();
+			await fx.dataverse.setBehavior({ keyIndexDelayMs: 1500 });
+			try {
+				const wf = exportWorkflow({ createMissingTables: true });
+				const { summary, errors } = await runExport(wf);
+				expect(errors).toEqual([]);
+				expect(summary.created).toEqual(
+					expect.arrayContaining([
+						'table adobe_emailsend',
+						'column adobe_emailclick.adobe_clickedurl',
+						'alternate key adobe_emailbounce_eventid_key',
+					]),
+				);
+				const events = await campaignEvents();
+				expect(summary.exported.total).toBe(events.length);
+				const tables = (await fx.dataverse.tables()).tables;
+				const send = tables.find((t) => t.logicalName === 'adobe_emailsend')!;
+				expect(send).toMatchObject({ isActivity: true, primaryNameAttribute: 'subject' });
+				expect(send.keys).toEqual([expect.objectContaining({ attributes: ['adobe_eventid'] })]);
+				const click = (await activities('click'))[0];
+				expect(contactIds.some((id) => JSON.stringify(click.regardingobjectid).includes(id))).toBe(
+					true,
+				);
+				// A second run finds everything in place and creates nothing.
+				const again = await runExport(wf);
+				expect(again.summary.created).toBeUndefined();
+			} finally {
+				await fx.dataverse.setBehavior({});
+			}
+		});
+
+		it('says so when the key index cannot be built because rows hold the same event id twice', async () => {
+			await dropActivityTables();
+			await fx.dataverse.defineTables([
+				{
+					logicalName: 'adobe_emailsend',
+					isActivity: true,
+					primaryNameAttribute: 'subject',
+					columns: [
+						{ logicalName: 'subject', type: 'String', maxLength: 400 },
+						{ logicalName: 'adobe_eventid', type: 'String', maxLength: 100 },
+						{ logicalName: 'regardingobjectid', type: 'Lookup', targets: ['contact'] },
+					],
+				},
+			]);
+			await fx.dataverse.seed('adobe_emailsend', [
+				{ subject: 'a', adobe_eventid: 'send 1' },
+				{ subject: 'b', adobe_eventid: 'send 1' },
+			]);
+			await fx.dataverse.setBehavior({ keyIndexDelayMs: 200 });
+			try {
+				const wf = exportWorkflow({
+					createMissingTables: true,
+					opens: false,
+					clicks: false,
+					bounces: false,
+				});
+				const result = await wf.run('Start');
+				expect(result.status).toBe('error');
+				const error = result.nodes.Export.error as Error & { description?: string };
+				expect(error.description).toMatch(
+					/alternate key "adobe_emailsend_eventid_key" of "adobe_emailsend" failed to build \(EntityKeyIndexStatus Failed\).*ReactivateEntityKey/,
+				);
+			} finally {
+				await fx.dataverse.setBehavior({});
+			}
+		});
+	});
+
 	describe('Idempotence', () => {
 		it('never creates a second activity for one event on a re-run or a retried execution', async () => {
 			const { pkeys } = await contactsWithProfiles(5);

@@ -790,6 +790,94 @@ describe('Metadata', () => {
 	});
 });
 
+describe('Creating metadata (webapi/create-update-entity-definitions-using-web-api.md, define-alternate-keys-entity.md)', () => {
+	const label = (text: string) => ({ LocalizedLabels: [{ Label: text, LanguageCode: 1033 }] });
+	const subject = {
+		'@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+		SchemaName: 'new_Name',
+		IsPrimaryName: true,
+		MaxLength: 100,
+	};
+
+	afterEach(async () => await admin.reset());
+
+	it('answers 204 with the new definition in OData-EntityId, and refuses one that exists', async () => {
+		const created = await call('POST', 'EntityDefinitions', {
+			body: { SchemaName: 'new_Thing', DisplayName: label('Thing'), Attributes: [subject] },
+		});
+		expect(created.status).toBe(204);
+		expect(created.headers.get('odata-entityid')).toMatch(/EntityDefinitions\([0-9a-f-]{36}\)$/);
+		const again = await call('POST', 'EntityDefinitions', {
+			body: { SchemaName: 'new_Thing', Attributes: [subject] },
+		});
+		expect(again.status).toBe(400);
+		expect(again.json.error.message).toMatch(/already exists/);
+		const column = await call('POST', "EntityDefinitions(LogicalName='new_thing')/Attributes", {
+			body: {
+				'@odata.type': 'Microsoft.Dynamics.CRM.DateTimeAttributeMetadata',
+				SchemaName: 'new_When',
+				Format: 'DateAndTime',
+			},
+		});
+		expect(column.status).toBe(204);
+		expect(column.headers.get('odata-entityid')).toMatch(/\/Attributes\([0-9a-f-]{36}\)$/);
+		const attribute = await call(
+			'GET',
+			"EntityDefinitions(LogicalName='new_thing')/Attributes(LogicalName='new_when')",
+		);
+		expect(attribute.json.AttributeType).toBe('DateTime');
+		const rows = await call('GET', 'new_things');
+		expect(rows.status).toBe(200);
+	});
+
+	it('refuses a table without a primary name column, a key on a column it cannot hold, an eleventh key', async () => {
+		const noName = await call('POST', 'EntityDefinitions', {
+			body: { SchemaName: 'new_Nameless', Attributes: [] },
+		});
+		expect(noName.status).toBe(400);
+		expect(noName.json.error.message).toMatch(/exactly one primary name column/);
+		await call('POST', 'EntityDefinitions', {
+			body: { SchemaName: 'new_Keyed', Attributes: [subject] },
+		});
+		await call('POST', "EntityDefinitions(LogicalName='new_keyed')/Attributes", {
+			body: {
+				'@odata.type': 'Microsoft.Dynamics.CRM.BooleanAttributeMetadata',
+				SchemaName: 'new_Flag',
+			},
+		});
+		const badKey = await call('POST', "EntityDefinitions(LogicalName='new_keyed')/Keys", {
+			body: { SchemaName: 'new_flag_key', KeyAttributes: ['new_flag'] },
+		});
+		expect(badKey.status).toBe(400);
+		expect(badKey.json.error.message).toMatch(/Boolean column; an alternate key holds only/);
+		for (let i = 0; i < 10; i++) {
+			await call('POST', "EntityDefinitions(LogicalName='new_keyed')/Attributes", {
+				body: {
+					'@odata.type': 'Microsoft.Dynamics.CRM.StringAttributeMetadata',
+					SchemaName: `new_K${i}`,
+				},
+			});
+			const key = await call('POST', "EntityDefinitions(LogicalName='new_keyed')/Keys", {
+				body: { SchemaName: `new_k${i}_key`, KeyAttributes: [`new_k${i}`] },
+			});
+			expect(key.status).toBe(204);
+		}
+		const eleventh = await call('POST', "EntityDefinitions(LogicalName='new_keyed')/Keys", {
+			body: { SchemaName: 'new_name_key', KeyAttributes: ['new_name'] },
+		});
+		expect(eleventh.json.error.message).toMatch(/already has 10 alternate keys/);
+		const keys = await call('GET', "EntityDefinitions(LogicalName='new_keyed')/Keys");
+		expect(keys.json.value.map((k: any) => k.EntityKeyIndexStatus)).toContain('Pending');
+	});
+
+	it('drops a table through the admin API', async () => {
+		await admin.dropTable('adobe_emailsend');
+		const gone = await call('GET', "EntityDefinitions(LogicalName='adobe_emailsend')");
+		expect(gone.status).toBe(404);
+		expect((await call('GET', 'adobe_emailsends')).status).toBe(404);
+	});
+});
+
 describe('Service protection and faults', () => {
 	afterEach(async () => {
 		await admin.setLimits({});

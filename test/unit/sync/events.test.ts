@@ -1,5 +1,7 @@
 import {
 	activitySubject,
+	activityTableSpec,
+	DEFAULT_EVENT_FIELDS,
 	eventTypesEnabled,
 	toActivity,
 	validateEvent,
@@ -47,7 +49,7 @@ describe('Email events', () => {
 		],
 		[
 			{ profileExternalId: undefined },
-			'event ev-1: neither "profileExternalId" nor "profilePKey" is given',
+			'event ev-1: neither "profileExternalId" nor "profile" (a link with its href) is given',
 		],
 		[{ campaignName: null }, 'event ev-1: "campaignName" is missing'],
 		[{ date: 'last tuesday' }, 'event ev-1: "date" is "last tuesday", not an ISO date-time'],
@@ -123,5 +125,65 @@ describe('Email events', () => {
 			campaignName: 'C'.repeat(300),
 		});
 		expect(v.ok && activitySubject(v.event)).toHaveLength(200);
+	});
+
+	it('reads records whose fields have other names, and the profile through its link only', () => {
+		const fields = { ...DEFAULT_EVENT_FIELDS, eventId: 'logId', type: 'kind', profileKey: 'crm' };
+		const renamed = {
+			logId: 'L-1',
+			kind: 'send',
+			profile: {
+				PKey: '@x',
+				href: 'https://mc.adobe.io/org/campaign/profileAndServicesExt/profile/@x',
+			},
+			campaignName: 'C',
+			deliveryName: 'D',
+			date: '2026-01-01 10:00:00.000Z',
+		};
+		const v = validateEvent(renamed, fields);
+		expect(v).toMatchObject({
+			ok: true,
+			event: { eventId: 'L-1', type: 'send', profileHref: renamed.profile.href },
+		});
+		expect(v.ok && v.event.profileKey).toBeUndefined();
+		// A PKey alone is no way to a profile: Campaign v8 changes PKeys between answers.
+		expect(validateEvent({ ...renamed, profile: { PKey: '@x' } }, fields)).toEqual({
+			ok: false,
+			reason: 'event L-1: neither "crm" nor "profile" (a link with its href) is given',
+		});
+		expect(validateEvent({ ...renamed, kind: 'sent' }, fields)).toMatchObject({ ok: true });
+		expect(validateEvent({ ...renamed, logId: undefined }, fields)).toEqual({
+			ok: false,
+			reason: 'email event: "logId" is missing',
+		});
+	});
+
+	it("describes the four tables with Adobe's names, the columns written and the key", () => {
+		const columns = {
+			eventId: 'adobe_eventid',
+			subject: 'subject',
+			campaignName: 'adobe_campaignname',
+			deliveryName: 'adobe_deliveryname',
+			date: 'adobe_eventdate',
+			mirrorPageUrl: 'adobe_mirrorpageurl',
+			clickedUrl: 'adobe_clickedurl',
+		};
+		const click = activityTableSpec('click', 'adobe_emailclick', columns);
+		expect(click).toMatchObject({
+			displayName: 'Adobe Campaign Email URL Click',
+			keyColumn: 'adobe_eventid',
+		});
+		expect(click.columns.map((c) => [c.column, c.kind, c.displayName])).toEqual([
+			['adobe_eventid', 'text', 'Event ID'],
+			['adobe_campaignname', 'text', 'Campaign Name'],
+			['adobe_deliveryname', 'text', 'Delivery Name'],
+			['adobe_eventdate', 'dateTime', 'Date Clicked'],
+			['adobe_clickedurl', 'url', 'Tracking URL'],
+			['adobe_mirrorpageurl', 'url', 'Mirror Page URL'],
+		]);
+		const bounce = activityTableSpec('bounce', 'adobe_emailbounce', columns);
+		expect(bounce.displayName).toBe('Adobe Campaign Email Bounce');
+		expect(bounce.columns.map((c) => c.column)).not.toContain('adobe_clickedurl');
+		expect(bounce.columns.find((c) => c.kind === 'dateTime')?.displayName).toBe('Date Bounced');
 	});
 });
