@@ -48,8 +48,8 @@ export interface KeySettings {
 }
 
 const MAPPING_SETTINGS: KeySettings = {
-	key: 'Campaign Primary Key in Apply Field Mapping',
-	filter: 'Campaign Key Filter in Apply Field Mapping',
+	key: 'Campaign primary key in Apply Field Mapping',
+	filter: 'Campaign key filter in Apply Field Mapping',
 };
 
 /** Filters that take exactly one parameter: those a key value can be passed to. */

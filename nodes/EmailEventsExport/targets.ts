@@ -98,13 +98,13 @@ async function prepareTable(
 		if (existing) {
 			if (!existing.readable || !WRITABLE[column.kind].has(existing.type)) {
 				problems.push(
-					`the column "${table}.${column.column}" (${setting}) is a ${existing.type} column that cannot hold the ${column.displayName.toLowerCase()}`,
+					`${setting}: the column "${table}.${column.column}" is a ${existing.type} column that cannot hold the ${column.displayName.toLowerCase()}`,
 				);
 			}
 			continue;
 		}
 		if (!create || !isCustomName(table) || !isCustomName(column.column)) {
-			problems.push(`the table "${table}" has no column "${column.column}" (${setting})`);
+			problems.push(`${setting}: the table "${table}" has no column "${column.column}"`);
 			continue;
 		}
 		await dataverse.createMetadata(
@@ -125,7 +125,8 @@ async function prepareTable(
 	);
 	if (!keyed) {
 		if (!create || !isCustomName(table)) {
-			problems.push(
+			// First: without the key nothing can be written, whatever the columns.
+			problems.unshift(
 				`the table "${table}" has no alternate key on the column "${spec.keyColumn}"; events are upserted by their id, so that a re-run never creates a second activity`,
 			);
 		} else if (

@@ -286,9 +286,15 @@ const owner: ColumnDefinition = {
 	targets: ['systemuser', 'team'],
 };
 
+/**
+ * An Adobe Campaign email activity as Adobe's integration shows it (AdobeDocs/campaign-standard.en
+ * help/integrating/using/d365-acs-using-the-integration.md) and docs/CAMPAIGN-SETUP.md has it
+ * created: the sandbox starts as an environment where the tables exist.
+ */
 function emailActivity(
 	logicalName: string,
 	displayName: string,
+	dateName: string,
 	extra: ColumnDefinition[],
 ): TableDefinition {
 	return {
@@ -309,20 +315,20 @@ function emailActivity(
 				logicalName: 'adobe_campaignname',
 				type: 'String',
 				displayName: 'Campaign Name',
-				maxLength: 200,
+				maxLength: 255,
 			},
 			{
 				logicalName: 'adobe_deliveryname',
 				type: 'String',
 				displayName: 'Delivery Name',
-				maxLength: 200,
+				maxLength: 255,
 			},
-			{ logicalName: 'adobe_eventdate', type: 'DateTime', displayName: 'Event Date' },
+			{ logicalName: 'adobe_eventdate', type: 'DateTime', displayName: dateName },
 			{
 				logicalName: 'adobe_mirrorpageurl',
 				type: 'String',
 				displayName: 'Mirror Page URL',
-				maxLength: 1000,
+				maxLength: 2000,
 			},
 			...extra,
 			owner,
@@ -520,24 +526,17 @@ export const DEFAULT_SCHEMA: TableDefinition[] = [
 		],
 		keys: [{ logicalName: 'new_region_code_key', attributes: ['new_code'], displayName: 'Code' }],
 	},
-	emailActivity('adobe_emailsend', 'Email Send', []),
-	emailActivity('adobe_emailopen', 'Email Open', []),
-	emailActivity('adobe_emailclick', 'Email URL Click', [
+	emailActivity('adobe_emailsend', 'Adobe Campaign Email Send', 'Date Sent', []),
+	emailActivity('adobe_emailopen', 'Adobe Campaign Email Open', 'Date Opened', []),
+	emailActivity('adobe_emailclick', 'Adobe Campaign Email URL Click', 'Date Clicked', [
 		{
 			logicalName: 'adobe_clickedurl',
 			type: 'String',
-			displayName: 'Clicked URL',
+			displayName: 'Tracking URL',
 			maxLength: 2000,
 		},
 	]),
-	emailActivity('adobe_emailbounce', 'Email Bounce', [
-		{
-			logicalName: 'adobe_bouncereason',
-			type: 'String',
-			displayName: 'Bounce Reason',
-			maxLength: 400,
-		},
-	]),
+	emailActivity('adobe_emailbounce', 'Adobe Campaign Email Bounce', 'Date Bounced', []),
 	{
 		logicalName: 'task',
 		displayName: 'Task',

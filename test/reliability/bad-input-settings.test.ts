@@ -344,7 +344,7 @@ describe('Bad input catalogue, continued', () => {
 			{
 				name: 'profile without externalId',
 				payload: () => ({ ...good('HOOK-P'), profileExternalId: undefined, profile: {} }),
-				message: /HOOK-P.*(externalId|PKey)/,
+				message: /HOOK-P.*profileExternalId.*profile.*href/,
 			},
 			{
 				name: 'array instead of an object',
