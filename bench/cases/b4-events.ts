@@ -1,9 +1,12 @@
 /**
  * B4 Email events: Campaign email events exported to Dynamics 365 activities by the Email Events
- * Export node, versus one write request per event (each activity upserted on its own through the
- * Dataverse client, without $batch). One variant per process, each with fresh sandboxes.
+ * Export node (the template as shipped: batches of 10, pages of 1,000; and the node's defaults:
+ * batches of 10, pages of 100), versus one write request per event (each activity upserted on its
+ * own through the Dataverse client, without $batch). One variant per process, each with fresh
+ * sandboxes. The events reach Campaign's event resource through the sandbox's email events
+ * workflow, which stamps them in batches of 10,000 sharing one modification date.
  */
-import type { IDataObject } from 'n8n-workflow';
+import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
 import { mapWithConcurrency } from '../../lib/http/limiter';
 import { toActivity, validateEvent, type EmailEventType } from '../../lib/sync/events';
@@ -63,11 +66,12 @@ async function activityCount(sandbox: SandboxProcess): Promise<number> {
 	return total;
 }
 
-async function runOurs(sandbox: SandboxProcess, batchSize: number, pageSize: number) {
+/** The template as shipped, or with `options` in place of its Options (e.g. `{}`: the node's defaults). */
+async function runOurs(sandbox: SandboxProcess, options?: INodeParameters) {
 	const env = engine(sandbox);
 	const template = loadTemplate('campaign-to-dynamics.json');
 	const wf = env.workflow(template);
-	wf.setParameters(EXPORT, { options: { batchSize, pageSize, maxEventsPerRun: 5000 } });
+	if (options) wf.setParameters(EXPORT, { options });
 	let runs = 0;
 	let exported = 0;
 	for (let i = 0; i < 10_000; i++) {
@@ -135,8 +139,8 @@ export async function run(params: {
 			params.variant === 'oneByOne'
 				? runOneByOne(sandbox)
 				: params.variant === 'ours'
-					? runOurs(sandbox, 1000, 1000)
-					: runOurs(sandbox, 100, 100),
+					? runOurs(sandbox)
+					: runOurs(sandbox, {}),
 		);
 		const activities = await activityCount(sandbox);
 		if (value.exported !== events || activities !== events) {

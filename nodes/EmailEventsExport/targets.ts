@@ -67,6 +67,7 @@ async function prepareTable(
 ): Promise<{ info?: TableInfo; problems: string[] }> {
 	const problems: string[] = [];
 	const { table } = spec;
+	const createdBefore = created.length;
 	let info = await tableOrNone(dataverse, table);
 	if (!info) {
 		if (!create) return { problems: [`the table "${table}" (${settingName}) does not exist`] };
@@ -144,23 +145,32 @@ async function prepareTable(
 			created.push(`alternate key ${table}_eventid_key`);
 		}
 	}
+	// What was just created shows in fresh metadata (createMetadata dropped the client's cache).
+	if (created.length > createdBefore) info = await dataverse.getTable(table);
 	return { info, problems };
 }
 
 /** Waits until every table's event id key is Active; returns the problems of those that are not. */
 async function waitForKeys(
 	dataverse: DataverseClient,
-	specs: ActivityTableSpec[],
+	tables: Array<{ spec: ActivityTableSpec; info: TableInfo }>,
 	waitMs: number,
 ): Promise<string[]> {
 	const deadline = Date.now() + waitMs;
 	let delay = 250;
-	for (;;) {
-		const waiting: string[] = [];
+	let pending = tables;
+	for (let round = 0; ; round++) {
+		const waiting: Array<{
+			spec: ActivityTableSpec;
+			info: TableInfo;
+			status: string;
+			name: string;
+		}> = [];
 		const problems: string[] = [];
-		for (const spec of specs) {
-			dataverse.forgetTable(spec.table);
-			const info = await dataverse.getTable(spec.table);
+		for (const { spec, info: known } of pending) {
+			// The metadata read for the check is fresh; later rounds ask Dataverse again.
+			if (round > 0) dataverse.forgetTable(spec.table);
+			const info = round > 0 ? await dataverse.getTable(spec.table) : known;
 			const key = (info.alternateKeys ?? []).find(
 				(k) => k.columns.length === 1 && k.columns[0] === spec.keyColumn,
 			);
@@ -172,7 +182,7 @@ async function waitForKeys(
 					`the index of the alternate key "${key.name}" of "${spec.table}" failed to build (EntityKeyIndexStatus Failed), e.g. because rows already hold the same "${spec.keyColumn}" twice: remove the duplicates, then reactivate the key (the Web API action ReactivateEntityKey, define-alternate-keys-entity.md) or delete and recreate it`,
 				);
 			} else {
-				waiting.push(`the alternate key "${key.name}" of "${spec.table}" is ${status}`);
+				waiting.push({ spec, info, status, name: key.name });
 			}
 		}
 		if (!waiting.length) return problems;
@@ -181,10 +191,11 @@ async function waitForKeys(
 				...problems,
 				...waiting.map(
 					(w) =>
-						`${w} after waiting ${Math.round(waitMs / 1000)} s: Dynamics 365 is still building its index; the next run checks again`,
+						`the alternate key "${w.name}" of "${w.spec.table}" is ${w.status} after waiting ${Math.round(waitMs / 1000)} s: Dynamics 365 is still building its index; the next run checks again`,
 				),
 			];
 		}
+		pending = waiting;
 		await sleep(Math.min(delay, Math.max(0, deadline - Date.now())));
 		delay = Math.min(delay * 2, 5000);
 	}
@@ -204,7 +215,7 @@ export async function prepareTargets(
 	const created: string[] = [];
 	const problems: string[] = [];
 	const entitySets = new Map<EmailEventType, string>();
-	const ready: ActivityTableSpec[] = [];
+	const ready: Array<{ spec: ActivityTableSpec; info: TableInfo }> = [];
 	for (const type of enabled) {
 		const table = settings.tables[type];
 		if (!table) {
@@ -223,7 +234,7 @@ export async function prepareTargets(
 		problems.push(...found.problems);
 		if (found.info) {
 			entitySets.set(type, found.info.entitySetName);
-			if (!found.problems.length) ready.push(spec);
+			if (!found.problems.length) ready.push({ spec, info: found.info });
 		}
 	}
 	if (ready.length) problems.push(...(await waitForKeys(dataverse, ready, waitMs)));
