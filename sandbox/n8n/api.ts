@@ -284,10 +284,20 @@ export class N8nRestClient {
 
 /** n8n's public API, authenticated with an API key. */
 export class N8nApi {
+	/** n8n 2.x publishes and unpublishes; 1.x knows the same calls as activate and deactivate. */
+	private readonly publication: { on: string; off: string };
+
 	constructor(
 		readonly baseUrl: string,
 		private readonly apiKey: string,
-	) {}
+		/** The n8n release answering; 2.x when omitted. */
+		n8nVersion = '2',
+	) {
+		this.publication =
+			Number(n8nVersion.split('.')[0]) < 2
+				? { on: 'activate', off: 'deactivate' }
+				: { on: 'publish', off: 'unpublish' };
+	}
 
 	private async call<T>(
 		method: string,
@@ -349,14 +359,14 @@ export class N8nApi {
 	publishWorkflow(id: string, versionId?: string): Promise<Workflow> {
 		return this.call(
 			'POST',
-			`/workflows/${encodeURIComponent(id)}/publish`,
+			`/workflows/${encodeURIComponent(id)}/${this.publication.on}`,
 			versionId ? { versionId } : {},
 		);
 	}
 
 	/** Unpublishes (deactivates) the workflow: its trigger stops. */
 	unpublishWorkflow(id: string): Promise<Workflow> {
-		return this.call('POST', `/workflows/${encodeURIComponent(id)}/unpublish`);
+		return this.call('POST', `/workflows/${encodeURIComponent(id)}/${this.publication.off}`);
 	}
 
 	async listExecutions(query: ListExecutionsQuery = {}): Promise<Execution[]> {

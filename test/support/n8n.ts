@@ -21,7 +21,7 @@ export { workflowForApi, type WorkflowFile } from '../../sandbox/n8n/templates';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-/** First run installs Node 24 and n8n (minutes); n8n then needs up to a minute or two to start. */
+/** First run installs Node and n8n (minutes); n8n then needs up to a minute or two to start. */
 export const N8N_SETUP_TIMEOUT_MS = 15 * 60_000;
 
 /** Progress goes straight to stderr: jest holds console output back until a test ends. */
@@ -35,7 +35,7 @@ export function progress(line: string): void {
  * The package is this repository unless env N8N_E2E_PACKAGE_DIR names another checkout of it.
  */
 export async function startN8nWithPackage(options: StartN8nOptions = {}): Promise<N8nInstance> {
-	await installRuntime({ dir: options.runtimeDir, log: progress });
+	await installRuntime({ n8nVersion: options.n8nVersion, dir: options.runtimeDir, log: progress });
 	return startN8n({ log: progress, packageDir: packageDir(), ...options });
 }
 
