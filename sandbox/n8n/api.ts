@@ -201,13 +201,17 @@ export const n8nRest = {
 	/**
 	 * Whether n8n is ready for API calls. `/healthz` answers 200 as soon as the port is open, while
 	 * migrations still run and every other route answers "starting up"; `/healthz/readiness` waits
-	 * for the database and the routes.
+	 * for the database. n8n 1.x registers its REST routes only after that, so until `GET
+	 * /rest/login` exists (it answers 401 without a login) every REST call is a 404.
 	 */
 	async isReady(baseUrl: string): Promise<boolean> {
 		try {
-			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			await response.text();
-			return response.status === 200;
+			const readiness = await fetch(`${baseUrl}/healthz/readiness`);
+			await readiness.text();
+			if (readiness.status !== 200) return false;
+			const login = await fetch(`${baseUrl}/rest/login`);
+			await login.text();
+			return login.status !== 404;
 		} catch {
 			return false;
 		}
@@ -318,12 +322,25 @@ export class N8nApi {
 		return response.body as T;
 	}
 
-	createCredential(credential: {
+	/**
+	 * Creates a credential. n8n adds an "Allowed HTTP Request Domains" field to every credential
+	 * type; n8n 1.x's schema for it demands `allowedDomains` unless `allowedHttpRequestDomains` is
+	 * sent (its `if` also holds when the field is absent), so the editor's default, `all`, is sent
+	 * explicitly where the schema has the field.
+	 */
+	async createCredential(credential: {
 		name: string;
 		type: string;
 		data: Record<string, unknown>;
 	}): Promise<Credential> {
-		return this.call('POST', '/credentials', credential);
+		let data = credential.data;
+		if (data.allowedHttpRequestDomains === undefined) {
+			const schema = await this.credentialSchema(credential.type);
+			if (schema.properties.allowedHttpRequestDomains) {
+				data = { ...data, allowedHttpRequestDomains: 'all' };
+			}
+		}
+		return this.call('POST', '/credentials', { ...credential, data });
 	}
 
 	/** JSON schema of a credential type's fields; fails with 404 when the type is not loaded. */

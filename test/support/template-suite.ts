@@ -279,8 +279,8 @@ export function describeTemplatesInN8n(options: TemplateSuiteOptions): void {
 				await withLogs(async () => {
 					const { dataverse, campaign } = e2e();
 					const since = Date.now();
-					// The next profile create fails hard (500 is not retried by the client).
-					await campaign.setFaults({ script: [{ kind: '500', route: '^campaign:create$' }] });
+					// Every profile create fails, retries included, until the faults are cleared.
+					await campaign.setFaults({ rate: 1, kinds: ['500'], route: '^campaign:create$' });
 					const [refused] = await dataverse.generate('contact', 1, 45);
 
 					const failedRun = await waitFor(
@@ -377,7 +377,7 @@ export function describeTemplatesInN8n(options: TemplateSuiteOptions): void {
 						body = withNodeParameters(body, name, {}, { onError: 'stopWorkflow' });
 					}
 					const newIds = await dataverse.generate('contact', 5, 43);
-					// Every create fails hard (500 is not retried by the client) until the faults are cleared.
+					// Every create fails, retries included, until the faults are cleared.
 					await campaign.setFaults({ rate: 1, kinds: ['500'], route: '^campaign:create$' });
 
 					const failing = await createAndPublish(body);
