@@ -242,16 +242,24 @@ export class N8nRestClient {
 		return response.body as T;
 	}
 
-	/** The API key scopes this instance accepts. */
-	async apiKeyScopes(): Promise<string[]> {
-		return (await this.call<{ data: string[] }>('GET', '/rest/api-keys/scopes')).data;
+	/**
+	 * The API key scopes this instance accepts; undefined where API keys have no scopes (older n8n
+	 * 1.x, 1.85 among them: a key may do everything its owner may).
+	 */
+	async apiKeyScopes(): Promise<string[] | undefined> {
+		try {
+			return (await this.call<{ data: string[] }>('GET', '/rest/api-keys/scopes')).data;
+		} catch (error) {
+			if (error instanceof N8nRequestError && error.status === 404) return undefined;
+			throw error;
+		}
 	}
 
 	/** Creates a non-expiring API key; returns the raw key (shown only once by n8n). */
-	async createApiKey(label: string, scopes: string[]): Promise<string> {
+	async createApiKey(label: string, scopes: string[] | undefined): Promise<string> {
 		const response = await this.call<{ data: { rawApiKey: string } }>('POST', '/rest/api-keys', {
 			label,
-			scopes,
+			...(scopes ? { scopes } : {}),
 			expiresAt: null,
 		});
 		return response.data.rawApiKey;
@@ -284,6 +292,20 @@ export class N8nRestClient {
 	async credentialTypes(): Promise<LoadedCredentialType[]> {
 		return this.call<LoadedCredentialType[]>('GET', '/types/credentials.json');
 	}
+}
+
+/**
+ * Older n8n 1.x (1.85 among them) leaves `status` out of the executions it lists; it is told
+ * from `finished` and `stoppedAt` there (a stopped, unfinished execution failed).
+ */
+function withStatus(execution: Execution): Execution {
+	if (execution.status) return execution;
+	const status: ExecutionStatus = execution.finished
+		? 'success'
+		: execution.stoppedAt
+			? 'error'
+			: 'running';
+	return { ...execution, status };
 }
 
 /** n8n's public API, authenticated with an API key. */
@@ -393,11 +415,13 @@ export class N8nApi {
 			undefined,
 			{ ...query },
 		);
-		return response.data;
+		return response.data.map(withStatus);
 	}
 
-	getExecution(id: string, includeData = true): Promise<Execution> {
-		return this.call('GET', `/executions/${encodeURIComponent(id)}`, undefined, { includeData });
+	async getExecution(id: string, includeData = true): Promise<Execution> {
+		return withStatus(
+			await this.call('GET', `/executions/${encodeURIComponent(id)}`, undefined, { includeData }),
+		);
 	}
 
 	/** Retries a failed execution; `loadWorkflow` runs the current workflow instead of the saved one. */

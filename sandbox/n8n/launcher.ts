@@ -197,7 +197,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		const cookie = await ownerCookie(baseUrl);
 		const rest = new N8nRestClient(baseUrl, cookie);
 		const available = await rest.apiKeyScopes();
-		const scopes = available.filter((scope) =>
+		const scopes = available?.filter((scope) =>
 			API_KEY_SCOPE_PREFIXES.some((prefix) => scope.startsWith(prefix)),
 		);
 		const apiKey = await rest.createApiKey(`e2e ${new Date().toISOString()}`, scopes);

@@ -6,12 +6,10 @@
  * a refused record stays on the success output, where n8n 1.x leaves `{ error, details }` items;
  * the other two templates import and run.
  */
-import { TESTED_N8N_VERSIONS } from '../../sandbox/n8n/install-runtime';
+import { N8N_MATRIX } from '../../sandbox/n8n/install-runtime';
 import { describeTemplatesInN8n } from '../support/template-suite';
 
-const newest1x = TESTED_N8N_VERSIONS.find((version) => version.startsWith('1.'))!;
-
 describeTemplatesInN8n({
-	n8nVersion: newest1x,
+	n8nVersion: N8N_MATRIX.newest1x,
 	scenarios: ['package', 'initialLoad', 'incremental', 'errorOutput', 'emailEvents', 'optInOut'],
 });

@@ -68,14 +68,14 @@ const EVENT_TABLES = {
 
 /**
  * Whether n8n's "Continue (using error output)" moves an item shaped `{ error, details }` (what our
- * nodes emit for a failed record) to the error output. n8n-core 2.36.0 added that shape (and
- * backported it to 2.35.5); before, only `{ error }` and `{ error, message }` moved, so such items
- * stay on the success output.
+ * nodes emit for a failed record) to the error output. n8n-core 2.36.0 added that shape, backported
+ * to n8n-core 2.35.5 (n8n 2.35.6); before, only `{ error }` and `{ error, message }` moved, so such
+ * items stay on the success output.
  */
 export function routesErrorDetailsToErrorOutput(n8nVersion: string): boolean {
 	const [major, minor, patch] = n8nVersion.split('.').map(Number);
 	if (major !== 2) return major > 2;
-	return minor > 35 || (minor === 35 && patch >= 5);
+	return minor > 35 || (minor === 35 && patch >= 6);
 }
 
 export function describeTemplatesInN8n(options: TemplateSuiteOptions): void {
