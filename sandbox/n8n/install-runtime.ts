@@ -52,10 +52,11 @@ export interface RuntimeSpec {
 }
 
 /**
- * n8n 2.x requires Node >= 24 and runs code nodes in `isolated-vm`. n8n 1.x accepts Node 20 to 24;
- * it runs on Node 22, as n8n's own 1.x images do. Every 1.x since 1.82 depends on `xlsx` as a
- * tarball from cdn.sheetjs.com (only the Spreadsheet File and Extract From File nodes use it);
- * where only the npm registry is reachable it comes from there, at its last published version.
+ * n8n 2.x requires Node >= 24 and the `isolated-vm` add-on built for it. Every 1.x from 1.85 on
+ * accepts Node 22 (1.85: 18.17 to 22; 1.123: 20.19 to 24) and needs only sqlite3 built (1.123's
+ * `isolated-vm` ships a binary for Node 22). Every 1.x since 1.82 depends on `xlsx` as a tarball
+ * from cdn.sheetjs.com (only n8n's spreadsheet nodes use it); where only the npm registry is
+ * reachable it comes from there, at its last published version.
  */
 export function runtimeSpec(n8nVersion = N8N_VERSION): RuntimeSpec {
 	const major = Number(n8nVersion.split('.')[0]);
