@@ -54,7 +54,7 @@ export interface StartN8nOptions {
 	runtimeDir?: string;
 	/** Receives progress lines and n8n's output; silent when omitted. */
 	log?: (line: string) => void;
-	/** How long to wait for `/healthz/readiness`. */
+	/** How long to wait for `/healthz/readiness` and the REST routes. */
 	startTimeoutMs?: number;
 }
 
@@ -255,7 +255,7 @@ async function waitForReadiness(
 		await new Promise((resolve) => setTimeout(resolve, 500));
 	}
 	throw new Error(
-		`n8n was not ready (${baseUrl}/healthz/readiness) within ${timeoutMs} ms:\n${tail(logs)}`,
+		`n8n was not ready (${baseUrl}/healthz/readiness, then /rest/login) within ${timeoutMs} ms:\n${tail(logs)}`,
 	);
 }
 
