@@ -335,10 +335,12 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		const cCount = Object.keys(toCampaign).length;
 		if (dCount) summary.writtenToDynamics += 1;
 		if (cCount) summary.writtenToCampaign += 1;
-		const conflicts = resolution.decisions.filter((d) => d.reason.startsWith('conflict'));
+		const conflicts = resolution.decisions.filter(
+			(d) => d.rule === 'conflictNewerWins' || d.rule === 'conflictOptedOutWins',
+		);
 		for (const c of conflicts) {
 			summary.conflicts.total += 1;
-			if (c.reason.includes('opted-out wins')) summary.conflicts.optedOutWon += 1;
+			if (c.rule === 'conflictOptedOutWins') summary.conflicts.optedOutWon += 1;
 			else if (c.write === 'campaign') summary.conflicts.dynamicsWon += 1;
 			else summary.conflicts.campaignWon += 1;
 		}
