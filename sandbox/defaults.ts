@@ -27,6 +27,7 @@ export const SANDBOX_DEFAULTS = {
 		clientSecret: 'sandbox-campaign-secret',
 		/** CAMPAIGN_SANDBOX_TOKEN_LIFETIME (seconds) */
 		tokenLifetimeSeconds: 86399,
-		scopes: 'openid,AdobeID,campaign_sdk,campaign_config,additional_info.projectedProductContext',
+		scopes:
+			'openid,AdobeID,campaign_sdk,additional_info.projectedProductContext,campaign_config_server_general,deliverability_service_general',
 	},
 } as const;

@@ -151,7 +151,7 @@ export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): Workf
 			'Find Profile',
 			3,
 			{
-				url: `=${campaignApi}/byExternalId?externalId={{ encodeURIComponent($json.contactid) }}`,
+				url: `=${campaignApi}/byExternalId?externalId_parameter={{ encodeURIComponent($json.contactid) }}`,
 				options: BATCHING,
 			},
 			campaign,
@@ -249,7 +249,7 @@ function ceilingNode(campaignApi: string): INodeType {
 			await mapWithConcurrency(items, CEILING_CONCURRENCY, (item) =>
 				this.helpers.httpRequestWithAuthentication.call(this, 'adobeCampaignStandardApi', {
 					method: 'GET',
-					url: `${campaignApi}/byExternalId?externalId=${encodeURIComponent(String(item.json.externalId))}`,
+					url: `${campaignApi}/byExternalId?externalId_parameter=${encodeURIComponent(String(item.json.externalId))}`,
 					json: true,
 				}),
 			);

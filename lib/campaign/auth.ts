@@ -14,7 +14,7 @@ import {
 export const DEFAULT_IMS_HOST = 'https://ims-na1.adobelogin.com';
 export const DEFAULT_CAMPAIGN_API_BASE_URL = 'https://mc.adobe.io';
 export const DEFAULT_CAMPAIGN_SCOPES =
-	'openid,AdobeID,campaign_sdk,campaign_config,additional_info.projectedProductContext';
+	'openid,AdobeID,campaign_sdk,additional_info.projectedProductContext,campaign_config_server_general,deliverability_service_general';
 
 /** The credential fields, named as in the `adobeCampaignStandardApi` credential. */
 export interface CampaignAuthSettings {

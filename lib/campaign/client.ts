@@ -1,9 +1,31 @@
 /**
- * Adobe Campaign Standard REST client: resources, `by<Filter>` filters, PKey hrefs, `_lineCount`
- * paging, resource metadata and the email event records read with a checkpoint. It takes a
- * Transport that already authenticates (bearer token and `X-Api-Key`) and retries.
+ * Adobe Campaign Standard REST client: resources, filters, PKey hrefs, `_lineCount` paging,
+ * resource metadata and the email event records read with a checkpoint. It takes a Transport that
+ * already authenticates (bearer token and `X-Api-Key`) and retries.
+ *
+ * Campaign v8 tenants migrated from Campaign Standard answer the same REST API with a few
+ * differences (experience-cloud.en help/campaign/api/limitations.md) that this client absorbs:
+ * filter names without `by`, PATCH answering 204 without a body, and PKeys that change between
+ * calls, so every href and PKey used comes from the latest answer, never from storage.
  */
 import type { HttpMethod, HttpRequest, HttpResponse, Transport } from '../http/types';
+import { CampaignApiError, isDeterministicCampaignAnswer, readCampaignError } from './errors';
+import {
+	readCustomResources,
+	readFilters,
+	readResourceType,
+	type CampaignFilterInfo,
+	type CampaignResourceType,
+	type CustomResourceInfo,
+} from './metadata';
+
+export { CampaignApiError, readCampaignError } from './errors';
+export type {
+	CampaignFieldInfo,
+	CampaignFilterInfo,
+	CampaignResourceType,
+	CustomResourceInfo,
+} from './metadata';
 
 export type CampaignRecord = Record<string, unknown> & { PKey?: string; href?: string };
 
@@ -29,41 +51,6 @@ export interface CampaignPage {
 	records: CampaignRecord[];
 	/** The next page's URL, when there is one. */
 	nextHref?: string;
-}
-
-export interface CampaignFieldInfo {
-	name: string;
-	label: string;
-	type: string;
-	/** Campaign refuses a second record with the same value. */
-	unique: boolean;
-	readOnly: boolean;
-	/** Filters whose only parameter is this field. */
-	filters: string[];
-	length?: number;
-	/** Allowed values of an enumeration. */
-	values?: Array<{ value: string; label: string }>;
-	/** Resource a link field points to. */
-	target?: string;
-}
-
-export interface CampaignFilterInfo {
-	name: string;
-	label: string;
-	parameters: Array<{ name: string; type: string }>;
-}
-
-export interface CampaignResourceType {
-	name: string;
-	label: string;
-	fields: CampaignFieldInfo[];
-	filters: CampaignFilterInfo[];
-}
-
-export interface CustomResourceInfo {
-	name: string;
-	label: string;
-	href: string;
 }
 
 /** Where an event reader stopped: the last event read, ordered by (lastModified, eventId). */
@@ -94,58 +81,6 @@ const BEGINNING = '1970-01-01T00:00:00.000Z';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const API = /^(profileAndServices|profileAndServicesExt|customResources)$/;
-const FILTER = /^by[A-Z][A-Za-z0-9_]*$/;
-
-export class CampaignApiError extends Error {
-	/**
-	 * @param route method and path below the API base without query string, e.g.
-	 *   `PATCH profileAndServicesExt/profile/@abc`
-	 */
-	constructor(
-		readonly status: number,
-		readonly code: string,
-		readonly serviceMessage: string,
-		readonly route: string,
-	) {
-		super(`Campaign ${route} failed with ${status}${code ? ` ${code}` : ''}: ${serviceMessage}`);
-		this.name = 'CampaignApiError';
-	}
-}
-
-/**
- * Reads both error shapes: the Adobe I/O gateway's `{"error_code","message"}` and Campaign's
- * `{"code":<status>,"message":"RST-360011 …"}` (the RST code is taken from the message).
- */
-export function readCampaignError(
-	body: unknown,
-	status: number,
-): { code: string; message: string } {
-	if (body && typeof body === 'object') {
-		const b = body as Record<string, unknown>;
-		const nested =
-			b.error && typeof b.error === 'object' ? (b.error as Record<string, unknown>) : undefined;
-		const message = String(
-			b.message ?? nested?.message ?? b.error_description ?? b.title ?? `HTTP ${status}`,
-		);
-		const rst = /^(RST-\d+|XTK-\d+|SQL-\d+)\b/.exec(message);
-		const code =
-			b.error_code !== undefined
-				? String(b.error_code)
-				: rst
-					? rst[1]
-					: nested?.code !== undefined
-						? String(nested.code)
-						: typeof b.error === 'string'
-							? b.error
-							: b.code !== undefined
-								? String(b.code)
-								: '';
-		return { code, message };
-	}
-	if (typeof body === 'string' && body.trim())
-		return { code: '', message: body.trim().slice(0, 500) };
-	return { code: '', message: `HTTP ${status}` };
-}
 
 /** Checks `api/resource` and returns its two parts. */
 export function parseResourcePath(resource: ResourcePath): { api: string; name: string } {
@@ -214,6 +149,7 @@ export class CampaignClient {
 				...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
 			},
 			route: `campaign:${route.replace(/\/@[^/]*$/, '/{PKey}')}`,
+			deterministic: isDeterministicCampaignAnswer,
 		};
 		if (body !== undefined) request.body = body;
 		if (replaySafe !== undefined) request.replaySafe = replaySafe;
@@ -255,13 +191,13 @@ export class CampaignClient {
 	}
 
 	/**
-	 * Every record a `by<Filter>` filter returns, e.g.
-	 * `findByFilter('profileAndServicesExt/profile', 'byExternalId', { externalId })`. All matches
-	 * are returned so that callers can detect duplicate keys.
+	 * Every record a filter returns, e.g. `findByFilter('profileAndServicesExt/profile', filter,
+	 * { email })` with a filter from `filters()` (or a filter's path segment). All matches are
+	 * returned so that callers can detect duplicate keys.
 	 */
 	async findByFilter(
 		resource: ResourcePath,
-		filter: string,
+		filter: CampaignFilterInfo | string,
 		params: Record<string, string | number>,
 		options: { lineCount?: number } = {},
 	): Promise<CampaignRecord[]> {
@@ -272,30 +208,33 @@ export class CampaignClient {
 		return records;
 	}
 
-	/** The pages of a `by<Filter>` filter. */
+	/** The pages of a filter. */
 	async *filterPages(
 		resource: ResourcePath,
-		filter: string,
+		filter: CampaignFilterInfo | string,
 		params: Record<string, string | number>,
 		options: ListOptions = {},
 	): AsyncGenerator<CampaignPage> {
 		let url: string | undefined = options.nextHref;
 		if (!url) {
 			const { api, name } = parseResourcePath(resource);
-			if (!FILTER.test(filter)) {
+			const segment = typeof filter === 'string' ? filter : filter.segment;
+			if (!NAME.test(segment)) {
 				throw new Error(
-					`Invalid Campaign filter name ${JSON.stringify(filter)}: expected e.g. "byEmail"`,
+					`Invalid Campaign filter name ${JSON.stringify(segment)}: expected e.g. "byEmail"`,
 				);
 			}
 			const list = this.listQuery(options);
 			const query = campaignQuery(params);
-			url = `${api}/${name}/${filter}${query}${list ? (query ? '&' : '?') + list.slice(1) : ''}`;
+			url = `${api}/${name}/${segment}${query}${list ? (query ? '&' : '?') + list.slice(1) : ''}`;
 		}
 		yield* this.follow(url);
 	}
 
 	private listQuery(options: ListOptions): string {
-		const params: Record<string, string | number | undefined> = {};
+		// Above Campaign's big-table threshold (XtkBigTableThreshold, 100,000 records by default) a
+		// list answers without `next` unless asked to page (CS help/api/using/pagination.md).
+		const params: Record<string, string | number | undefined> = { _forcePagination: 'true' };
 		if (options.lineCount !== undefined) {
 			if (!Number.isInteger(options.lineCount) || options.lineCount < 1) {
 				throw new Error(`Invalid _lineCount ${options.lineCount}`);
@@ -312,7 +251,7 @@ export class CampaignClient {
 	}
 
 	private async *follow(firstUrl: string): AsyncGenerator<CampaignPage> {
-		let url: string | undefined = firstUrl;
+		let url: string | undefined = forcePagination(firstUrl);
 		const seen = new Set<string>();
 		while (url) {
 			if (seen.has(url))
@@ -327,14 +266,14 @@ export class CampaignClient {
 			const page: CampaignPage = { records };
 			if (next) page.nextHref = next;
 			yield page;
-			url = next;
+			url = next && forcePagination(next);
 		}
 	}
 
 	/** A record by href (or `resource` + PKey via `recordHref`); undefined when it does not exist. */
 	async get(href: string): Promise<CampaignRecord | undefined> {
 		const { response, route } = await this.exchange<CampaignRecord>('GET', href);
-		if (response.status === 404) return undefined;
+		if (isNoSuchRecord(response)) return undefined;
 		if (response.status >= 400) throw campaignError(response, route);
 		return response.body;
 	}
@@ -358,83 +297,43 @@ export class CampaignClient {
 		);
 	}
 
-	/** Updates the given fields of a record. */
+	/**
+	 * Updates the given fields of a record. Campaign Standard answers `{"PKey","href"}`; Campaign v8
+	 * may answer 204 without a body (then the answer is `{}`).
+	 */
 	async patch(href: string, data: Record<string, unknown>): Promise<CampaignRecord> {
-		return await this.send<CampaignRecord>('PATCH', href, data, true);
+		const body = await this.send<CampaignRecord | ''>('PATCH', href, data, true);
+		return body && typeof body === 'object' ? body : {};
 	}
 
 	/** Deletes a record; false when it did not exist. */
 	async delete(href: string): Promise<boolean> {
 		const { response, route } = await this.exchange('DELETE', href, undefined, true);
-		if (response.status === 404) return false;
+		if (isNoSuchRecord(response)) return false;
 		if (response.status >= 400) throw campaignError(response, route);
 		return true;
 	}
 
-	// ---- metadata --------------------------------------------------------------------------
+	// ---- metadata ----------------------------------------------------------------------------
 
-	/** A resource's fields (types, unique, read-only, enumeration values) and filters. */
+	/** A resource's fields (types, lengths, enumeration values, link targets) and filters href. */
 	async resourceType(resource: ResourcePath): Promise<CampaignResourceType> {
 		const { api, name } = parseResourcePath(resource);
-		const metadataApi = api === 'customResources' ? 'profileAndServicesExt' : api;
-		const body = await this.send<{
-			name?: string;
-			label?: string;
-			content?: Record<string, Record<string, unknown>>;
-			filters?: Record<string, { label?: string; parameters?: Record<string, { type?: string }> }>;
-		}>('GET', `${metadataApi}/resourceType/${name}`);
-		const filters: CampaignFilterInfo[] = Object.entries(body.filters ?? {}).map(
-			([filterName, filter]) => ({
-				name: filterName,
-				label: filter.label ?? filterName,
-				parameters: Object.entries(filter.parameters ?? {}).map(([param, info]) => ({
-					name: param,
-					type: String(info?.type ?? 'string'),
-				})),
-			}),
-		);
-		const fields: CampaignFieldInfo[] = Object.entries(body.content ?? {}).map(([key, raw]) => {
-			const fieldName = String(raw.apiName ?? key);
-			const field: CampaignFieldInfo = {
-				name: fieldName,
-				label: String(raw.label ?? fieldName),
-				type: String(raw.type ?? 'string'),
-				unique: raw.unique === true,
-				readOnly: raw.readOnly === true,
-				filters: filters
-					.filter((f) => f.parameters.length === 1 && f.parameters[0].name === fieldName)
-					.map((f) => f.name),
-			};
-			if (typeof raw.length === 'number') field.length = raw.length;
-			if (Array.isArray(raw.values)) {
-				field.values = raw.values.map((v: unknown) =>
-					v && typeof v === 'object'
-						? {
-								value: String((v as Record<string, unknown>).value),
-								label: String(
-									(v as Record<string, unknown>).label ?? (v as Record<string, unknown>).value,
-								),
-							}
-						: { value: String(v), label: String(v) },
-				);
-			}
-			if (typeof raw.target === 'string') field.target = raw.target;
-			return field;
-		});
-		return { name: body.name ?? name, label: body.label ?? name, fields, filters };
+		// Resources linked to the profile are described under the API they are read from; the others
+		// under `customResources/resourceType` (CS help/api/using/custom-resources.md).
+		const body = await this.send<unknown>('GET', `${api}/resourceType/${name}`);
+		return readResourceType(body, name);
 	}
 
-	/** The custom resources of the instance. */
+	/** The filters of a resource (a second GET on its metadata's filters href). */
+	async filters(type: CampaignResourceType): Promise<CampaignFilterInfo[]> {
+		if (!type.filtersHref) return [];
+		return readFilters(await this.send<unknown>('GET', type.filtersHref));
+	}
+
+	/** The custom resources linked to the profile. */
 	async listCustomResources(): Promise<CustomResourceInfo[]> {
-		const body = await this.send<{ content?: Array<Record<string, unknown>> }>(
-			'GET',
-			'profileAndServicesExt',
-		);
-		return (body.content ?? []).map((r) => ({
-			name: String(r.name),
-			label: String(r.label ?? r.name),
-			href: String(r.href ?? ''),
-		}));
+		return readCustomResources(await this.send<unknown>('GET', 'profileAndServicesExt/'));
 	}
 
 	// ---- email events ----------------------------------------------------------------------
@@ -465,6 +364,24 @@ export class CampaignClient {
 			yield result;
 		}
 	}
+}
+
+/**
+ * No record has this PKey: 404, or Campaign Standard's 500 for a PKey it cannot parse
+ * (`XTK-170036 Unable to parse expression '@id = @…'`; Campaign v8 answers 404 for the same,
+ * experience-cloud.en help/campaign/api/limitations.md).
+ */
+function isNoSuchRecord(response: HttpResponse<unknown>): boolean {
+	if (response.status === 404) return true;
+	if (response.status !== 500) return false;
+	const { code, message } = readCampaignError(response.body, response.status);
+	return code === 'XTK-170036' && /'@id = @/.test(message);
+}
+
+/** Keeps `_forcePagination=true` on a next page's URL, should Campaign leave it out. */
+function forcePagination(url: string): string {
+	if (/[?&]_forcePagination=/.test(url)) return url;
+	return `${url}${url.includes('?') ? '&' : '?'}_forcePagination=true`;
 }
 
 function campaignError(response: HttpResponse<unknown>, route: string): CampaignApiError {

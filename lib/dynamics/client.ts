@@ -228,7 +228,7 @@ interface RequestInit {
 	body?: unknown;
 	headers?: Record<string, string>;
 	replaySafe?: boolean;
-	isFinal?: HttpRequest['isFinal'];
+	deterministic?: HttpRequest['deterministic'];
 }
 
 interface ChangeResponse {
@@ -377,7 +377,7 @@ export class DataverseClient {
 		};
 		if (init.body !== undefined) request.body = init.body;
 		if (init.replaySafe !== undefined) request.replaySafe = init.replaySafe;
-		if (init.isFinal) request.isFinal = init.isFinal;
+		if (init.deterministic) request.deterministic = init.deterministic;
 		const response = await this.transport.request<T>(request);
 		return { response, route };
 	}
@@ -757,7 +757,7 @@ export class DataverseClient {
 			isExpiredDeltaTokenError(response.status, readDataverseError(response.body, response.status));
 		const { response, route } = await this.exchange<ChangeResponse | ''>('GET', url, {
 			headers,
-			isFinal: fromToken ? expired : undefined,
+			deterministic: fromToken ? expired : undefined,
 		});
 		if (response.status >= 400) {
 			const error = readDataverseError(response.body, response.status);

@@ -35,7 +35,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 /**
  * Statuses worth another attempt: throttling, the gateway/availability family, and 500, which both
  * services also answer for transient trouble (Azure SDKs retry it by default). A 500 is replayed
- * only for idempotent or replay-safe requests (see `isReplayable`), never for a plain POST.
+ * only for idempotent or replay-safe requests (see `isReplayable`), never for a plain POST, and
+ * never when the request's `deterministic` recognises it (Campaign's 500 naming a cause).
  */
 export const RETRYABLE_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
 
@@ -142,7 +143,7 @@ export function withRetry(
 				let serverWaitMs: number | undefined;
 				if (response) {
 					hooks.onResponse?.(route, req, response, attempt);
-					if (req.isFinal?.(response)) return response;
+					if (req.deterministic?.(response as HttpResponse)) return response;
 					const unauthorized =
 						response.status === 401 && unauthorizedRetries < MAX_UNAUTHORIZED_RETRIES;
 					if (!RETRYABLE_STATUSES.includes(response.status) && !unauthorized) return response;

@@ -26,10 +26,12 @@ export interface HttpRequest {
 	/** A short label for request counters, e.g. `dataverse:contacts:GET`. */
 	route?: string;
 	/**
-	 * Recognises an answer that is deterministic whatever its status (e.g. Dataverse's expired
-	 * change-tracking token, which may come with a 5xx): it is returned at once, never retried.
+	 * Recognises an answer the service gives the same way every time, whatever its status: it is
+	 * returned at once, never retried, since a repeat would cost a call and hide the cause
+	 * (Campaign's 500 naming a duplicate key or an unknown property; Dataverse's expired
+	 * change-tracking token, which may come with a 5xx).
 	 */
-	isFinal?: (response: HttpResponse) => boolean;
+	deterministic?: (response: HttpResponse) => boolean;
 }
 
 export interface HttpResponse<T = unknown> {

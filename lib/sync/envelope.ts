@@ -9,8 +9,12 @@ export type SyncLoad = 'incremental' | 'initial' | 'replay';
 export interface SyncTarget {
 	/** Campaign resource, e.g. `profile` or a custom resource name. */
 	resource: string;
-	/** Campaign field holding the unique key (the "CRM ID"). */
+	/** Campaign field holding the key (the "CRM ID"). */
 	key: string;
+	/** The filter that finds records by the key; empty: the one named after the key. */
+	keyFilter?: string;
+	/** The user declared that Campaign refuses a second record with the same key. */
+	keyUnique?: boolean;
 	/** Dynamics primary key column the Campaign key is filled from. */
 	dynamicsKey: string;
 	/** The mapping's "Apply deletes in Microsoft Dynamics 365 to Campaign?". */

@@ -26,8 +26,18 @@ export interface TableMapping {
 	/** The table's primary id column (detected, read-only in the UI). */
 	dynamicsKey: string;
 	campaignResource: string;
-	/** The Campaign field holding the Dynamics id; must be unique (a "CRM ID"). */
+	/** The Campaign field holding the Dynamics id (a "CRM ID"). */
 	campaignKey: string;
+	/**
+	 * The Campaign filter that finds records by the key (one parameter); empty: the filter named
+	 * after the key. Campaign's metadata does not say which field a custom filter tests.
+	 */
+	campaignKeyFilter?: string;
+	/**
+	 * Campaign refuses a second record with the same key (an identification key or unique index an
+	 * administrator defined): the user's declaration, since Campaign's metadata does not say it.
+	 */
+	campaignKeyUnique?: boolean;
 	fields: FieldMapping[];
 	/** "Use technical values in Microsoft Dynamics 365 picklists?" */
 	useTechnicalValues: boolean;
@@ -105,11 +115,6 @@ export function validateTableMapping(
 			add(
 				'Primary Keys › Campaign key',
 				`"${mapping.campaignKey}" is not a field of Campaign resource "${mapping.campaignResource}". Choose the resource's CRM ID field.`,
-			);
-		} else if (key.unique === false) {
-			add(
-				'Primary Keys › Campaign key',
-				`Campaign field "${mapping.campaignKey}" is not unique. The key must be a CRM ID field with no duplicates: choose another field or make it unique in Campaign.`,
 			);
 		}
 	}
@@ -222,6 +227,8 @@ export function compileMapping(
 		dynamicsKey: mapping.dynamicsKey,
 		applyDeletes: mapping.applyDeletes,
 	};
+	if (mapping.campaignKeyFilter) target.keyFilter = mapping.campaignKeyFilter;
+	if (mapping.campaignKeyUnique) target.keyUnique = true;
 	const updateFields = fieldRows(mapping)
 		.filter((row) => row.applyUpdates)
 		.map((row) => row.campaignField);

@@ -43,8 +43,6 @@ export interface CampaignFieldInfo {
 	name: string;
 	type: CampaignFieldType | string;
 	label?: string;
-	/** True when Campaign enforces uniqueness (a "CRM ID" key); undefined when unknown. */
-	unique?: boolean;
 }
 
 export const NUMBER_TYPES: ReadonlySet<string> = new Set([

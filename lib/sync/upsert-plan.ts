@@ -6,17 +6,22 @@ import type { SyncRecord } from './envelope';
 import { describeValue } from './errors';
 import { sameValue } from './values';
 
-/** A Campaign record as found by key: its PKey and its field values. */
+/** A Campaign record as found by key: its PKey, its href when given, and its field values. */
 export interface CampaignMatch {
 	PKey: string;
+	href?: string;
 	[field: string]: unknown;
 }
 
+/**
+ * Writes to an existing record carry the PKey and href of the lookup that found it: Campaign v8
+ * changes PKeys between calls, so only those of the latest answer address the record.
+ */
 export type UpsertAction =
 	| { action: 'create'; fields: Record<string, unknown> }
-	| { action: 'update'; pKey: string; fields: Record<string, unknown> }
+	| { action: 'update'; pKey: string; href?: string; fields: Record<string, unknown> }
 	| { action: 'unchanged'; pKey: string; reason: string }
-	| { action: 'delete'; pKey: string; reason: string }
+	| { action: 'delete'; pKey: string; href?: string; reason: string }
 	| { action: 'skip'; reason: string }
 	| { action: 'fail'; message: string };
 
@@ -68,7 +73,7 @@ export function planUpsert(
 				reason: `${why}; no ${target.resource} with ${target.key} = ${describeValue(keyValue)} in Campaign`,
 			};
 		}
-		return { action: 'delete', pKey: found.PKey, reason: why };
+		return { action: 'delete', pKey: found.PKey, ...hrefOf(found), reason: why };
 	}
 
 	const all = mappedFields(record);
@@ -99,5 +104,9 @@ export function planUpsert(
 					: 'Campaign already holds these values',
 		};
 	}
-	return { action: 'update', pKey: found.PKey, fields };
+	return { action: 'update', pKey: found.PKey, ...hrefOf(found), fields };
+}
+
+function hrefOf(found: CampaignMatch): { href?: string } {
+	return typeof found.href === 'string' && found.href ? { href: found.href } : {};
 }

@@ -10,6 +10,7 @@ import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
 import {
 	getCampaignFields,
 	getCampaignKeyFields,
+	getCampaignKeyFilters,
 	getCampaignResources,
 	getColumns,
 	getPrimaryKey,
@@ -18,8 +19,6 @@ import {
 import { dynamicsTableProperty } from '../shared/properties';
 import { execute } from './execute';
 
-// A step of a sync chain that needs the records of the chain's trigger: not a tool for an AI agent.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class ApplyFieldMapping implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dynamics Apply Field Mapping',
@@ -27,6 +26,7 @@ export class ApplyFieldMapping implements INodeType {
 		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
 		group: ['transform'],
 		version: 1,
+		usableAsTool: true,
 		subtitle: '={{$parameter["table"] + " → " + $parameter["campaignResource"]}}',
 		description:
 			'Maps a Microsoft Dynamics 365 table to a Campaign resource: primary keys, field mappings with Apply updates, and advanced settings',
@@ -76,7 +76,27 @@ export class ApplyFieldMapping implements INodeType {
 				default: '',
 				required: true,
 				description:
-					'The Campaign field that holds the Dynamics 365 key (the CRM ID). It must be unique, with no duplicates. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'The Campaign field that holds the Dynamics 365 key (the CRM ID). Records are found by it, so no two Campaign records may share a value. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Campaign Key Filter Name or ID',
+				name: 'campaignKeyFilter',
+				type: 'options',
+				typeOptions: {
+					loadOptionsMethod: 'getCampaignKeyFilters',
+					loadOptionsDependsOn: ['campaignResource', 'campaignKey'],
+				},
+				default: '',
+				description:
+					'The Campaign filter that finds records by the Campaign primary key: one of the resource\'s filters with one parameter, defined in Campaign (a custom filter gets a parameter name of Campaign\'s choosing). "By Name" uses the filter named after the key, e.g. byExternalId for externalId. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Campaign Refuses Duplicate Keys',
+				name: 'campaignKeyUnique',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether Campaign itself refuses a second record with the same Campaign primary key, because a Campaign administrator made it an identification key or gave it a unique index. Campaign's metadata does not say so: turn this on only when you know it. When on, an initial load creates new records without looking each one up first (one request per record instead of two); when off, every record is looked up before it is created, so no duplicate is ever written.",
 			},
 			{
 				displayName: 'Field Mappings',
@@ -173,6 +193,7 @@ export class ApplyFieldMapping implements INodeType {
 			getCampaignResources,
 			getCampaignFields,
 			getCampaignKeyFields,
+			getCampaignKeyFilters,
 		},
 	};
 

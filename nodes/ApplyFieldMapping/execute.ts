@@ -45,6 +45,8 @@ function readMapping(ctx: IExecuteFunctions, detectedKey: string): TableMapping 
 		dynamicsKey: detectedKey,
 		campaignResource: ctx.getNodeParameter('campaignResource', 0) as string,
 		campaignKey: ctx.getNodeParameter('campaignKey', 0) as string,
+		campaignKeyFilter: ctx.getNodeParameter('campaignKeyFilter', 0, '') as string,
+		campaignKeyUnique: ctx.getNodeParameter('campaignKeyUnique', 0, false) === true,
 		fields,
 		useTechnicalValues: advanced.useTechnicalValues === true,
 		applyDeletes: advanced.applyDeletes !== false,

@@ -9,8 +9,6 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 import { CAMPAIGN_CREDENTIAL } from '../shared/clients';
 import { execute } from './execute';
 
-// A step of a sync chain that needs the records of the chain's trigger: not a tool for an AI agent.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class CampaignUpsert implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Campaign Upsert',
@@ -18,6 +16,7 @@ export class CampaignUpsert implements INodeType {
 		icon: { light: 'file:../icons/campaign.svg', dark: 'file:../icons/campaign.dark.svg' },
 		group: ['output'],
 		version: 1,
+		usableAsTool: true,
 		subtitle: 'Create, update or delete in Campaign',
 		description:
 			'Creates, updates and deletes Adobe Campaign Standard records from mapped Microsoft Dynamics 365 records, one result per record and a run summary',

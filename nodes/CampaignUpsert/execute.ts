@@ -1,14 +1,12 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import {
-	CampaignApiError,
-	type CampaignClient,
-	type CampaignFieldInfo,
-} from '../../lib/campaign/client';
+import { CampaignApiError, type CampaignClient } from '../../lib/campaign/client';
+import { isDuplicateKeyError, namesCause } from '../../lib/campaign/errors';
+import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
 import { mapWithConcurrency } from '../../lib/http/limiter';
 import { TransportError } from '../../lib/http/types';
-import type { SyncRecord } from '../../lib/sync/envelope';
+import type { SyncRecord, SyncTarget } from '../../lib/sync/envelope';
 import {
 	countOutcome,
 	createSummary,
@@ -37,38 +35,22 @@ export interface UpsertResult {
 	errorCode?: string;
 }
 
-/** How records of one Campaign resource are found by key. */
-interface KeyAccess {
-	path: string;
-	filter: string;
-	unique: boolean;
+/** The settings that decide how one resource's records are found: resource, key, filter. */
+function accessId(target: SyncTarget): string {
+	return [target.resource, target.key, target.keyFilter ?? '', target.keyUnique === true].join(
+		'\u0000',
+	);
 }
 
-async function keyAccess(
-	client: CampaignClient,
-	resource: string,
-	key: string,
-): Promise<KeyAccess> {
-	const path = campaignResourcePath(resource);
-	const type = await client.resourceType(path);
-	const field: CampaignFieldInfo | undefined = type.fields.find((f) => f.name === key);
-	if (!field) {
-		throw new Error(
-			`The Campaign table "${resource}" has no field "${key}": choose its Campaign primary key again in Apply Field Mapping`,
-		);
-	}
-	if (!field.filters.length) {
-		throw new Error(
-			`The Campaign field "${resource}.${key}" has no filter to find records by it: define a by<Key> filter on the resource in Campaign, or choose another Campaign primary key`,
-		);
-	}
-	return { path, filter: field.filters[0], unique: field.unique };
-}
-
-function isConflict(error: unknown): boolean {
+/**
+ * A failed create that may have hit an existing record: Campaign refused a duplicate key (409 or
+ * its 500 naming it; Campaign v8 names no cause in its 500s), or the answer was lost.
+ */
+function mayExist(error: unknown): boolean {
 	return (
-		error instanceof CampaignApiError &&
-		(error.status === 409 || /unique|duplicate/i.test(error.serviceMessage))
+		isDuplicateKeyError(error) ||
+		error instanceof TransportError ||
+		(error instanceof CampaignApiError && error.status >= 500 && !namesCause(error.serviceMessage))
 	);
 }
 
@@ -96,26 +78,26 @@ async function upsertRecord(
 	};
 	const fieldsOf = (fields: Record<string, unknown>) => Object.keys(fields);
 
-	// An initial load into a unique key creates straight away: Campaign refuses a duplicate with
-	// 409, and then the record is looked up and updated like any other. One request per new record.
+	// An initial load into a key Campaign itself keeps unique (the user's declaration) creates
+	// straight away: Campaign refuses a duplicate, and then the record is looked up and updated
+	// like any other. One request per new record. Without that declaration every create is
+	// preceded by a lookup, as nothing else stops a second record with the same key.
 	if (meta.op === 'upsert' && meta.load === 'initial' && access.unique) {
 		const plan = planUpsert(record, []);
 		if (plan.action === 'create') {
 			try {
-				// Replay-safe: a repeated create of the same unique key is refused with 409.
+				// Replay-safe: a repeated create of the same key is refused as a duplicate.
 				const created = await client.create(access.path, plan.fields, { replaySafe: true });
 				return { ...base, outcome: 'created', pKey: created.PKey, fields: fieldsOf(plan.fields) };
 			} catch (error) {
-				if (!isConflict(error) && !(error instanceof TransportError)) return failed(base, error);
-				// 409: it exists. No answer: it may exist now. Either way, look it up.
+				if (!mayExist(error)) return failed(base, error);
+				// Refused, lost or failed without a cause: the lookup below tells which.
 			}
 		}
 	}
 
 	for (let attempt = 1; ; attempt++) {
-		const matches = (await client.findByFilter(access.path, access.filter, {
-			[target.key]: String(keyValue),
-		})) as CampaignMatch[];
+		const matches = (await findByKey(client, access, keyValue)) as CampaignMatch[];
 		const plan = planUpsert(record, matches);
 		try {
 			switch (plan.action) {
@@ -132,17 +114,18 @@ async function upsertRecord(
 					return { ...base, outcome: 'created', pKey: created.PKey, fields: fieldsOf(plan.fields) };
 				}
 				case 'update':
-					await client.patch(client.recordHref(access.path, plan.pKey), plan.fields);
+					await client.patch(plan.href ?? client.recordHref(access.path, plan.pKey), plan.fields);
 					return { ...base, outcome: 'updated', pKey: plan.pKey, fields: fieldsOf(plan.fields) };
 				case 'delete': {
-					await client.delete(client.recordHref(access.path, plan.pKey));
+					await client.delete(plan.href ?? client.recordHref(access.path, plan.pKey));
 					return { ...base, outcome: 'deleted', pKey: plan.pKey, reason: plan.reason };
 				}
 			}
 		} catch (error) {
 			// Someone changed Campaign between our lookup and our write (a record deleted under an
 			// update, a record created under a create), or the answer was lost: look again, once.
-			const retry = isNotFound(error) || isConflict(error) || error instanceof TransportError;
+			const retry =
+				isNotFound(error) || isDuplicateKeyError(error) || error instanceof TransportError;
 			if (!retry || attempt >= 2) return failed(base, error);
 		}
 	}
@@ -172,9 +155,15 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// Settings are checked once per Campaign table, before any record is written.
 		for (const { record } of records) {
 			const target = record._sync.target;
-			if (!target) continue;
-			const id = `${target.resource}\u0000${target.key}`;
-			if (!access.has(id)) access.set(id, await keyAccess(client, target.resource, target.key));
+			if (!target || access.has(accessId(target))) continue;
+			access.set(
+				accessId(target),
+				await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
+					filter: target.keyFilter,
+					unique: target.keyUnique,
+					verify: true,
+				}),
+			);
 		}
 	} catch (error) {
 		throw toNodeError(node, error);
@@ -196,7 +185,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			error: toNodeError(node, error, { recordId: meta.id }).message,
 			errorCode: error instanceof CampaignApiError ? error.code || String(error.status) : undefined,
 		});
-		const keyed = access.get(`${meta.target.resource}\u0000${meta.target.key}`)!;
+		const keyed = access.get(accessId(meta.target))!;
 		try {
 			return await upsertRecord(client, keyed, record, failed);
 		} catch (error) {

@@ -11,8 +11,6 @@ import { getColumns, getTables, searchColumnValues } from '../shared/methods';
 import { dynamicsTableProperty } from '../shared/properties';
 import { execute } from './execute';
 
-// A step of a sync chain that needs the records of the chain's trigger: not a tool for an AI agent.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class FieldReplacement implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dynamics Field Replacement',
@@ -20,6 +18,7 @@ export class FieldReplacement implements INodeType {
 		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
 		group: ['transform'],
 		version: 1,
+		usableAsTool: true,
 		subtitle:
 			'={{$parameter["replacements"]["replacement"] ? $parameter["replacements"]["replacement"].length + " replacement(s)" : "no replacements"}}',
 		description:

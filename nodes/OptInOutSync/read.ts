@@ -8,7 +8,8 @@ import type { OptInOutState } from './state';
 export const CONTACT_TABLE = 'contact';
 export const CONTACT_ID = 'contactid';
 export const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
-export const PROFILE_KEY_FILTER = 'byExternalId';
+/** The profile field holding the contact id; found with the filter named after it. */
+export const PROFILE_KEY = 'externalId';
 
 export interface DynamicsChanges {
 	mode: 'changeTracking' | 'modifiedOn';

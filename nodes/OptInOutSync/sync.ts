@@ -2,6 +2,8 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { CampaignRecord } from '../../lib/campaign/client';
+import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
+import { resolveOptOutFields } from '../../lib/campaign/optout-fields';
 import type { DataverseClient, DataverseRow } from '../../lib/dynamics/client';
 import { mapWithConcurrency } from '../../lib/http/limiter';
 import {
@@ -17,7 +19,7 @@ import { toNodeError } from '../shared/errors';
 import {
 	CONTACT_ID,
 	CONTACT_TABLE,
-	PROFILE_KEY_FILTER,
+	PROFILE_KEY,
 	PROFILE_RESOURCE,
 	readCampaignChanges,
 	readDynamicsChanges,
@@ -122,9 +124,14 @@ async function checkMappings(
 	}
 }
 
-function flagValues(row: Record<string, unknown>, fields: string[]): Record<string, unknown> {
+/** The flags of a row by mapping field name, read from the row's own names (`wireOf`). */
+function flagValues(
+	row: Record<string, unknown>,
+	fields: string[],
+	wireOf: (field: string) => string = (field) => field,
+): Record<string, unknown> {
 	const values: Record<string, unknown> = {};
-	for (const f of fields) values[f] = row[f];
+	for (const f of fields) values[f] = row[wireOf(f)];
 	return values;
 }
 
@@ -159,13 +166,26 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 	const mappings = readMappings(this);
 	const dynamics = await dataverseClient(this, { maxPageSize: pageSize });
 	const campaign = await campaignClient(this);
+	let profileType;
+	let wireNames: Map<string, string>;
 	try {
 		await checkMappings(this, dynamics, mappings);
+		profileType = await campaign.resourceType(PROFILE_RESOURCE);
+		// The UI speaks the spec's names; the profile answers with its own spelling of them.
+		const wire = resolveOptOutFields(
+			profileType,
+			mappings.map((m) => m.campaignField),
+		);
+		wireNames = new Map([...wire].map(([name, w]) => [name, w.field]));
 	} catch (error) {
 		throw toNodeError(node, error);
 	}
 	const dynamicsFields = [...new Set(mappings.map((m) => m.dynamicsField))];
 	const campaignFields = [...new Set(mappings.map((m) => m.campaignField))];
+	const wireOf = (name: string) => wireNames.get(name) ?? name;
+	let keyAccess: Promise<KeyAccess> | undefined;
+	const profileKey = () =>
+		(keyAccess ??= resolveKeyAccess(campaign, PROFILE_RESOURCE, PROFILE_KEY, {}, profileType));
 
 	const staticData = this.getWorkflowStaticData('node');
 	const state = adoptMappings(readState(staticData), mappings);
@@ -232,9 +252,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			if (!work.contact) work.contactDeleted = true;
 		}
 		if (!work.profile && !work.duplicateProfiles && !work.contactDeleted) {
-			const found = await campaign.findByFilter(PROFILE_RESOURCE, PROFILE_KEY_FILTER, {
-				externalId: id,
-			});
+			const found = await findByKey(campaign, await profileKey(), id);
 			if (found.length > 1) work.duplicateProfiles = true;
 			work.profile = found[0];
 		}
@@ -256,7 +274,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 				: undefined,
 			profile: work.profile
 				? {
-						values: flagValues(work.profile, campaignFields),
+						values: flagValues(work.profile, campaignFields, wireOf),
 						lastModified: String(work.profile.lastModified ?? ''),
 					}
 				: undefined,
@@ -266,7 +284,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		const toCampaign: Record<string, boolean> = {};
 		for (const d of resolution.decisions) {
 			if (d.write === 'dynamics') toDynamics[d.dynamicsField] = d.value === true;
-			if (d.write === 'campaign') toCampaign[d.campaignField] = d.value === true;
+			if (d.write === 'campaign') toCampaign[wireOf(d.campaignField)] = d.value === true;
 		}
 		if (Object.keys(toDynamics).length) await dynamics.update(CONTACT_TABLE, id, toDynamics);
 		if (Object.keys(toCampaign).length && work.profile) {

@@ -11,8 +11,6 @@ import { getColumns, getTables } from '../shared/methods';
 import { dynamicsTableProperty } from '../shared/properties';
 import { execute } from './execute';
 
-// A step of a sync chain that needs the records of the chain's trigger: not a tool for an AI agent.
-// eslint-disable-next-line @n8n/community-nodes/node-usable-as-tool
 export class RecordFilter implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dynamics Record Filter',
@@ -20,6 +18,7 @@ export class RecordFilter implements INodeType {
 		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
 		group: ['transform'],
 		version: 1,
+		usableAsTool: true,
 		subtitle:
 			'={{$parameter["rules"]["rule"] ? $parameter["rules"]["rule"].length + " filter(s)" : "no filters"}}',
 		description:

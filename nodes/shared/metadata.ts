@@ -37,5 +37,5 @@ export async function syncCampaignFields(
 	resource: string,
 ): Promise<CampaignFieldInfo[]> {
 	const type = await client.resourceType(campaignResourcePath(resource));
-	return type.fields.map((f) => ({ name: f.name, type: f.type, label: f.label, unique: f.unique }));
+	return type.fields.map((f) => ({ name: f.name, type: f.type, label: f.label }));
 }

@@ -5,6 +5,9 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
+import type { CampaignFieldInfo } from '../../lib/campaign/client';
+import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
+import { isScalarField } from '../../lib/campaign/metadata';
 import { campaignClient, dataverseClient } from './clients';
 
 /**
@@ -118,40 +121,89 @@ export async function getCampaignResources(
 	return options.sort(byName);
 }
 
+/** Fields Campaign maintains itself: never a target of a mapping. */
+const MAINTAINED_FIELDS = new Set(['PKey', 'href', 'created', 'lastModified']);
+
+async function campaignType(ctx: ILoadOptionsFunctions) {
+	const resource = currentString(ctx, 'campaignResource');
+	if (!resource) return undefined;
+	const client = await campaignClient(ctx);
+	const type = await client.resourceType(campaignResourcePath(resource));
+	return { client, type, resource };
+}
+
+function fieldOption(f: CampaignFieldInfo, extra = ''): INodePropertyOptions {
+	return {
+		name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
+		value: f.name,
+		description: `Type: ${f.type}${f.length ? ` (${f.length})` : ''}${extra}`,
+	};
+}
+
+/** The fields a mapping can write: one value each, not maintained by Campaign. */
+function writableFields(fields: CampaignFieldInfo[]): CampaignFieldInfo[] {
+	return fields.filter((f) => isScalarField(f) && !MAINTAINED_FIELDS.has(f.name));
+}
+
 export async function getCampaignFields(
 	this: ILoadOptionsFunctions,
 ): Promise<INodePropertyOptions[]> {
-	const resource = currentString(this, 'campaignResource');
-	if (!resource) return [];
-	const client = await campaignClient(this);
-	const type = await client.resourceType(campaignResourcePath(resource));
-	return type.fields
-		.filter((f) => !f.readOnly)
-		.map((f) => ({
-			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
-			value: f.name,
-			description: `Type: ${f.type}${f.unique ? ', unique' : ''}${f.filters.length ? `, filter ${f.filters.join(', ')}` : ''}`,
-		}))
+	const found = await campaignType(this);
+	if (!found) return [];
+	return writableFields(found.type.fields)
+		.map((f) => fieldOption(f))
 		.sort(byName);
 }
 
-/** Fields that can be the Campaign key: unique and reachable through a filter. */
+/**
+ * Fields that can be the Campaign key: any field a mapping can write. Campaign's metadata says
+ * neither whether a field is unique nor which field a custom filter tests, so the key comes with
+ * a filter (the next setting) and, when Campaign enforces it, the user's word that it is unique.
+ */
 export async function getCampaignKeyFields(
 	this: ILoadOptionsFunctions,
 ): Promise<INodePropertyOptions[]> {
-	const resource = currentString(this, 'campaignResource');
-	if (!resource) return [];
-	const client = await campaignClient(this);
-	const type = await client.resourceType(campaignResourcePath(resource));
-	// A field that is not unique is refused by Apply Field Mapping, so it is not offered either.
-	return type.fields
-		.filter((f) => f.filters.length > 0 && f.unique)
-		.map((f) => ({
+	const found = await campaignType(this);
+	if (!found) return [];
+	const filters = await found.client.filters(found.type);
+	return writableFields(found.type.fields)
+		.filter((f) => f.type !== 'link')
+		.map((f) => {
+			const byName = filterNamedAfter(filters, f.name);
+			return fieldOption(f, byName ? `; found with ${byName.name}` : '');
+		})
+		.sort(byName);
+}
+
+/**
+ * The resource's one-parameter filters, the one named after the key first. The empty value keeps
+ * that choice by name (the default).
+ */
+export async function getCampaignKeyFilters(
+	this: ILoadOptionsFunctions,
+): Promise<INodePropertyOptions[]> {
+	const found = await campaignType(this);
+	if (!found) return [];
+	const key = currentString(this, 'campaignKey');
+	const filters = oneParameterFilters(await found.client.filters(found.type));
+	const byName = key ? filterNamedAfter(filters, key) : undefined;
+	const options: INodePropertyOptions[] = [
+		{
+			name: byName ? `By Name: ${byName.name}` : 'By Name',
+			value: '',
+			description: byName
+				? `The filter named after ${key}: ${byName.label}`
+				: `No single filter is named after ${key || 'the key'}: choose one below`,
+		},
+	];
+	for (const f of filters) {
+		options.push({
 			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
 			value: f.name,
-			description: `Type: ${f.type}; unique; found with ${f.filters[0]}`,
-		}))
-		.sort(byName);
+			description: `Parameter: ${f.parameters[0]}${f === byName ? `; named after ${key}` : ''}`,
+		});
+	}
+	return options;
 }
 
 /** The Existing Value list of a field replacement: the options of the row's field. */

@@ -7,11 +7,11 @@ import {
 	type RequestContext,
 	type SandboxServer,
 } from '../common/server';
-import type { CampaignServiceState } from './api';
+import { DEFAULT_BIG_TABLE_THRESHOLD, type CampaignServiceState } from './api';
 import { generateProfiles, simulateDelivery, type SimulateDeliveryOptions } from './generate';
 import { validateDefinition, type ResourceDefinition } from './schema';
 import { badRequest, type StoredRecord, type Table } from './store';
-import type { AdminRecord } from './types';
+import type { AdminRecord, CampaignOptions } from './types';
 
 function adminRecord(record: StoredRecord): AdminRecord {
 	return { PKey: record.pkey, ...record.values };
@@ -67,6 +67,8 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 		store.reset(typeof body.seed === 'number' ? body.seed : undefined);
 		// Issued tokens stay valid: a reset changes data, not who is signed in.
 		deliveries = 0;
+		state.bigTableThreshold = DEFAULT_BIG_TABLE_THRESHOLD;
+		state.flavor = 'standard';
 		server.setLatency(0);
 		server.setFaults({});
 		server.resetCounters();
@@ -114,7 +116,7 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 		if (!Array.isArray(body.records)) throw badRequest("'records' must be an array.");
 		// Check every record before writing any, so a bad seed leaves no half-written state.
 		const values = body.records.map((r: Record<string, unknown>, i: number) =>
-			store.coerce(table, r ?? {}, `record #${i} for '${table.def.name}'`),
+			store.coerce(table, r ?? {}, `record #${i} for '${table.def.name}'`, { admin: true }),
 		);
 		const created = values.map((v) =>
 			store.create(table, v, { bypassUnique: body.bypassUnique === true }),
@@ -132,6 +134,7 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 			table,
 			parseJsonBody(ctx),
 			`'${table.def.name}' record ${record.pkey}`,
+			{ admin: true },
 		);
 		store.update(table, record, values);
 		return ok(adminRecord(record));
@@ -149,6 +152,29 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 		} catch (error) {
 			throw badRequest((error as Error).message);
 		}
+	});
+
+	const options = (): CampaignOptions => ({
+		bigTableThreshold: state.bigTableThreshold,
+		flavor: state.flavor,
+	});
+	admin('GET', 'options', 'options', () => ok(options()));
+	admin('POST', 'options', 'setOptions', (ctx) => {
+		const body = parseJsonBody(ctx) as Partial<CampaignOptions>;
+		if (body.bigTableThreshold !== undefined) {
+			const n = Number(body.bigTableThreshold);
+			if (!Number.isInteger(n) || n < 0) {
+				throw badRequest("'bigTableThreshold' must be an integer >= 0.");
+			}
+			state.bigTableThreshold = n;
+		}
+		if (body.flavor !== undefined) {
+			if (body.flavor !== 'standard' && body.flavor !== 'v8') {
+				throw badRequest("'flavor' must be 'standard' or 'v8'.");
+			}
+			state.flavor = body.flavor;
+		}
+		return ok(options());
 	});
 
 	admin('POST', 'latency', 'latency', (ctx) => {

@@ -1,6 +1,7 @@
 /** A typed client of the Campaign sandbox's admin API, for tests, benchmarks and demos. */
 import type {
 	AdminRecord,
+	CampaignOptions,
 	CountersResponse,
 	DumpResponse,
 	ExpireTokensResponse,
@@ -86,6 +87,15 @@ export class CampaignSandboxAdmin {
 
 	simulateDelivery(request: SimulateDeliveryRequest = {}): Promise<SimulateDeliveryResponse> {
 		return this.call('POST', 'deliveries', request);
+	}
+
+	options(): Promise<CampaignOptions> {
+		return this.call('GET', 'options');
+	}
+
+	/** Sets the big-table threshold or the flavor (`v8`); a reset restores the defaults. */
+	setOptions(options: Partial<CampaignOptions>): Promise<CampaignOptions> {
+		return this.call('POST', 'options', options);
 	}
 
 	setLatency(ms: number): Promise<void> {

@@ -6,9 +6,11 @@ import fs from 'node:fs';
 import { SANDBOX_DEFAULTS } from '../defaults';
 import { SandboxServer } from '../common/server';
 import {
-	formatCampaignError,
+	DEFAULT_BIG_TABLE_THRESHOLD,
+	campaignErrorFormatter,
 	registerCampaignApi,
 	tokenInvalidReply,
+	type CampaignFlavor,
 	type CampaignServiceState,
 } from './api';
 import { registerCampaignAdmin } from './admin-routes';
@@ -24,6 +26,10 @@ export interface CampaignSandboxOptions {
 	seed?: number;
 	/** Load state from this JSON file at start (when it exists) and save changes to it. */
 	persistFile?: string;
+	/** Campaign's XtkBigTableThreshold (default 100,000); settable later through the admin API. */
+	bigTableThreshold?: number;
+	/** `v8`: answer as a Campaign v8 tenant migrated from Campaign Standard. */
+	flavor?: CampaignFlavor;
 }
 
 export interface CampaignSandbox {
@@ -55,12 +61,14 @@ export async function startCampaignSandbox(
 		tokens: new Map(),
 		tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? defaults.tokenLifetimeSeconds,
 		allowedScopes: new Set(defaults.scopes.split(',')),
+		bigTableThreshold: options.bigTableThreshold ?? DEFAULT_BIG_TABLE_THRESHOLD,
+		flavor: options.flavor ?? 'standard',
 	};
 	const server = new SandboxServer({
 		name: 'campaign',
 		host: options.host ?? SANDBOX_DEFAULTS.host,
 		port: options.port ?? 0,
-		formatError: formatCampaignError,
+		formatError: campaignErrorFormatter(state),
 		tokenExpiredReply: tokenInvalidReply,
 	});
 	registerCampaignAdmin(server, state);

@@ -10,32 +10,52 @@ export interface FieldDefinition {
 	name: string;
 	type: FieldType;
 	label?: string;
-	/** Allowed values of an `enumeration` field. */
+	/** Allowed values of an `enumeration` field (written by name). */
 	values?: string[];
-	/** A second record with the same value is refused (409). */
+	/**
+	 * Campaign refuses a second record with the same value (a unique index or identification key
+	 * defined by an administrator). Never shown in the metadata: Adobe's metadata has no such
+	 * attribute, so clients cannot know it.
+	 */
 	unique?: boolean;
 	/** Maximum length of a `string` field. */
 	length?: number;
 	/** Resource a `link` field points to (written as `{"PKey": "…"}`). */
 	target?: string;
+	/**
+	 * A `datetime` the server maintains: when the named field last changed (the profile's
+	 * `blackListEmailLastModified`). Writing it is refused as read-only.
+	 */
+	tracks?: string;
+	/** The metadata's `dataPolicy` (e.g. `email`); shape only, the sandbox does not apply it. */
+	dataPolicy?: string;
 }
 
 /**
- * A `by<Name>` filter. `equals` selects records whose field equals the query parameter; `after`
- * selects records whose (field, tieField) pair is strictly greater than the parameters and orders
- * them by that pair, which is what a checkpointed reader needs.
+ * A filter. `equals` selects records whose field equals the query parameter; `after` selects
+ * records whose (field, tieField) pair is strictly greater than the parameters and orders them by
+ * that pair, which is what a checkpointed reader needs (a sandbox-only filter).
  */
 export interface FilterDefinition {
+	/** The name it is listed under and called by (`byEmail`; custom ones need not start with `by`). */
 	name: string;
 	kind?: 'equals' | 'after';
 	field: string;
-	/** Query parameter name (default: the field name). */
+	/**
+	 * Query parameter name. Default: out-of-the-box filters the field name, custom filters the
+	 * name Campaign generates, `<field>_parameter` (CS help/api/using/filtering.md: `amount_parameter`).
+	 */
 	param?: string;
 	/** `after` only: the field breaking ties of `field` (default `PKey` order). */
 	tieField?: string;
-	/** `after` only: query parameter for the tie field (default: its name). */
+	/** `after` only: query parameter for the tie field (default as for `param`). */
 	tieParam?: string;
 	label?: string;
+	/**
+	 * An out-of-the-box filter: also under `profileAndServices`. Custom filters exist only under
+	 * `profileAndServicesExt` (CS help/api/using/filtering.md, "Custom filters").
+	 */
+	builtIn?: boolean;
 }
 
 export interface ResourceDefinition {
@@ -44,6 +64,20 @@ export interface ResourceDefinition {
 	label?: string;
 	fields: FieldDefinition[];
 	filters?: FilterDefinition[];
+	/**
+	 * Linked to the profile (default): under `profileAndServicesExt` and listed there. Otherwise
+	 * only under `customResources` (CS help/api/using/custom-resources.md).
+	 */
+	linkedToProfile?: boolean;
+}
+
+/** The query parameter of a filter's main field, and of its tie field. */
+export function filterParams(filter: FilterDefinition): { param: string; tieParam?: string } {
+	const generated = (field: string) => (filter.builtIn ? field : `${field}_parameter`);
+	return {
+		param: filter.param ?? generated(filter.field),
+		...(filter.tieField ? { tieParam: filter.tieParam ?? generated(filter.tieField) } : {}),
+	};
 }
 
 /** Fields the server maintains on every resource; clients may send them back but never set them. */
@@ -54,27 +88,29 @@ export const SYSTEM_FIELDS: FieldDefinition[] = [
 ];
 export const READ_ONLY_FIELDS = new Set(['PKey', 'href', 'created', 'lastModified']);
 
-/** Campaign's fixed opt-out fields. */
-export const OPT_OUT_FIELDS = [
-	'denyList',
-	'denyListEmail',
-	'denyListFax',
-	'denyListMobile',
-	'denyListPhone',
-	'denyListPostalMail',
-	'denyListPushnotification',
-	'ccpaOptOut',
+/**
+ * The profile's opt-out flags as the live REST API names them (public clients of it read and
+ * write `blackList…`; Adobe's pages renamed them blockList/denyList editorially), each with the
+ * date it last changed, and the CCPA flag (CS help/api/using/managing-ccpa-opt-out.md).
+ */
+export const OPT_OUT_FLAGS = [
+	'blackList',
+	'blackListEmail',
+	'blackListFax',
+	'blackListMobile',
+	'blackListPhone',
+	'blackListPostalMail',
+	'blackListPushnotification',
 ] as const;
 
 const optOutLabels: Record<string, string> = {
-	denyList: 'No longer contact (by any channel)',
-	denyListEmail: 'No longer contact by email',
-	denyListFax: 'No longer contact by fax',
-	denyListMobile: 'No longer contact by SMS',
-	denyListPhone: 'No longer contact by phone',
-	denyListPostalMail: 'No longer contact by direct mail',
-	denyListPushnotification: 'No longer contact by push notification',
-	ccpaOptOut: 'CCPA Opt-Out',
+	blackList: 'No longer contact (by any channel)',
+	blackListEmail: 'No longer contact by email',
+	blackListFax: 'No longer contact by fax',
+	blackListMobile: 'No longer contact by SMS',
+	blackListPhone: 'No longer contact by phone',
+	blackListPostalMail: 'No longer contact by direct mail',
+	blackListPushnotification: 'No longer contact by push notification',
 };
 
 export function defaultResources(): ResourceDefinition[] {
@@ -82,27 +118,35 @@ export function defaultResources(): ResourceDefinition[] {
 		{
 			name: 'profile',
 			label: 'Profiles',
+			// Lengths from CS help/developing/using/datamodel-profile.md.
 			fields: [
-				{ name: 'email', type: 'string', label: 'Email', length: 128 },
-				{ name: 'firstName', type: 'string', label: 'First name', length: 64 },
-				{ name: 'lastName', type: 'string', label: 'Last name', length: 64 },
-				{ name: 'birthDate', type: 'date', label: 'Birth date' },
+				{ name: 'email', type: 'string', label: 'Email', length: 128, dataPolicy: 'email' },
+				{ name: 'firstName', type: 'string', label: 'First name', length: 30 },
+				{ name: 'lastName', type: 'string', label: 'Last name', length: 50 },
+				{ name: 'birthDate', type: 'date', label: 'Date of birth' },
 				{
 					name: 'gender',
 					type: 'enumeration',
 					label: 'Gender',
 					values: ['unknown', 'male', 'female'],
 				},
-				// The integration stores the Dynamics contactid here and looks profiles up by it.
-				{ name: 'externalId', type: 'string', label: 'External ID', length: 255, unique: true },
-				...OPT_OUT_FIELDS.map((name): FieldDefinition => ({
-					name,
-					type: 'boolean',
-					label: optOutLabels[name],
-				})),
+				// The integration stores the Dynamics contactid here. Not unique: nothing documents a
+				// unique index on it.
+				{ name: 'externalId', type: 'string', label: 'External Resource ID', length: 100 },
+				...OPT_OUT_FLAGS.flatMap((name): FieldDefinition[] => [
+					{ name, type: 'boolean', label: optOutLabels[name] },
+					{
+						name: `${name}LastModified`,
+						type: 'datetime',
+						label: `${optOutLabels[name]} (last modified)`,
+						tracks: name,
+					},
+				]),
+				{ name: 'ccpaOptOut', type: 'boolean', label: 'CCPA Opt-Out' },
 			],
 			filters: [
-				{ name: 'byEmail', field: 'email', label: 'By email' },
+				{ name: 'byEmail', field: 'email', label: 'By email', builtIn: true },
+				// A custom filter an administrator defines for the integration (see the README).
 				{ name: 'byExternalId', field: 'externalId', label: 'By external ID' },
 			],
 		},
@@ -148,10 +192,13 @@ export function defaultResources(): ResourceDefinition[] {
 				{ name: 'byEventId', field: 'eventId', label: 'By event ID' },
 				{ name: 'byType', field: 'type', label: 'By event type' },
 				{
+					// Sandbox-only: a checkpointed read (see sandbox/README.md).
 					name: 'byLastModifiedAfter',
 					kind: 'after',
 					field: 'lastModified',
+					param: 'lastModified',
 					tieField: 'eventId',
+					tieParam: 'eventId',
 					label: 'Modified after a checkpoint (lastModified, eventId)',
 				},
 			],
@@ -160,6 +207,8 @@ export function defaultResources(): ResourceDefinition[] {
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
+/** Path segments after a resource that are not filters. */
+const RESERVED_SEGMENTS = new Set(['metadata', 'resourceType']);
 const FIELD_TYPES: FieldType[] = [
 	'string',
 	'boolean',
@@ -194,6 +243,9 @@ export function validateDefinition(def: ResourceDefinition, known: Set<string>):
 		if (field.type === 'enumeration' && !(Array.isArray(field.values) && field.values.length)) {
 			problems.push(`Enumeration field '${field.name}' needs 'values'.`);
 		}
+		if (field.tracks !== undefined && !def.fields.some((f) => f.name === field.tracks)) {
+			problems.push(`Field '${field.name}' tracks unknown field '${String(field.tracks)}'.`);
+		}
 		if (
 			field.type === 'link' &&
 			!(field.target && (known.has(field.target) || field.target === def.name))
@@ -204,9 +256,12 @@ export function validateDefinition(def: ResourceDefinition, known: Set<string>):
 		}
 	}
 	for (const filter of def.filters ?? []) {
-		if (!filter || typeof filter.name !== 'string' || !/^by[A-Z]/.test(filter.name)) {
-			problems.push(`Filter name '${String(filter?.name)}' must look like 'byName'.`);
+		if (!filter || typeof filter.name !== 'string' || !NAME.test(filter.name)) {
+			problems.push(`Filter name '${String(filter?.name)}' is not a valid API name.`);
 			continue;
+		}
+		if (RESERVED_SEGMENTS.has(filter.name)) {
+			problems.push(`Filter name '${filter.name}' is reserved.`);
 		}
 		const all = new Set([...names, 'PKey', 'created', 'lastModified']);
 		if (!all.has(filter.field)) {

@@ -7,6 +7,7 @@ import {
 	READ_ONLY_FIELDS,
 	SYSTEM_FIELDS,
 	defaultResources,
+	filterParams,
 	type FieldDefinition,
 	type FilterDefinition,
 	type ResourceDefinition,
@@ -29,9 +30,54 @@ export function shortValue(raw: unknown): string {
 
 /** Campaign's generic REST error code; the message says what was wrong. */
 export const RST = 'RST-360011';
+/**
+ * What Campaign Standard says before every REST failure (experience-cloud.en
+ * help/campaign/api/limitations.md, "Error codes and messages").
+ */
+export const GENERIC_FAILURE =
+	'RST-360011 An error has occurred - please contact your administrator.';
 
+/** A Campaign REST failure: the generic sentence, then the cause. */
+export function restError(status: number, cause: string): SandboxHttpError {
+	return new SandboxHttpError(status, RST, `${GENERIC_FAILURE} ${cause}`);
+}
+
+/**
+ * A request the sandbox cannot read (malformed JSON, a bad `_lineCount`): Adobe does not document
+ * these answers; the sandbox answers 400 (an assumption listed in sandbox/README.md).
+ */
 export function badRequest(message: string): SandboxHttpError {
-	return new SandboxHttpError(400, RST, message);
+	return restError(400, message);
+}
+
+/**
+ * A value Campaign refuses: 500 with its message (Adobe's table of messages shows 500 for an
+ * invalid enumeration value and for a property that is not valid for the resource).
+ */
+export function refused(cause: string): SandboxHttpError {
+	return restError(500, cause);
+}
+
+/** The schema name Campaign's messages use for a resource (`nms:recipient` for profiles). */
+export function schemaName(resource: string): string {
+	return resource === 'profile' ? 'nms:recipient' : `cus:${resource}`;
+}
+
+const PKEY_FORMAT = /^@[A-Za-z0-9_-]{44}$/;
+
+/** Whether a PKey has the shape Campaign gives them (else Campaign cannot even parse it). */
+export function isWellFormedPKey(pkey: string): boolean {
+	return PKEY_FORMAT.test(pkey);
+}
+
+/** Campaign's answer to a PKey it cannot parse (experience-cloud.en limitations.md). */
+export function invalidPKey(pkey: string, resourceLabel: string): SandboxHttpError {
+	const raw = pkey.replace(/^@/, '');
+	return new SandboxHttpError(
+		500,
+		'XTK-170036',
+		`'${raw}' attribute unknown (see definition of '${resourceLabel}' schema). XTK-170036 Unable to parse expression '@id = @${raw}'.`,
+	);
 }
 
 /** Campaign writes timestamps as `YYYY-MM-DD HH:mm:ss.SSSZ` (UTC). */
@@ -163,18 +209,19 @@ export class Table {
 		let descending = false;
 		let candidates: StoredRecord[];
 		let lowerBound: Value[] | undefined;
+		const names = filter ? filterParams(filter) : undefined;
 		if (filter && (filter.kind ?? 'equals') === 'after') {
 			keyFields = [filter.field, ...(filter.tieField ? [filter.tieField] : [])];
 			candidates = this.sorted(keyFields, false);
-			const first = params?.get(filter.param ?? filter.field);
+			const first = params?.get(names!.param);
 			if (first === null || first === undefined || first === '') {
 				throw badRequest(
-					`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${filter.param ?? filter.field}'.`,
+					`Filter '${filter.name}' of resource '${this.def.name}' needs the parameter '${names!.param}'.`,
 				);
 			}
 			const field = this.fields.get(filter.field)!;
 			const bound: Value[] = [this.parseParam(field, first, filter.name)];
-			const tie = filter.tieField ? params?.get(filter.tieParam ?? filter.tieField) : null;
+			const tie = filter.tieField ? params?.get(names!.tieParam!) : null;
 			if (filter.tieField && tie !== null && tie !== undefined && tie !== '') {
 				bound.push(this.parseParam(this.fields.get(filter.tieField)!, tie, filter.name));
 			}
@@ -185,7 +232,7 @@ export class Table {
 				descending = !!options.descending;
 			}
 			if (filter) {
-				const param = filter.param ?? filter.field;
+				const param = names!.param;
 				const value = params?.get(param);
 				if (value === null || value === undefined) {
 					throw badRequest(
@@ -368,15 +415,26 @@ export class CampaignStore {
 		return key;
 	}
 
-	/** Checks and converts a request body into stored values (throws 400 naming the field). */
-	coerce(table: Table, input: Record<string, unknown>, recordLabel: string): Record<string, Value> {
+	/**
+	 * Checks and converts a request body into stored values; throws Campaign's 500 naming the
+	 * field. `admin`: the admin API may set the dates the server maintains.
+	 */
+	coerce(
+		table: Table,
+		input: Record<string, unknown>,
+		recordLabel: string,
+		options: { admin?: boolean } = {},
+	): Record<string, Value> {
 		const out: Record<string, Value> = {};
 		for (const [name, raw] of Object.entries(input)) {
 			if (READ_ONLY_FIELDS.has(name)) continue;
 			const field = table.fields.get(name);
 			if (!field) {
-				throw badRequest(
-					`Unknown field '${name}' in ${recordLabel}: resource '${table.def.name}' has no such field.`,
+				throw refused(`'${name}' property is not valid for the '${table.def.name}' resource.`);
+			}
+			if (field.tracks && !options.admin) {
+				throw refused(
+					`Cannot update the '${name}' property that is read-only ('${table.def.name}' resource).`,
 				);
 			}
 			out[name] = this.coerceValue(table, field, raw, recordLabel);
@@ -391,8 +449,8 @@ export class CampaignStore {
 		recordLabel: string,
 	): Value {
 		const fail = (what: string) =>
-			badRequest(
-				`Invalid value ${shortValue(raw)} for field '${field.name}' of ${recordLabel}: ${what}.`,
+			refused(
+				`The value ${shortValue(raw)} is not valid for the field '${field.name}' of ${recordLabel}: ${what}.`,
 			);
 		if (raw === null) return null;
 		switch (field.type) {
@@ -427,7 +485,10 @@ export class CampaignStore {
 			}
 			case 'enumeration':
 				if (typeof raw !== 'string' || !field.values!.includes(raw)) {
-					throw fail(`expected one of ${field.values!.join(', ')}`);
+					// Campaign Standard's wording (experience-cloud.en limitations.md).
+					throw refused(
+						`The value ${shortValue(raw).replace(/^"|"$/g, "'")} is not valid for the '${schemaName(table.def.name)}:${field.name}' enumeration of the '@${field.name}' field (${recordLabel}; values: ${field.values!.join(', ')}).`,
+					);
 				}
 				return raw;
 			case 'link': {
@@ -436,9 +497,8 @@ export class CampaignStore {
 				if (typeof pkey !== 'string') throw fail('expected {"PKey": "…"}');
 				const target = this.tables.get(field.target!);
 				if (!target?.records.has(pkey)) {
-					throw fail(`no '${field.target}' record has this PKey`);
+					throw invalidPKey(pkey, target?.def.label ?? field.target!);
 				}
-				void table;
 				return pkey;
 			}
 		}
@@ -455,7 +515,7 @@ export class CampaignStore {
 		const record: StoredRecord = {
 			seq: ++this.seq,
 			pkey: this.newPKey(),
-			values: { ...values, created: now, lastModified: now },
+			values: { ...this.track(table, {}, values, now), created: now, lastModified: now },
 		};
 		table.insert(record);
 		this.changed();
@@ -463,9 +523,10 @@ export class CampaignStore {
 	}
 
 	update(table: Table, record: StoredRecord, values: Record<string, Value>): StoredRecord {
-		const merged = { ...record.values, ...values };
-		this.assertUnique(table, merged, record.pkey, values);
-		merged.lastModified = formatTimestamp(this.tick());
+		this.assertUnique(table, { ...record.values, ...values }, record.pkey, values);
+		const now = formatTimestamp(this.tick());
+		const merged = this.track(table, record.values, values, now);
+		merged.lastModified = now;
 		table.replace(record, merged);
 		this.changed();
 		return record;
@@ -487,6 +548,30 @@ export class CampaignStore {
 		this.changed();
 	}
 
+	/**
+	 * `before` with `changes` applied, and the dates of tracked fields moved to `now` where their
+	 * field changed (unless the change sets the date itself). A new record's flag counts as changed
+	 * when it is set to anything but its empty value.
+	 */
+	private track(
+		table: Table,
+		before: Record<string, Value>,
+		changes: Record<string, Value>,
+		now: string,
+	): Record<string, Value> {
+		const after = { ...before, ...changes };
+		for (const field of table.def.fields) {
+			if (!field.tracks || field.name in changes || !(field.tracks in changes)) continue;
+			const old = before[field.tracks] ?? null;
+			const value = changes[field.tracks] ?? null;
+			const isNew = !('created' in before);
+			if (isNew ? value !== null && value !== false && value !== '' : old !== value) {
+				after[field.name] = now;
+			}
+		}
+		return after;
+	}
+
 	private assertUnique(
 		table: Table,
 		values: Record<string, Value>,
@@ -498,10 +583,12 @@ export class CampaignStore {
 			.filter((name) => !changed || name in changed);
 		if (clashes.length) {
 			const name = clashes[0];
+			const value = String(values[name]);
+			// Campaign Standard's answer to a duplicate key (experience-cloud.en limitations.md).
 			throw new SandboxHttpError(
-				409,
-				RST,
-				`Duplicate key: a '${table.def.name}' record with ${name} ${shortValue(values[name])} already exists (field '${name}' is unique).`,
+				500,
+				'PGS-220000',
+				`A '${table.def.label ?? table.def.name}' with the same key '${value}' already exists. PGS-220000 PostgreSQL error: ERROR:  duplicate key value violates unique constraint "${table.def.name.toLowerCase()}_${name.toLowerCase()}" DETAIL:  Key (s${name.toLowerCase()})=(${value}) already exists.`,
 			);
 		}
 	}

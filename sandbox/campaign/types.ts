@@ -50,6 +50,14 @@ export interface DumpResponse {
 export type SimulateDeliveryRequest = SimulateDeliveryOptions;
 export type SimulateDeliveryResponse = DeliverySummary;
 
+/** Service behaviour settable at run time (`/_sandbox/options`); a reset restores the defaults. */
+export interface CampaignOptions {
+	/** Campaign's XtkBigTableThreshold: larger tables page only with `_forcePagination=true`. */
+	bigTableThreshold: number;
+	/** `v8`: answer as a Campaign v8 tenant migrated from Campaign Standard. */
+	flavor: 'standard' | 'v8';
+}
+
 export interface LatencyRequest {
 	ms: number;
 }

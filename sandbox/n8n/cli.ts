@@ -5,8 +5,8 @@
  *
  * `--with-sandbox` also starts both API sandboxes on their default ports (state kept in the data
  * folder), and, once per data folder, creates n8n credentials pointing at them and imports and
- * publishes the three templates (Schedule Triggers every `--schedule-seconds`; the Dynamics 365
- * Trigger polls every minute). While it runs it prints one line per finished execution: what each
+ * publishes the demo of the three templates (see loadDemo in templates.ts; Schedule Triggers every
+ * `--schedule-seconds`; the Dynamics 365 Trigger polls every minute). While it runs it prints one line per finished execution: what each
  * node wrote and the backlog.
  *
  * Data lives in `.n8n-data/` (git-ignored) so workflows survive restarts; `--fresh` starts from an
@@ -28,7 +28,7 @@ import {
 	TEMPLATE_FILES,
 	TemplateName,
 	executionSummaries,
-	publishTemplates,
+	publishDemo,
 	watchExecutions,
 } from './templates';
 
@@ -164,7 +164,7 @@ async function createSandboxCredentials(
 	return refs;
 }
 
-/** Imports and publishes the templates once per data folder; later starts reuse them. */
+/** Imports and publishes the demo of the templates once per data folder; later starts reuse them. */
 async function importTemplates(
 	n8n: N8nInstance,
 	credentials: CredentialRefs,
@@ -175,7 +175,7 @@ async function importTemplates(
 		return JSON.parse(readFileSync(doneFile, 'utf8')) as Array<{ id: string; name: string }>;
 	}
 	console.log(`Importing and publishing ${Object.values(TEMPLATE_FILES).join(', ')}`);
-	const published = await publishTemplates(n8n.api, credentials, { scheduleSeconds });
+	const published = await publishDemo(n8n.api, credentials, { scheduleSeconds });
 	const workflows = (Object.keys(published) as TemplateName[]).map((name) => ({
 		id: published[name].id,
 		name: published[name].name,

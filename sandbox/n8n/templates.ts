@@ -1,7 +1,8 @@
 /**
- * The shipped workflow templates as n8n's public API takes them, and what their executions say.
- * Used by `npm start` (import, publish, report) and the end-to-end tests, so both exercise the
- * same files users import.
+ * The shipped workflow templates as n8n's public API takes them, the demo that `npm start`
+ * publishes (the templates plus what only the sandbox has), and what their executions say. Used by
+ * `npm start` (import, publish, report) and the end-to-end tests, so both exercise the same files
+ * users import.
  */
 import { readFileSync } from 'fs';
 import * as path from 'path';
@@ -9,6 +10,7 @@ import * as path from 'path';
 import type { Execution, N8nApi, Workflow, WorkflowDefinition, WorkflowNode } from './api';
 
 const TEMPLATES_DIR = path.resolve(__dirname, '..', '..', 'templates');
+const DEMO_DIR = path.join(__dirname, 'demo');
 
 export const TEMPLATE_FILES = {
 	dynamicsToCampaign: 'dynamics-to-campaign.json',
@@ -29,6 +31,49 @@ export type CredentialRefs = Record<string, { id: string; name: string }>;
 
 export function loadTemplate(name: TemplateName): WorkflowFile {
 	return JSON.parse(readFileSync(path.join(TEMPLATES_DIR, TEMPLATE_FILES[name]), 'utf8'));
+}
+
+const OPT_IN_OUT_TYPE = 'n8n-nodes-dynamics-campaign.optInOutSync';
+
+/** Nodes and connections the demo adds to a template. */
+interface DemoAddition {
+	nodes: WorkflowNode[];
+	connections: WorkflowDefinition['connections'];
+}
+
+/**
+ * A template as `npm start` publishes it: the sandbox's custom tables get a second chain
+ * (new_loyaltycard → cusLoyaltyCard, which no real tenant has), opt-in/out flags move both ways
+ * (the template ships Disabled), and successful executions are saved too, so the demo and the
+ * tests can report what each execution wrote.
+ */
+export function loadDemo(name: TemplateName): WorkflowFile {
+	const template = loadTemplate(name);
+	const addition: DemoAddition =
+		name === 'dynamicsToCampaign'
+			? JSON.parse(readFileSync(path.join(DEMO_DIR, 'loyalty-cards.json'), 'utf8'))
+			: { nodes: [], connections: {} };
+	const nodes = [...template.nodes, ...addition.nodes].map((node) =>
+		node.type === OPT_IN_OUT_TYPE
+			? { ...node, parameters: { ...node.parameters, direction: 'bidirectional' } }
+			: node,
+	);
+	return {
+		...template,
+		nodes,
+		connections: { ...template.connections, ...addition.connections },
+		settings: withSuccessfulExecutionsSaved(template.settings),
+	};
+}
+
+/**
+ * Workflow settings that save successful executions too. The templates save failed ones only;
+ * the demo's report and the tests read what every execution wrote.
+ */
+export function withSuccessfulExecutionsSaved(
+	settings: WorkflowDefinition['settings'] = {},
+): WorkflowDefinition['settings'] {
+	return { ...settings, saveDataSuccessExecution: 'all' };
 }
 
 /**
@@ -103,15 +148,15 @@ export function withNodeParameters(
 	};
 }
 
-/** Creates and publishes the three templates; returns them by template name. */
-export async function publishTemplates(
+/** Creates and publishes the demo of the three templates; returns them by template name. */
+export async function publishDemo(
 	api: N8nApi,
 	credentials: CredentialRefs,
 	options: { scheduleSeconds?: number } = {},
 ): Promise<Record<TemplateName, Workflow>> {
 	const result = {} as Record<TemplateName, Workflow>;
 	for (const name of Object.keys(TEMPLATE_FILES) as TemplateName[]) {
-		let body = workflowForApi(loadTemplate(name), credentials);
+		let body = workflowForApi(loadDemo(name), credentials);
 		if (options.scheduleSeconds) body = withScheduleEvery(body, options.scheduleSeconds);
 		const created = await api.createWorkflow(body);
 		result[name] = await api.publishWorkflow(created.id);

@@ -1,12 +1,13 @@
 /**
- * The Dynamics → Campaign template as the queue-mode test and benchmark publish it. The schedule
+ * The demo of the Dynamics → Campaign template (its contacts chain and the sandbox's loyalty-card
+ * chain, every execution saved) as the queue-mode test and benchmark publish it. The schedule
  * stays as shipped (every minute: n8n refuses shorter poll intervals, with or without the durable
  * scheduler); publishing polls at once, so the first execution starts without waiting.
  */
 import type { N8nApi, WorkflowDefinition } from '../n8n/api';
 import type { Sandboxes } from '../index';
 import { sandboxCredentialData } from '../n8n/sandbox-credentials';
-import { loadTemplate, withNodeParameters, workflowForApi } from '../n8n/templates';
+import { loadDemo, withNodeParameters, workflowForApi } from '../n8n/templates';
 
 export const CONTACTS_TRIGGER = 'Contacts: Dynamics 365 Trigger';
 export const CARDS_TRIGGER = 'Loyalty Cards: Dynamics 365 Trigger';
@@ -20,7 +21,7 @@ export function loadWorkflow(
 	credentials: Record<string, { id: string; name: string }>,
 	options: LoadOptions = {},
 ): WorkflowDefinition {
-	let workflow = workflowForApi(loadTemplate('dynamicsToCampaign'), credentials);
+	let workflow = workflowForApi(loadDemo('dynamicsToCampaign'), credentials);
 	const size = options.maxRecordsPerRun;
 	if (size === undefined) return workflow;
 	for (const trigger of [CONTACTS_TRIGGER, CARDS_TRIGGER]) {

@@ -1,15 +1,22 @@
 import { CampaignApiError, CampaignClient, type CampaignRecord } from '../../lib/campaign/client';
+import { findByKey, resolveKeyAccess } from '../../lib/campaign/keys';
+import { resolveOptOutFields } from '../../lib/campaign/optout-fields';
+import { withRetry } from '../../lib/http/retry';
 import {
 	CampaignSandboxAdmin,
 	startCampaignSandbox,
 	type CampaignSandbox,
 } from '../../sandbox/campaign';
+import { axiosTransport } from '../support/axios-transport';
+import { campaignTokens, sandboxCampaignSettings } from '../support/tokens';
 import { campaignClientFor, type Wired } from './transports';
 
 let sandbox: CampaignSandbox;
 let admin: CampaignSandboxAdmin;
 let client: CampaignClient;
 let wired: Wired<CampaignClient>;
+
+const PROFILE = 'profileAndServicesExt/profile';
 
 beforeAll(async () => {
 	sandbox = await startCampaignSandbox({ port: 0, seed: 11 });
@@ -31,12 +38,22 @@ describe('Campaign resources', () => {
 	it('lists profiles page by page following next.href', async () => {
 		await admin.generateProfiles({ count: 23 });
 		const pages: CampaignRecord[][] = [];
-		for await (const page of client.listPages('profileAndServicesExt/profile', { lineCount: 10 })) {
+		for await (const page of client.listPages(PROFILE, { lineCount: 10 })) {
 			pages.push(page.records);
 		}
 		expect(pages.map((p) => p.length)).toEqual([10, 10, 3]);
 		const keys = pages.flat().map((r) => r.PKey);
 		expect(new Set(keys).size).toBe(23);
+	});
+
+	it('reads every page of a table above the big-table threshold (_forcePagination=true)', async () => {
+		await admin.generateProfiles({ count: 23 });
+		await admin.setOptions({ bigTableThreshold: 5 });
+		let read = 0;
+		for await (const page of client.listPages(PROFILE, { lineCount: 10 })) {
+			read += page.records.length;
+		}
+		expect(read).toBe(23);
 	});
 
 	it('orders a list by a field', async () => {
@@ -46,7 +63,7 @@ describe('Campaign resources', () => {
 			{ email: 'c@example.com', lastName: 'C' },
 		]);
 		const names: unknown[] = [];
-		for await (const page of client.listPages('profileAndServicesExt/profile', {
+		for await (const page of client.listPages(PROFILE, {
 			lineCount: 2,
 			order: { field: 'lastName', descending: true },
 		})) {
@@ -55,94 +72,106 @@ describe('Campaign resources', () => {
 		expect(names).toEqual(['C', 'B', 'A']);
 	});
 
-	it('finds every record a filter matches, so duplicate keys can be detected', async () => {
-		await admin.insert(
-			'profile',
-			[
-				{ email: 'x1@example.com', externalId: "o'neil & co?" },
-				{ email: 'x2@example.com', externalId: "o'neil & co?" },
-				{ email: 'x3@example.com', externalId: 'other' },
-			],
-			{ bypassUnique: true },
-		);
-		const found = await client.findByFilter('profileAndServicesExt/profile', 'byExternalId', {
-			externalId: "o'neil & co?",
-		});
+	it('finds every record holding a key through the filter named after it, so duplicates are seen', async () => {
+		await admin.insert('profile', [
+			{ email: 'x1@example.com', externalId: "o'neil & co?" },
+			{ email: 'x2@example.com', externalId: "o'neil & co?" },
+			{ email: 'x3@example.com', externalId: 'other' },
+		]);
+		const access = await resolveKeyAccess(client, PROFILE, 'externalId');
+		// A custom filter: its parameter name is Campaign's, read from the filter's data template.
+		expect(access.filter.name).toBe('byExternalId');
+		expect(access.parameter).toBe('externalId_parameter');
+		const found = await findByKey(client, access, "o'neil & co?");
 		expect(found.map((r) => r.email).sort()).toEqual(['x1@example.com', 'x2@example.com']);
-		expect(
-			await client.findByFilter('profileAndServicesExt/profile', 'byExternalId', {
-				externalId: 'none',
-			}),
-		).toEqual([]);
+		expect(await findByKey(client, access, 'none')).toEqual([]);
+	});
+
+	it('refuses a key filter that does not find records by the key, before anything is written', async () => {
+		await admin.insert('profile', [{ email: 'k@example.com', externalId: 'k-1' }]);
+		await expect(
+			resolveKeyAccess(client, PROFILE, 'externalId', { filter: 'byEmail', verify: true }),
+		).rejects.toThrow(/"byEmail" does not find "profile" records by externalId/);
+		await expect(
+			resolveKeyAccess(client, PROFILE, 'externalId', { filter: 'byExternalId', verify: true }),
+		).resolves.toMatchObject({ parameter: 'externalId_parameter' });
 	});
 
 	it('creates, reads, patches and deletes a record by its PKey href', async () => {
-		const created = await client.create('profileAndServicesExt/profile', {
+		const created = await client.create(PROFILE, {
 			email: 'ana@example.com',
 			firstName: 'Ana',
 			externalId: 'c-1',
 		});
 		expect(created.PKey).toMatch(/^@/);
-		expect(created.href).toBe(client.recordHref('profileAndServicesExt/profile', created.PKey!));
+		expect(created.href).toBe(client.recordHref(PROFILE, created.PKey!));
 
-		const read = await client.get(
-			client.recordHref('profileAndServicesExt/profile', created.PKey!),
-		);
+		const read = await client.get(client.recordHref(PROFILE, created.PKey!));
 		expect(read).toMatchObject({ email: 'ana@example.com', firstName: 'Ana', externalId: 'c-1' });
 
-		await client.patch(created.href!, { firstName: 'Ána', denyListEmail: true });
+		await client.patch(created.href!, { firstName: 'Ána', blackListEmail: true });
 		const stored = await admin.read('profile', created.PKey!);
 		expect(stored).toMatchObject({
 			firstName: 'Ána',
-			denyListEmail: true,
+			blackListEmail: true,
 			email: 'ana@example.com',
 		});
 
 		expect(await client.delete(created.href!)).toBe(true);
 		expect(await client.get(created.href!)).toBeUndefined();
 		expect(await client.delete(created.href!)).toBe(false);
+		// A PKey Campaign cannot parse names no record either (500 XTK-170036 in Campaign Standard).
+		expect(await client.get(client.recordHref(PROFILE, '@not-a-pkey'))).toBeUndefined();
 	});
 
 	it("reports Campaign's error code and message, naming the route", async () => {
-		await client.create('profileAndServicesExt/profile', {
-			email: 'a@example.com',
-			externalId: 'dup',
-		});
+		await client.create('profileAndServicesExt/cusLoyaltyCard', { crmId: 'dup' });
 		const error = await client
-			.create('profileAndServicesExt/profile', { email: 'b@example.com', externalId: 'dup' })
+			.create('profileAndServicesExt/cusLoyaltyCard', { crmId: 'dup' })
 			.catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(CampaignApiError);
 		const apiError = error as CampaignApiError;
-		expect(apiError.status).toBe(409);
-		expect(apiError.code).toMatch(/^RST-\d+$/);
-		expect(apiError.serviceMessage).toMatch(/externalId/);
-		expect(apiError.route).toBe('POST profileAndServicesExt/profile');
+		expect(apiError.status).toBe(500);
+		expect(apiError.code).toBe('PGS-220000');
+		expect(apiError.serviceMessage).toMatch(/duplicate key value violates unique constraint/);
+		expect(apiError.route).toBe('POST profileAndServicesExt/cusLoyaltyCard');
 
 		const badField = await client
-			.create('profileAndServicesExt/profile', { email: 'c@example.com', noSuchField: 1 })
+			.create(PROFILE, { email: 'c@example.com', noSuchField: 1 })
 			.catch((e: unknown) => e as CampaignApiError);
-		expect(badField.status).toBe(400);
-		expect(badField.message).toMatch(/noSuchField/);
+		expect(badField.status).toBe(500);
+		expect(badField.code).toBe('RST-360011');
+		expect(badField.message).toMatch(/'noSuchField' property is not valid/);
 	});
 
-	it('describes a resource: field types, unique fields and filters', async () => {
-		const profile = await client.resourceType('profileAndServicesExt/profile');
+	it('describes a resource from its metadata and its filters from the filters href', async () => {
+		const profile = await client.resourceType(PROFILE);
 		const byName = new Map(profile.fields.map((f) => [f.name, f]));
-		expect(byName.get('externalId')).toMatchObject({
+		expect(byName.get('externalId')).toEqual({
+			name: 'externalId',
+			label: 'External Resource ID',
 			type: 'string',
-			unique: true,
-			filters: ['byExternalId'],
+			resType: 'string',
+			length: 100,
 		});
-		expect(byName.get('email')).toMatchObject({ unique: false, filters: ['byEmail'] });
-		expect(byName.get('denyListEmail')?.type).toBe('boolean');
+		expect(byName.get('blackListEmail')?.type).toBe('boolean');
+		expect(byName.get('lastModified')?.type).toBe('datetime');
 		expect(byName.get('gender')?.values?.map((v) => v.value)).toEqual([
 			'unknown',
 			'male',
 			'female',
 		]);
-		expect(byName.get('lastModified')?.readOnly).toBe(true);
-		expect(profile.filters.map((f) => f.name)).toEqual(
-			expect.arrayContaining(['byEmail', 'byExternalId']),
+		const filters = await client.filters(profile);
+		expect(filters).toEqual(
+			expect.arrayContaining([
+				{ name: 'byEmail', label: 'By email', segment: 'byEmail', parameters: ['email'] },
+				{
+					name: 'byExternalId',
+					label: 'By external ID',
+					segment: 'byExternalId',
+					parameters: ['externalId_parameter'],
+				},
+			]),
 		);
 
 		const resources = await client.listCustomResources();
@@ -150,10 +179,83 @@ describe('Campaign resources', () => {
 			expect.arrayContaining(['cusLoyaltyCard', 'cusEmailEvent']),
 		);
 		const card = await client.resourceType('profileAndServicesExt/cusLoyaltyCard');
-		expect(card.fields.find((f) => f.name === 'crmId')).toMatchObject({
-			unique: true,
-			filters: ['byCrmId'],
+		expect(card.fields.find((f) => f.name === 'profile')).toMatchObject({
+			type: 'link',
+			target: 'profile',
 		});
+		expect(card.fields.find((f) => f.name === 'points')?.type).toBe('long');
+	});
+
+	it("resolves the spec's opt-out names to the profile's blackList fields and their dates", async () => {
+		const profile = await client.resourceType(PROFILE);
+		const wire = resolveOptOutFields(profile, ['denyListEmail', 'denyList', 'ccpaOptOut']);
+		expect(Object.fromEntries(wire)).toEqual({
+			denyListEmail: { field: 'blackListEmail', lastModified: 'blackListEmailLastModified' },
+			denyList: { field: 'blackList', lastModified: 'blackListLastModified' },
+			ccpaOptOut: { field: 'ccpaOptOut' },
+		});
+		const cards = await client.resourceType('profileAndServicesExt/cusLoyaltyCard');
+		expect(() => resolveOptOutFields(cards, ['denyListEmail'])).toThrow(
+			/"denyListEmail" has no field \(looked for blackListEmail, blockListEmail, denyListEmail\)/,
+		);
+	});
+});
+
+describe('Retries', () => {
+	function retryingClient() {
+		const auth = campaignTokens(sandboxCampaignSettings(sandbox.url));
+		const transport = axiosTransport({ auth });
+		const retried: number[] = [];
+		const retrying = new CampaignClient({
+			transport: withRetry(
+				transport,
+				{ sleep: async () => {}, baseDelayMs: 1 },
+				{ onRetry: (e) => retried.push(e.attempt) },
+			),
+			apiBaseUrl: sandbox.apiBase,
+		});
+		return {
+			client: retrying,
+			retried,
+			close() {
+				transport.close();
+				auth.close();
+			},
+		};
+	}
+
+	it('reports a 500 that names its cause at once, and retries one that does not', async () => {
+		const r = retryingClient();
+		try {
+			const [profile] = await admin.insert('profile', [{ email: 'r@example.com' }]);
+			const href = r.client.recordHref(PROFILE, profile.PKey);
+			await admin.resetCounters();
+			// A PATCH is replay-safe: only the classification keeps it from being sent again.
+			const refused = await r.client.patch(href, { gender: 'other' }).catch((e: unknown) => e);
+			expect(refused).toMatchObject({ status: 500, code: 'RST-360011' });
+			expect((await admin.counters())['PATCH campaign:record']).toBe(1);
+			expect(r.retried).toEqual([]);
+
+			await admin.setFaults({ script: [{ kind: '500', route: 'campaign:record' }] });
+			expect(await r.client.get(href)).toMatchObject({ email: 'r@example.com' });
+			expect(r.retried).toEqual([1]);
+		} finally {
+			r.close();
+		}
+	});
+});
+
+describe('Campaign v8 after migration', () => {
+	it('addresses records by the PKeys and hrefs of the latest answer, and reads a 204 PATCH', async () => {
+		await admin.insert('profile', [{ email: 'v8@example.com', externalId: 'v8-1' }]);
+		await admin.setOptions({ flavor: 'v8' });
+		const access = await resolveKeyAccess(client, PROFILE, 'externalId');
+		const [found] = await findByKey(client, access, 'v8-1');
+		const [again] = await findByKey(client, access, 'v8-1');
+		expect(found.PKey).not.toBe(again.PKey);
+		expect(await client.patch(found.href!, {})).toEqual({});
+		await client.patch(again.href!, { firstName: 'Vee' });
+		expect((await client.get(found.href!))?.firstName).toBe('Vee');
 	});
 });
 

@@ -46,7 +46,11 @@ const listRequests = () => sandbox.server.getCounters()['GET campaign:list'] ?? 
 describe('Adobe Campaign Standard API credential', () => {
 	it('gets an IMS token with the default scopes, sends it with X-Api-Key and passes its test request', async () => {
 		const c = context();
-		expect(c.credentials.getStored('adobeCampaignStandardApi')?.scopes).toBe(defaults.scopes);
+		// The scopes a Developer Console project with the Campaign API shows for its credential.
+		expect(c.credentials.getStored('adobeCampaignStandardApi')?.scopes).toBe(
+			'openid,AdobeID,campaign_sdk,additional_info.projectedProductContext,campaign_config_server_general,deliverability_service_general',
+		);
+		expect(defaults.scopes).toBe(c.credentials.getStored('adobeCampaignStandardApi')?.scopes);
 		const result = await runCredentialTest(credential, c);
 		expect(result.status).toBe(200);
 		expect(result.body).toMatchObject({ content: expect.any(Array) });
@@ -55,7 +59,9 @@ describe('Adobe Campaign Standard API credential', () => {
 
 	it('fails its test request for a wrong Organization ID', async () => {
 		const result = await runCredentialTest(credential, context({ organizationId: 'someone-else' }));
-		expect(result.status).toBe(403);
+		// What Adobe.io answers for a tenant the token is not for (troubleshooting.md).
+		expect(result.status).toBe(500);
+		expect(result.body).toMatchObject({ message: expect.stringMatching(/Check your URI/) });
 	});
 
 	it('authenticates node requests through n8n with one token request for several calls', async () => {

@@ -217,11 +217,21 @@ describe('n8n editor with this package (chromium)', () => {
 			await page.goto(`${env!.n8n.baseUrl}/workflow/${workflow.id}`);
 			const canvasNodes = page.locator('[data-test-id="canvas-node"]');
 			await canvasNodes.first().waitFor({ timeout: 30_000 });
+			// n8n renders sticky notes as canvas elements of their own, without that test id.
+			const stickies = workflow.nodes.filter((node) => node.type === 'n8n-nodes-base.stickyNote');
+			const nodeCount = workflow.nodes.length - stickies.length;
 			await waitFor(
-				`${workflow.nodes.length} nodes on the canvas`,
-				async () => (await canvasNodes.count()) === workflow.nodes.length,
+				`${nodeCount} nodes on the canvas`,
+				async () => (await canvasNodes.count()) === nodeCount,
 				{ timeoutMs: 15_000, intervalMs: 250 },
 			);
+			expect(stickies.length).toBeGreaterThan(0);
+			for (const sticky of stickies) {
+				const note = page.locator(`.vue-flow__node[data-id="${sticky.id}"]`);
+				await note.waitFor({ state: 'visible', timeout: 15_000 });
+				const heading = String(sticky.parameters.content).split('\n')[0].replace(/^#+ /, '');
+				expect(await note.innerText()).toContain(heading);
+			}
 			await page.screenshot({ path: path.join(SCREENSHOTS, `template-${fileName(name)}.png`) });
 
 			for (const node of ours) {

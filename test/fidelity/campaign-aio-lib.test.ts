@@ -32,6 +32,14 @@ let admin: CampaignSandboxAdmin;
 let client: CampaignClient;
 let accessToken: string;
 
+/** A GET of an href from an answer, with the headers the SDK sends. */
+async function follow(href: string): Promise<Json> {
+	const response = await fetch(href, {
+		headers: { Authorization: `Bearer ${accessToken}`, 'X-Api-Key': clientId },
+	});
+	return (await response.json()) as Json;
+}
+
 async function initClient(tenantId: string, token: string): Promise<CampaignClient> {
 	const created = (await campaignSdk.init(tenantId, clientId, token)) as unknown as CampaignClient;
 	created.sdk.spec = {
@@ -111,10 +119,11 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 			email: `zoë.o'neil@example.com`,
 		});
 		expect(byEmail.body.content.map((p: Json) => p.PKey)).toEqual([profile.PKey]);
+		// A custom filter: under the Ext path, with the parameter name Campaign generated.
 		const byExternalId = await client.getAllProfiles({
 			filters: ['byExternalId'],
 			hasCustomFilter: true,
-			externalId: 'contact-42',
+			externalId_parameter: 'contact-42',
 		});
 		expect(byExternalId.body.content[0].href).toContain('/profileAndServicesExt/profile/');
 	});
@@ -127,27 +136,46 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 		});
 		expect(created.status).toBe(201);
 		const pkey = created.body.PKey;
-		const updated = await client.updateProfile(pkey, { lastName: 'Văn A', denyListEmail: true });
+		const updated = await client.updateProfile(pkey, { lastName: 'Văn A', blackListEmail: true });
 		expect(updated.body).toEqual({ PKey: pkey, href: expect.stringContaining(pkey) });
 		const read = await client.getProfile(pkey);
 		expect(read.body).toMatchObject({
 			firstName: 'Nguyễn',
 			lastName: 'Văn A',
-			denyListEmail: true,
+			blackListEmail: true,
+			blackListEmailLastModified: read.body.lastModified,
 			externalId: 'c-7',
 		});
-		await expect(client.getProfile('@missing')).rejects.toThrow(/404/);
-		await expect(client.createProfile({ externalId: 'c-7' })).rejects.toThrow(/409/);
+		// The SDK shows Campaign's bare-string 404 body as adobe/aio-lib-campaign-standard#51 reports it.
+		await expect(client.getProfile(`@${'Q'.repeat(44)}`)).rejects.toThrow(
+			/404 - Not Found \("RST-360011 An error has occurred - please contact your administrator\./,
+		);
+		await expect(client.getProfile('@missing')).rejects.toThrow(/500.*XTK-170036/);
+		await expect(client.createProfile({ gender: 'other' })).rejects.toThrow(
+			/500.*The value 'other' is not valid for the 'nms:recipient:gender' enumeration/,
+		);
 	});
 
-	it('reads metadata and the list of custom resources', async () => {
+	it('reads metadata, its filters href and the list of custom resources', async () => {
 		const metadata = await client.getMetadataForResource('profile');
 		expect(Object.keys(metadata.body.content)).toEqual(
-			expect.arrayContaining(['email', 'externalId', 'denyList', 'ccpaOptOut']),
+			expect.arrayContaining([
+				'email',
+				'externalId',
+				'blackList',
+				'blackListLastModified',
+				'ccpaOptOut',
+			]),
 		);
-		expect(Object.keys(metadata.body.filters)).toEqual(['byEmail', 'byExternalId']);
+		// The filters are not inline: the metadata points to them (metadata-mechanism.md).
+		expect(Object.keys(metadata.body.filters)).toEqual(['href']);
+		// The SDK's getDataFromRelativeUrl encodes slashes, so the href is followed as users follow
+		// next.href: as is, with the SDK's headers.
+		const filters = await follow(metadata.body.filters.href);
+		expect(filters.byEmail.data).toBe('/profileAndServices/profile/byEmail?email=$value');
 		const resources = await client.getCustomResources();
-		expect(resources.body.content.map((r: Json) => r.name)).toContain('cusLoyaltyCard');
+		expect(resources.body.apiName).toBe('resourceType');
+		expect(resources.body.cusLoyaltyCard.data).toBe('/profileAndServicesExt/cusLoyaltyCard/');
 	});
 
 	it('creates, lists, filters, updates and deletes custom resource records', async () => {
@@ -162,13 +190,14 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 		await client.updateCustomResource('cusLoyaltyCard', pkey, { points: 25 });
 		const filtered = await client.getAllProfileAndServicesExt('cusLoyaltyCard', {
 			filters: ['byCrmId'],
-			crmId: 'CRM-9',
+			crmId_parameter: 'CRM-9',
 		});
 		expect(filtered.body.content).toEqual([expect.objectContaining({ PKey: pkey, points: 25 })]);
 		const basic = await client.getAllBasicCustomResources('cusLoyaltyCard');
 		expect(basic.body.content).toHaveLength(1);
+		// crmId is an identification key here: Campaign refuses the duplicate with 500.
 		await expect(client.createCustomResource('cusLoyaltyCard', { crmId: 'CRM-9' })).rejects.toThrow(
-			/409/,
+			/500.*PGS-220000.*duplicate key value violates unique constraint/,
 		);
 		await client.deleteCustomResource('cusLoyaltyCard', pkey);
 		const after = await client.getAllProfileAndServicesExt('cusLoyaltyCard', {});
@@ -178,5 +207,20 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 	it('surfaces auth errors the way the real gateway shapes them', async () => {
 		const forged = await initClient(organizationId, 'forged-token');
 		await expect(forged.getAllProfiles({})).rejects.toThrow(/401.*Oauth token is not valid/);
+	});
+
+	it('pages a table above the big-table threshold only with _forcePagination=true', async () => {
+		await admin.generateProfiles({ count: 12, seed: 3 });
+		await admin.setOptions({ bigTableThreshold: 10 });
+		const unforced = await client.getAllProfiles({ lineCount: 5 });
+		expect(unforced.body.content).toHaveLength(5);
+		expect(unforced.body.next).toBeUndefined();
+		// getAllProfiles has no option for it: the parameter goes on the URL, as Adobe's page shows.
+		const forced = {
+			body: await follow(
+				`${sandbox.apiBase}/profileAndServices/profile?_lineCount=5&_forcePagination=true`,
+			),
+		};
+		expect(forced.body.next.href).toContain('_forcePagination=true');
 	});
 });

@@ -47,14 +47,22 @@ describe('Apply Field Mapping', () => {
 			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
 		});
 
-		it("offers the Campaign key among the resource's unique fields that can be looked up", async () => {
+		it("offers the resource's writable fields as the Campaign key, saying which filter finds each", async () => {
 			const { wf, names } = setup();
 			const profile = await wf.loadOptions(names.mapping, 'getCampaignKeyFields');
-			expect(profile.map((o) => o.value)).toEqual(['externalId']);
+			const values = profile.map((o) => o.value);
+			// Campaign's metadata does not say which fields are unique: none is left out for that.
+			expect(values).toEqual(expect.arrayContaining(['externalId', 'email', 'firstName']));
+			expect(values).not.toContain('PKey');
+			expect(values).not.toContain('lastModified');
+			const externalId = profile.find((o) => o.value === 'externalId')!;
+			expect(externalId.description).toBe('Type: string (100); found with byExternalId');
 			const cards = await wf.loadOptions(names.mapping, 'getCampaignKeyFields', {
 				campaignResource: 'cusLoyaltyCard',
 			});
-			expect(cards.map((o) => o.value)).toEqual(['crmId']);
+			expect(cards.find((o) => o.value === 'crmId')?.description).toMatch(/found with byCrmId/);
+			// A link holds another record's PKey, not a value a filter is given.
+			expect(cards.map((o) => o.value)).not.toContain('profile');
 		});
 	});
 

@@ -138,10 +138,29 @@ describe('Campaign Upsert', () => {
 			errorCode: 'RST-360011',
 		});
 		expect(String(failed.error)).toContain(`record ${ids[1]}`);
-		expect(String(failed.error)).toMatch(/gender/);
-		expect(String(failed.error)).toMatch(/Campaign answered 400/);
+		expect(String(failed.error)).toMatch(/'nms:recipient:gender' enumeration/);
+		expect(String(failed.error)).toMatch(/Campaign answered 500/);
 		expect(results(run, names.upsert).filter((r) => r.outcome === 'created')).toHaveLength(2);
 		expect((await profiles()).size).toBe(2);
+	});
+
+	it('sends an update Campaign refuses with a 500 naming the cause once, not again', async () => {
+		const [id] = await fx.dataverse.seed('contact', [{ firstname: 'Ok', familystatuscode: null }]);
+		const { wf, names } = setup({
+			errorOutput: true,
+			fields: [
+				{ dynamicsField: 'firstname', campaignField: 'firstName' },
+				{ dynamicsField: 'familystatuscode', campaignField: 'gender' },
+			],
+		});
+		await runUntilQuiet(wf, names.trigger);
+		await fx.dataverse.editRecord('contact', id, { familystatuscode: 2 });
+		await fx.campaign.resetCounters();
+		const run = (await wf.pollAndRun(names.trigger))!;
+		const [failed] = results(run, names.upsert, 1);
+		expect(failed.details).toMatchObject({ id, outcome: 'failed', errorCode: 'RST-360011' });
+		// A PATCH may be replayed, but a deterministic 500 costs an engine call and hides the cause.
+		expect((await fx.campaign.counters())['PATCH campaign:record']).toBe(1);
 	});
 
 	it('writes at most Concurrency records at the same time', async () => {
@@ -227,6 +246,108 @@ describe('Campaign Upsert', () => {
 		expect(summaryOf(run, names.upsert)).toMatchObject({ created: 5, backlog: 7 });
 	});
 
+	describe('keys and uniqueness', () => {
+		/** A Campaign resource keyed by a code, its filter not named after it (as custom ones may be). */
+		async function defineMembers(unique: boolean) {
+			await fx.campaign.defineResource({
+				name: 'cusMember',
+				label: 'Members',
+				fields: [
+					{ name: 'memberCode', type: 'string', length: 64, unique },
+					{ name: 'name', type: 'string', length: 64 },
+				],
+				// The parameter name an administrator typed, which does not name the field.
+				filters: [{ name: 'identification_key', field: 'memberCode', param: 'member_parameter' }],
+			});
+		}
+
+		function memberChain(settings: ChainSettings) {
+			return setup({
+				campaignResource: 'cusMember',
+				campaignKey: 'memberCode',
+				fields: [{ dynamicsField: 'firstname', campaignField: 'name' }],
+				errorOutput: true,
+				...settings,
+			});
+		}
+
+		it('looks every record up before creating it, so a key Campaign already holds is never duplicated', async () => {
+			const ids = await fx.dataverse.seed('contact', [
+				{ firstname: 'Known', lastname: 'One' },
+				{ firstname: 'New', lastname: 'Two' },
+			]);
+			// Nothing makes a profile's externalId unique in Campaign: only a lookup prevents a copy.
+			await fx.campaign.insert('profile', [{ externalId: ids[0], firstName: 'Old' }]);
+			const { wf, names } = setup();
+			await fx.campaign.resetCounters();
+			const [run] = await runUntilQuiet(wf, names.trigger);
+			expect(results(run, names.upsert).map((r) => [r.id, r.outcome])).toEqual([
+				[ids[0], 'updated'],
+				[ids[1], 'created'],
+			]);
+			const copies = (await fx.campaign.dump('profile')).records.filter(
+				(p) => p.externalId === ids[0],
+			);
+			expect(copies).toHaveLength(1);
+			expect(copies[0].firstName).toBe('Known');
+			const counters = await fx.campaign.counters();
+			// A lookup per record, beside the key filter's check (one list and one lookup).
+			expect(counters['GET campaign:list']).toBe(2 + 2);
+			expect(counters['POST campaign:create']).toBe(1);
+		});
+
+		it('finds records with the chosen filter, whatever its name and parameter', async () => {
+			await defineMembers(false);
+			const [id] = await fx.dataverse.seed('contact', [{ firstname: 'Ann' }]);
+			const unnamed = memberChain({});
+			const refused = (await unnamed.wf.pollAndRun(unnamed.names.trigger))!;
+			expect(refused.error?.message).toMatch(
+				/"cusMember.memberCode" has no filter named after it.*identification_key \(\?member_parameter\)/,
+			);
+			const { wf, names } = memberChain({ campaignKeyFilter: 'identification_key' });
+			await runUntilQuiet(wf, names.trigger);
+			await fx.dataverse.editRecord('contact', id, { firstname: 'Anne' });
+			const [update] = await runUntilQuiet(wf, names.trigger);
+			expect(results(update, names.upsert)).toMatchObject([{ id, outcome: 'updated' }]);
+			expect((await fx.campaign.dump('cusMember')).records).toEqual([
+				expect.objectContaining({ memberCode: id, name: 'Anne' }),
+			]);
+		});
+
+		it('offers the one-parameter filters, the one named after the key preselected', async () => {
+			const { wf, names } = setup();
+			const options = await wf.loadOptions(names.mapping, 'getCampaignKeyFilters');
+			expect(options.map((o) => o.value)).toEqual(['', 'byEmail', 'byExternalId']);
+			expect(options[0].name).toBe('By Name: byExternalId');
+		});
+
+		it('creates without a lookup when Campaign refuses duplicate keys, and updates what it refuses', async () => {
+			await defineMembers(true);
+			const ids = await fx.dataverse.seed('contact', [
+				{ firstname: 'Known' },
+				{ firstname: 'New 1' },
+				{ firstname: 'New 2' },
+			]);
+			await fx.campaign.insert('cusMember', [{ memberCode: ids[0], name: 'Old' }]);
+			await fx.campaign.resetCounters();
+			const { wf, names } = memberChain({
+				campaignKeyFilter: 'identification_key',
+				campaignKeyUnique: true,
+			});
+			const [run] = await runUntilQuiet(wf, names.trigger);
+			expect(results(run, names.upsert).map((r) => [r.id, r.outcome])).toEqual([
+				[ids[0], 'updated'],
+				[ids[1], 'created'],
+				[ids[2], 'created'],
+			]);
+			const counters = await fx.campaign.counters();
+			// One create per record; one lookup for the refused one (plus the filter's check).
+			expect(counters['POST campaign:create']).toBe(3);
+			expect(counters['GET campaign:list']).toBe(2 + 1);
+			expect((await fx.campaign.dump('cusMember')).count).toBe(3);
+		});
+	});
+
 	describe('bad settings are reported before any write', () => {
 		it('refuses a Campaign key that has no filter to find records by', async () => {
 			await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
@@ -250,15 +371,21 @@ describe('Campaign Upsert', () => {
 			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
 		});
 
-		it('refuses a Campaign key that is not unique', async () => {
-			await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
+		it('refuses a key filter that does not find records by the key, before any write', async () => {
+			const [id] = await fx.dataverse.seed('contact', [{ firstname: 'X' }]);
+			await fx.campaign.insert('profile', [{ externalId: id, email: 'x@example.com' }]);
 			await fx.campaign.resetCounters();
-			const { wf, names } = setup({ campaignKey: 'email', fields: CONTACT_FIELDS.slice(0, 2) });
+			const { wf, names } = setup({
+				campaignKeyFilter: 'byEmail',
+				fields: CONTACT_FIELDS.slice(0, 2),
+			});
 			const run = (await wf.pollAndRun(names.trigger))!;
 			expect(run.status).toBe('error');
-			expect(run.error?.message).toMatch(/"email" is not unique/);
-			expect(run.nodes[names.mapping].error).toBeDefined();
+			expect(run.error?.message).toMatch(
+				/filter "byEmail" does not find "profile" records by externalId/,
+			);
 			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+			expect((await fx.campaign.dump('profile')).count).toBe(1);
 		});
 
 		it('refuses an unknown Dynamics column', async () => {

@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { loadDemo } from '../../sandbox/n8n/templates';
 import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../support/harness';
 import { useNodeFixture } from './fixture';
 import { expectedProfile, wrongFields } from '../support/template-oracle';
 
 const TEMPLATE = path.join(__dirname, '../../templates/dynamics-to-campaign.json');
 const CONTACTS = 'Contacts: Dynamics 365 Trigger';
+const UPSERT = 'Contacts: Campaign Upsert';
 const CARDS = 'Loyalty Cards: Dynamics 365 Trigger';
 
 function loadTemplate(): WorkflowJson {
@@ -67,11 +69,45 @@ describe('Dynamics 365 → Campaign template', () => {
 		expect(profiles.size).toBe(9);
 	});
 
-	it('syncs the custom table to the custom resource, deleting cards that are filtered out', async () => {
+	it('fails the execution after writing the other records, naming the one that failed; a retry after the fix converges', async () => {
+		const ids = await fx.dataverse.generate('contact', 6, 9);
+		const wf = fx.workflow(loadTemplate());
+		await runUntilQuiet(wf, CONTACTS);
+		// A second profile with the same key: Campaign Upsert must not pick one of the two.
+		await fx.campaign.insert('profile', [{ externalId: ids[1], email: 'twin@example.com' }], {
+			bypassUnique: true,
+		} as never);
+		await fx.dataverse.editRecord('contact', ids[1], { firstname: 'Twin' });
+		await fx.dataverse.editRecord('contact', ids[3], { firstname: 'Single' });
+
+		const items = await wf.poll(CONTACTS);
+		const failed = await wf.run(CONTACTS, items!);
+		expect(failed.status).toBe('error');
+		const error = failed.nodes[UPSERT].error as Error & { description?: string };
+		expect(error.message).toMatch(
+			/^1 of 2 record\(s\) could not be written to Campaign; the others were written/,
+		);
+		expect(error.description).toContain(`contact ${ids[1]}`);
+		let profiles = await profilesByExternalId();
+		expect(profiles.get(ids[3])?.firstName).toBe('Single');
+
+		// The admin removes the stray profile and retries the execution with its input.
+		const twin = (await fx.campaign.dump('profile')).records.find(
+			(p) => p.externalId === ids[1] && p.email === 'twin@example.com',
+		)!;
+		await fx.campaign.remove('profile', String(twin.PKey));
+		const retried = await wf.run(CONTACTS, items!);
+		expect(retried.status).toBe('success');
+		profiles = await profilesByExternalId();
+		expect(profiles.get(ids[1])?.firstName).toBe('Twin');
+		expect(profiles.size).toBe(6);
+	});
+
+	it('syncs the custom table of the demo to the custom resource, deleting cards that are filtered out', async () => {
 		await fx.dataverse.generate('new_loyaltycard', 12, 3);
 		const cards = (await fx.dataverse.dump('new_loyaltycard')).records;
 		const active = cards.filter((c) => c.statecode === 0);
-		const wf = fx.workflow(loadTemplate());
+		const wf = fx.workflow(loadDemo('dynamicsToCampaign') as WorkflowJson);
 		await runUntilQuiet(wf, CARDS);
 		let campaignCards = (await fx.campaign.dump('cusLoyaltyCard')).records;
 		expect(campaignCards.map((c) => c.crmId).sort()).toEqual(

@@ -66,8 +66,8 @@ describe('Opt-In/Out Sync', () => {
 			{
 				email: `${id}@example.com`,
 				externalId: id,
-				denyListEmail: false,
-				denyListPhone: false,
+				blackListEmail: false,
+				blackListPhone: false,
 				...profileFlags,
 			},
 		]);
@@ -99,7 +99,7 @@ describe('Opt-In/Out Sync', () => {
 			const { summary, records } = await cycle(workflow({ direction: 'disabled' }));
 			expect(summary.notice).toMatch(/disabled/);
 			expect(records).toEqual([]);
-			expect((await profile(pkey)).denyListEmail).toBe(false);
+			expect((await profile(pkey)).blackListEmail).toBe(false);
 			expect((await contact(id)).donotemail).toBe(true);
 		});
 
@@ -107,7 +107,7 @@ describe('Opt-In/Out Sync', () => {
 			const { pkey } = await pair({ donotemail: true }, {});
 			const { summary } = await cycle(workflow({ direction: 'dynamicsToCampaign' }));
 			expect(summary.notice).toMatch(/contact → profile mapping/);
-			expect((await profile(pkey)).denyListEmail).toBe(false);
+			expect((await profile(pkey)).blackListEmail).toBe(false);
 			const props = new OptInOutSync().description.properties;
 			const notice = props.find((p) => p.type === 'notice')!;
 			expect(notice.displayOptions?.show?.direction).toEqual(['dynamicsToCampaign']);
@@ -122,12 +122,12 @@ describe('Opt-In/Out Sync', () => {
 			const { id, pkey } = await pair();
 			const wf = workflow({ direction: 'campaignToDynamics' });
 			await cycle(wf);
-			await fx.campaign.edit('profile', pkey, { denyListEmail: true });
+			await fx.campaign.edit('profile', pkey, { blackListEmail: true });
 			await fx.dataverse.editRecord('contact', id, { donotphone: true });
 			const { summary, records } = await cycle(wf);
 			expect((await contact(id)).donotemail).toBe(true);
 			// The Dynamics-side change does not flow to Campaign in this direction.
-			expect((await profile(pkey)).denyListPhone).toBe(false);
+			expect((await profile(pkey)).blackListPhone).toBe(false);
 			expect(summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 0, errors: 0 });
 			const decisions = records.find((r) => r.contactid === id)!.decisions;
 			expect(decisions.find((d) => d.campaignField === 'denyListEmail')).toMatchObject({
@@ -143,7 +143,7 @@ describe('Opt-In/Out Sync', () => {
 			const manual = await cycle(wf);
 			expect(manual.summary.writtenToDynamics).toBe(0);
 			expect((await contact(id)).donotemail).toBe(false);
-			await fx.campaign.edit('profile', pkey, { denyListPhone: true });
+			await fx.campaign.edit('profile', pkey, { blackListPhone: true });
 			await cycle(wf);
 			expect((await contact(id)).donotphone).toBe(true);
 		});
@@ -154,9 +154,9 @@ describe('Opt-In/Out Sync', () => {
 			const wf = workflow({ direction: 'bidirectional' });
 			await cycle(wf);
 			await fx.dataverse.editRecord('contact', a.id, { donotemail: true });
-			await fx.campaign.edit('profile', b.pkey, { denyListPhone: true });
+			await fx.campaign.edit('profile', b.pkey, { blackListPhone: true });
 			const { summary } = await cycle(wf);
-			expect((await profile(a.pkey)).denyListEmail).toBe(true);
+			expect((await profile(a.pkey)).blackListEmail).toBe(true);
 			expect((await contact(b.id)).donotphone).toBe(true);
 			expect(summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 1, errors: 0 });
 		});
@@ -231,10 +231,10 @@ describe('Opt-In/Out Sync', () => {
 			const a = await disagreeingPair(wf);
 			const base = Math.floor((Date.now() + 60_000) / 1000) * 1000;
 			// a: Campaign opts out, then Dynamics opts back in five seconds later: Dynamics is newer.
-			await at(base, () => fx.campaign.edit('profile', a.pkey, { denyListEmail: true }));
+			await at(base, () => fx.campaign.edit('profile', a.pkey, { blackListEmail: true }));
 			await at(base + 5000, () => fx.dataverse.editRecord('contact', a.id, { donotemail: false }));
 			const { summary, records } = await cycle(wf);
-			expect((await profile(a.pkey)).denyListEmail).toBe(false);
+			expect((await profile(a.pkey)).blackListEmail).toBe(false);
 			expect((await contact(a.id)).donotemail).toBe(false);
 			expect(summary.conflicts).toMatchObject({ total: 1, dynamicsWon: 1, campaignWon: 0 });
 			const item = records.find((r) => r.contactid === a.id)!;
@@ -249,11 +249,11 @@ describe('Opt-In/Out Sync', () => {
 			const a = await disagreeingPair(wf);
 			const base = Math.floor((Date.now() + 60_000) / 1000) * 1000;
 			await at(base, () => fx.dataverse.editRecord('contact', a.id, { donotemail: false }));
-			await at(base + 5000, () => fx.campaign.edit('profile', a.pkey, { denyListEmail: true }));
+			await at(base + 5000, () => fx.campaign.edit('profile', a.pkey, { blackListEmail: true }));
 			const { summary } = await cycle(wf);
 			expect(summary.conflicts).toMatchObject({ total: 1, campaignWon: 1 });
 			expect((await contact(a.id)).donotemail).toBe(true);
-			expect((await profile(a.pkey)).denyListEmail).toBe(true);
+			expect((await profile(a.pkey)).blackListEmail).toBe(true);
 		});
 
 		it('on a tie, opted out wins', async () => {
@@ -263,12 +263,12 @@ describe('Opt-In/Out Sync', () => {
 			// Dynamics opts back in and Campaign opts out at the same instant.
 			await at(instant, async () => {
 				await fx.dataverse.editRecord('contact', a.id, { donotemail: false });
-				await fx.campaign.edit('profile', a.pkey, { denyListEmail: true });
+				await fx.campaign.edit('profile', a.pkey, { blackListEmail: true });
 			});
 			const { summary, records } = await cycle(wf);
 			expect(summary.conflicts).toMatchObject({ total: 1, optedOutWon: 1 });
 			expect((await contact(a.id)).donotemail).toBe(true);
-			expect((await profile(a.pkey)).denyListEmail).toBe(true);
+			expect((await profile(a.pkey)).blackListEmail).toBe(true);
 			const decision = records
 				.find((r) => r.contactid === a.id)!
 				.decisions.find((d) => d.campaignField === 'denyListEmail');
@@ -280,12 +280,12 @@ describe('Opt-In/Out Sync', () => {
 	describe('No echo loops', () => {
 		it('after a change converges, the next two cycles write nothing', async () => {
 			const a = await pair();
-			const b = await pair({}, { denyListPhone: true });
+			const b = await pair({}, { blackListPhone: true });
 			const wf = workflow({ direction: 'bidirectional' });
 			const first = await cycle(wf);
 			expect(first.summary.writtenToDynamics).toBe(1);
 			await fx.dataverse.editRecord('contact', a.id, { donotemail: true });
-			await fx.campaign.edit('profile', b.pkey, { denyListEmail: true });
+			await fx.campaign.edit('profile', b.pkey, { blackListEmail: true });
 			const converged = await cycle(wf);
 			expect(converged.summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 1 });
 			await fx.dataverse.resetCounters();
@@ -309,7 +309,7 @@ describe('Opt-In/Out Sync', () => {
 				{
 					email: 'x@example.com',
 					externalId: '6a1f0c2e-0000-4000-8000-000000000001',
-					denyList: true,
+					blackList: true,
 				},
 			]);
 			const { summary, records } = await cycle(
@@ -330,7 +330,7 @@ describe('Opt-In/Out Sync', () => {
 		});
 
 		it('forgets a contact deleted in Dynamics 365 and leaves its profile alone', async () => {
-			const { id, pkey } = await pair({ donotemail: true }, { denyListEmail: true });
+			const { id, pkey } = await pair({ donotemail: true }, { blackListEmail: true });
 			const wf = workflow({ direction: 'bidirectional' });
 			await cycle(wf);
 			const before = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
@@ -341,7 +341,7 @@ describe('Opt-In/Out Sync', () => {
 			expect(records).toEqual([
 				expect.objectContaining({ contactid: id, outcome: 'contactDeleted' }),
 			]);
-			expect((await profile(pkey)).denyListEmail).toBe(true);
+			expect((await profile(pkey)).blackListEmail).toBe(true);
 			const state = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
 			expect(state.memory[id]).toBeUndefined();
 		});
@@ -360,7 +360,7 @@ describe('Opt-In/Out Sync', () => {
 				await fx.dataverse.editRecord('contact', first.id, { donotemail: true });
 				const { summary } = await cycle(wf);
 				expect(summary).toMatchObject({ contactsRead: 1, writtenToCampaign: 1, errors: 0 });
-				expect((await profile(first.pkey)).denyListEmail).toBe(true);
+				expect((await profile(first.pkey)).blackListEmail).toBe(true);
 			} finally {
 				await fx.dataverse.setBehavior({});
 			}
@@ -370,11 +370,11 @@ describe('Opt-In/Out Sync', () => {
 	describe('Per-record errors', () => {
 		async function duplicatedProfile() {
 			const good = await pair();
-			const bad = await pair({ donotemail: true }, { denyListEmail: true });
+			const bad = await pair({ donotemail: true }, { blackListEmail: true });
 			await fx.campaign.insert('profile', [{ email: 'copy@example.com', externalId: bad.id }], {
 				bypassUnique: true,
 			});
-			await fx.campaign.edit('profile', good.pkey, { denyListPhone: true });
+			await fx.campaign.edit('profile', good.pkey, { blackListPhone: true });
 			return { good, bad };
 		}
 
@@ -406,7 +406,7 @@ describe('Opt-In/Out Sync', () => {
 			const { id, pkey } = await pair();
 			const wf = workflow({ direction: 'bidirectional' });
 			await cycle(wf);
-			await fx.campaign.edit('profile', pkey, { denyListEmail: true });
+			await fx.campaign.edit('profile', pkey, { blackListEmail: true });
 			await fx.dataverse.setFaults({ script: [{ kind: '429', route: 'contacts', retryAfter: 1 }] });
 			const { summary, error } = await cycle(wf);
 			expect(error).toBeUndefined();
@@ -425,17 +425,18 @@ describe('Opt-In/Out Sync', () => {
 			const { summary, error } = await cycle(wf);
 			expect(error).toBeUndefined();
 			expect(summary).toMatchObject({ writtenToCampaign: 1, errors: 0 });
-			expect((await profile(pkey)).denyListPhone).toBe(true);
+			expect((await profile(pkey)).blackListPhone).toBe(true);
 		});
 	});
 
 	describe('Template', () => {
-		it('templates/opt-in-out.json runs against the sandboxes and syncs both ways', async () => {
+		it('templates/opt-in-out.json, set to Bidirectional, runs against the sandboxes and syncs both ways', async () => {
 			const template = JSON.parse(
 				readFileSync(path.join(__dirname, '../../templates/opt-in-out.json'), 'utf8'),
 			) as WorkflowJson & { nodes: INode[] };
 			const sync = template.nodes.find((n) => n.type.endsWith('.optInOutSync'))!;
-			expect(sync.onError).toBe('continueErrorOutput');
+			// Shipped Disabled (test/nodes/templates.test.ts); an admin chooses the direction.
+			sync.parameters.direction = 'bidirectional';
 			sync.credentials = {
 				dynamics365Api: { id: '1', name: 'Dynamics 365 (sandbox)' },
 				adobeCampaignStandardApi: { id: '2', name: 'Campaign (sandbox)' },
@@ -447,12 +448,12 @@ describe('Opt-In/Out Sync', () => {
 			const first = await wf.run(trigger.name);
 			expect(first.status).toBe('success');
 			await fx.dataverse.editRecord('contact', a.id, { donotfax: true });
-			await fx.campaign.edit('profile', b.pkey, { denyListPostalMail: true });
+			await fx.campaign.edit('profile', b.pkey, { blackListPostalMail: true });
 			const second = await wf.run(trigger.name);
 			const summary = second.output(sync.name).find((i) => '_summary' in i)!
 				._summary as unknown as OptInOutSummary;
 			expect(summary).toMatchObject({ writtenToDynamics: 1, writtenToCampaign: 1, errors: 0 });
-			expect((await profile(a.pkey)).denyListFax).toBe(true);
+			expect((await profile(a.pkey)).blackListFax).toBe(true);
 			expect((await contact(b.id)).donotpostalmail).toBe(true);
 		});
 	});

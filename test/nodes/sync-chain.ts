@@ -24,6 +24,9 @@ export interface ChainSettings {
 	replacements?: INodeParameters[];
 	campaignResource?: string;
 	campaignKey?: string;
+	/** Apply Field Mapping's Campaign Key Filter ('' = by name) and Campaign Refuses Duplicate Keys. */
+	campaignKeyFilter?: string;
+	campaignKeyUnique?: boolean;
 	dynamicsKey?: string;
 	fields?: FieldRow[];
 	applyUpdatesAll?: 'perField' | 'allOn' | 'allOff';
@@ -85,6 +88,8 @@ export function chainNodes(s: ChainSettings = {}): { nodes: INode[]; names: Chai
 			campaignResource: s.campaignResource ?? 'profile',
 			dynamicsKey: s.dynamicsKey ?? '',
 			campaignKey: s.campaignKey ?? 'externalId',
+			campaignKeyFilter: s.campaignKeyFilter ?? '',
+			campaignKeyUnique: s.campaignKeyUnique ?? false,
 			fieldMappings: {
 				mapping: (s.fields ?? CONTACT_FIELDS).map((f) => ({ applyUpdates: true, ...f })),
 			} as unknown as INodeParameters,

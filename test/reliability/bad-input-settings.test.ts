@@ -192,16 +192,16 @@ const BAD_SETTINGS: BadSetting[] = [
 		message: /cusNoFilter\.crmId" has no filter.*choose another Campaign primary key/s,
 	},
 	{
-		name: 'Apply Field Mapping: Campaign key that is not unique',
-		run: (fx) => chainRun(fx, { campaignKey: 'email' }),
-		message: /email/,
+		name: 'Apply Field Mapping: Campaign key filter that tests another field',
+		run: (fx) => chainRun(fx, { campaignKeyFilter: 'byEmail' }),
+		message: /filter "byEmail" does not find "profile" records by externalId/,
 	},
 	{
 		name: 'Apply Field Mapping: impossible conversion (money → boolean)',
 		run: (fx) =>
-			chainRun(fx, { fields: [{ dynamicsField: 'creditlimit', campaignField: 'denyListEmail' }] }),
+			chainRun(fx, { fields: [{ dynamicsField: 'creditlimit', campaignField: 'blackListEmail' }] }),
 		message:
-			/"creditlimit" \(Money\) cannot be converted to Campaign field "denyListEmail" \(boolean\)/,
+			/"creditlimit" \(Money\) cannot be converted to Campaign field "blackListEmail" \(boolean\)/,
 	},
 	{
 		name: 'Dynamics Trigger: empty table',
@@ -293,7 +293,7 @@ describe('Bad input catalogue, continued', () => {
 			{ firstname: 'Ana', lastname: 'Lima', birthdate: '1990-01-01', donotemail: true },
 		]);
 		[{ PKey: profilePKey }] = await fx.campaign.insert('profile', [
-			{ externalId: contactId, email: 'ana@example.com', denyListPhone: true },
+			{ externalId: contactId, email: 'ana@example.com', blackListPhone: true },
 		]);
 		await fx.campaign.simulateDelivery({ profiles: [profilePKey], seed: 3 });
 		await fx.dataverse.resetCounters();

@@ -102,7 +102,7 @@ describe('Bad input catalogue', () => {
 		process.stdout.write(`${caught.map((c) => `${c.name}: ${c.message}`).join('\n')}\n`);
 	});
 
-	describe('bad records: the record goes to the error output with a message, the others are written', () => {
+	describe('bad records: the record fails with a message, the others are written', () => {
 		it.each(BAD_RECORDS.map((c) => [c.name, c] as const))('%s', async (_name, bad) => {
 			const record = structuredClone(good);
 			bad.change(record);

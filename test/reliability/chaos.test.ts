@@ -213,11 +213,12 @@ describe('Chaos convergence (10% faults on both services)', () => {
 	});
 
 	describe('opt-out', () => {
+		// The template's pairs, with the Campaign flags as the profile names them on the wire.
 		const MAPPING: Array<[string, string]> = [
-			['donotemail', 'denyListEmail'],
-			['donotphone', 'denyListPhone'],
-			['donotfax', 'denyListFax'],
-			['donotpostalmail', 'denyListPostalMail'],
+			['donotemail', 'blackListEmail'],
+			['donotphone', 'blackListPhone'],
+			['donotfax', 'blackListFax'],
+			['donotpostalmail', 'blackListPostalMail'],
 		];
 
 		it.each(SEEDS)(
@@ -238,7 +239,11 @@ describe('Chaos convergence (10% faults on both services)', () => {
 					'profile',
 					ids.map((id, i) => ({ externalId: id, email: `o${i}@example.com` })),
 				);
-				const wf = fx.workflow(loadTemplate('opt-in-out'));
+				const template = loadTemplate('opt-in-out');
+				// Shipped Disabled: the admin chooses Bidirectional.
+				template.nodes.find((n) => n.name === 'Opt-In/Out Sync')!.parameters.direction =
+					'bidirectional';
+				const wf = fx.workflow(template);
 				// First cycle pairs everything up (nothing to move yet).
 				await wf.run('Schedule Trigger');
 

@@ -24,6 +24,7 @@ import {
 	CredentialRefs,
 	executionSummaries,
 	loadTemplate,
+	withSuccessfulExecutionsSaved,
 	workflowForApi,
 } from '../../sandbox/n8n/templates';
 import { N8N_SETUP_TIMEOUT_MS, n8nLogTail, packageDir, progress, waitFor } from '../support/n8n';
@@ -161,9 +162,12 @@ async function killMidInitialLoad(scenario: Scenario): Promise<{ workflow: Workf
 		const created = await n8n.api.createCredential({ name, type, data: data[type] });
 		credentials[type] = { id: created.id, name: created.name };
 	}
-	const created = await n8n.api.createWorkflow(
-		workflowForApi(loadTemplate('dynamicsToCampaign'), credentials),
-	);
+	const body = workflowForApi(loadTemplate('dynamicsToCampaign'), credentials);
+	// The recovery reads the successful executions, which the template does not save.
+	const created = await n8n.api.createWorkflow({
+		...body,
+		settings: withSuccessfulExecutionsSaved(body.settings),
+	});
 	const workflow = await n8n.api.publishWorkflow(created.id);
 
 	await waitFor(

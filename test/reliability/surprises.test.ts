@@ -113,7 +113,7 @@ describe('Reliability: service-side surprises', () => {
 		expect(again[0].firstName).toBe('Back again');
 	});
 
-	it('sends a record whose key is duplicated in Campaign to the error output; the others are written', async () => {
+	it('fails the execution on a record whose key is duplicated in Campaign, naming it, after writing the others', async () => {
 		const { ids, wf } = await synced(6);
 		await fx.campaign.insert('profile', [{ externalId: ids[1], email: 'twin@example.com' }], {
 			bypassUnique: true,
@@ -121,11 +121,12 @@ describe('Reliability: service-side surprises', () => {
 		await fx.dataverse.editRecord('contact', ids[1], { firstname: 'Twin' });
 		await fx.dataverse.editRecord('contact', ids[3], { firstname: 'Single' });
 		const result = (await runOnce(wf))!;
-		expect(result.status).toBe('success');
-		const errors = result.output(UPSERT, 1);
-		expect(errors).toHaveLength(1);
-		expect(String(errors[0].error)).toContain(ids[1]);
-		expect(String(errors[0].error)).toMatch(/duplicate|more than one|2 records/i);
+		// The template keeps n8n's default On Error: the execution fails, naming the record.
+		expect(result.status).toBe('error');
+		const error = result.nodes[UPSERT].error as Error & { description?: string };
+		expect(error.message).toMatch(/^1 of 2 record\(s\) could not be written/);
+		expect(error.description).toContain(ids[1]);
+		expect(error.description).toMatch(/duplicate|more than one|2 profile records/i);
 		const all = await profiles();
 		expect(all.filter((p) => p.externalId === ids[1]).map((p) => p.firstName)).not.toContain(
 			'Twin',
@@ -218,27 +219,19 @@ describe('Reliability: service-side surprises', () => {
 
 		it('keeps Campaign filter values from changing a Campaign query', async () => {
 			await fx.campaign.insert('profile', [
-				{ externalId: 'a&externalId=b', email: 'a@example.com' },
+				{ externalId: 'a&externalId_parameter=b', email: 'a@example.com' },
 				{ externalId: 'b', email: 'b@example.com' },
 			]);
 			const url = fx.sandboxes.campaign.url;
 			const transport = axiosTransport({ auth: campaignTokens(sandboxCampaignSettings(url)) });
 			const client = new CampaignClient({ transport, apiBaseUrl: `${url}/sandbox-org/campaign` });
-			const found = await client.findByFilter(
-				'profileAndServices/profile' as never,
-				'byExternalId',
-				{
-					externalId: 'a&externalId=b',
-				},
-			);
-			expect(found.map((p) => p.externalId)).toEqual(['a&externalId=b']);
-			const none = await client.findByFilter(
-				'profileAndServices/profile' as never,
-				'byExternalId',
-				{
-					externalId: "' OR 1=1 --",
-				},
-			);
+			const found = await client.findByFilter('profileAndServicesExt/profile', 'byExternalId', {
+				externalId_parameter: 'a&externalId_parameter=b',
+			});
+			expect(found.map((p) => p.externalId)).toEqual(['a&externalId_parameter=b']);
+			const none = await client.findByFilter('profileAndServicesExt/profile', 'byExternalId', {
+				externalId_parameter: "' OR 1=1 --",
+			});
 			expect(none).toEqual([]);
 			transport.close();
 		});

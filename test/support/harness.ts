@@ -58,6 +58,29 @@ class StartNode implements INodeType {
 	}
 }
 
+/**
+ * n8n's Sticky Note as the engine sees it: connected to nothing, so it never runs; its parameters
+ * are the note's text and size.
+ */
+class StickyNote implements INodeType {
+	description = {
+		displayName: 'Sticky Note',
+		name: 'stickyNote',
+		group: ['input'],
+		version: 1,
+		description: 'A note on the canvas',
+		defaults: { name: 'Sticky Note' },
+		inputs: [],
+		outputs: [],
+		properties: [
+			{ displayName: 'Content', name: 'content', type: 'string', default: '' },
+			{ displayName: 'Height', name: 'height', type: 'number', default: 160 },
+			{ displayName: 'Width', name: 'width', type: 'number', default: 240 },
+			{ displayName: 'Color', name: 'color', type: 'number', default: 1 },
+		],
+	} as unknown as INodeType['description'];
+}
+
 /** Built-in trigger types our templates start with; in-process they are a plain start node. */
 const BUILT_IN_STARTS = [
 	'n8n-nodes-base.manualTrigger',
@@ -73,6 +96,7 @@ export class TestNodeTypes implements INodeTypes {
 			this.types.set(name.includes('.') ? name : `${PACKAGE_NAME}.${name}`, node);
 		}
 		for (const type of BUILT_IN_STARTS) this.types.set(type, new StartNode());
+		this.types.set('n8n-nodes-base.stickyNote', new StickyNote());
 	}
 
 	getByName(nodeType: string): INodeType | IVersionedNodeType {

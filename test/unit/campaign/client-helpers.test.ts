@@ -57,9 +57,11 @@ describe('Campaign URLs', () => {
 
 	it('refuses malformed filter names before sending', async () => {
 		const client = new CampaignClient({ transport: noTransport, apiBaseUrl: BASE });
-		await expect(
-			client.findByFilter('profileAndServicesExt/profile', 'externalId', { externalId: 'x' }),
-		).rejects.toThrow(/Invalid Campaign filter name/);
+		for (const bad of ['../x', 'by Email', '', 'a/b']) {
+			await expect(
+				client.findByFilter('profileAndServicesExt/profile', bad, { externalId: 'x' }),
+			).rejects.toThrow(/Invalid Campaign filter name/);
+		}
 	});
 });
 

@@ -106,6 +106,21 @@ describe('withRetry', () => {
 			expect(retries[0].route).toBe('contacts:GET');
 		});
 
+		it('returns at once an answer the request recognises as deterministic; others still retry', async () => {
+			const deterministic = (res: { status: number; body: unknown }) =>
+				res.status === 500 && JSON.stringify(res.body).includes('duplicate key');
+			const named = setup([
+				reply(500, {}, { message: 'PGS-220000 duplicate key value' }),
+				reply(200),
+			]);
+			const res = await named.client.request({ ...get, deterministic });
+			expect(res.status).toBe(500);
+			expect(named.transport.calls).toHaveLength(1);
+			const other = setup([reply(500, {}, { message: 'try later' }), reply(200)]);
+			expect((await other.client.request({ ...get, deterministic })).status).toBe(200);
+			expect(other.transport.calls).toHaveLength(2);
+		});
+
 		it.each([400, 403, 404, 409, 412])('does not retry %i', async (status) => {
 			const { client, transport } = setup([reply(status), reply(200)]);
 			const res = await client.request(get);

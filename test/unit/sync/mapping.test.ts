@@ -25,8 +25,8 @@ const columns: ColumnInfo[] = [
 	{ logicalName: 'parentcustomerid', attributeType: 'Customer' },
 ];
 const profileFields: CampaignFieldInfo[] = [
-	{ name: 'externalId', type: 'string', unique: true },
-	{ name: 'email', type: 'string', unique: false },
+	{ name: 'externalId', type: 'string' },
+	{ name: 'email', type: 'string' },
 	{ name: 'firstName', type: 'string' },
 	{ name: 'birthDate', type: 'date' },
 	{ name: 'lastSeen', type: 'datetime' },
@@ -103,17 +103,34 @@ describe('Field Mappings: validation', () => {
 		]);
 	});
 
-	it('requires the Campaign key to be a field of the resource and unique where known', () => {
+	it('requires the Campaign key to be a field of the resource', () => {
 		expect(validateTableMapping(mapping({ campaignKey: 'crmId' }), schemas)[0]).toMatchObject({
 			setting: 'Primary Keys › Campaign key',
 			message: expect.stringMatching(/"crmId" is not a field/),
 		});
-		expect(
-			validateTableMapping(mapping({ campaignKey: 'email', fields: [] }), schemas)[0].message,
-		).toMatch(/"email" is not unique/);
+		// Campaign's metadata does not say whether a field is unique: any field can be the key.
+		expect(validateTableMapping(mapping({ campaignKey: 'email', fields: [] }), schemas)).toEqual(
+			[],
+		);
 		expect(validateTableMapping(mapping({ campaignKey: '' }))[0].message).toMatch(
 			/Campaign key is empty/,
 		);
+	});
+
+	it('carries the key filter and the declared uniqueness to Campaign Upsert', () => {
+		const plain = compileMapping(mapping(), columns, profileFields);
+		expect(plain.target).toEqual({
+			resource: 'profile',
+			key: 'externalId',
+			dynamicsKey: 'contactid',
+			applyDeletes: true,
+		});
+		const declared = compileMapping(
+			mapping({ campaignKeyFilter: 'crmKey', campaignKeyUnique: true }),
+			columns,
+			profileFields,
+		);
+		expect(declared.target).toMatchObject({ keyFilter: 'crmKey', keyUnique: true });
 	});
 
 	it('rejects a conversion that cannot work, such as a money column into a boolean field', () => {

@@ -42,6 +42,22 @@ describe('Campaign Upsert plan', () => {
 		});
 	});
 
+	it("writes to the href of the lookup's answer (Campaign v8 changes PKeys between calls)", () => {
+		const href = 'https://mc.adobe.io/acme/campaign/profileAndServicesExt/profile/@fresh';
+		const found = { PKey: '@fresh', href, externalId: 'c-1', firstName: 'Anna' };
+		expect(planUpsert(mapped({ firstName: 'Ana' }), [found])).toEqual({
+			action: 'update',
+			pKey: '@fresh',
+			href,
+			fields: { firstName: 'Ana' },
+		});
+		const gone = mapped(
+			{},
+			{ op: 'delete', target: { ...mapped({})._sync.target!, applyDeletes: true } },
+		);
+		expect(planUpsert(gone, [found])).toMatchObject({ action: 'delete', href });
+	});
+
 	it('on an initial load or replay, updates every mapped field that differs', () => {
 		const found = { PKey: '@p1', externalId: 'c-1', firstName: 'Ana', email: 'old@x.org' };
 		for (const load of ['initial', 'replay'] as const) {
