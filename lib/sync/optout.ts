@@ -187,9 +187,12 @@ export function resolveOptOut(input: OptOutInput): OptOutResolution {
 			decisions.push(none('unknownValue', `${side} was not in the answer: nothing moved`));
 			continue;
 		}
+		// No memory means nothing opted out was seen on either side: a pair is remembered only once
+		// a flag is opted out, so an opted-out value without memory is a change to opted out.
 		const prev = input.previous?.[key];
-		const dChanged = prev !== undefined && prev.dynamics !== d;
-		const cChanged = prev !== undefined && prev.campaign !== c;
+		const seen = prev ?? { dynamics: false, campaign: false };
+		const dChanged = seen.dynamics !== d;
+		const cChanged = seen.campaign !== c;
 		const write = (
 			to: 'dynamics' | 'campaign',
 			rule: OptOutRule,
@@ -213,21 +216,17 @@ export function resolveOptOut(input: OptOutInput): OptOutResolution {
 		} else if (input.direction === 'dynamicsToCampaign') {
 			decision = dChanged
 				? write('campaign', 'dynamicsChanged', 'dynamics changed')
-				: !prev && d
-					? write('campaign', 'optedOutWins', 'first cycle of this pair: Dynamics 365 is opted out')
-					: none('notMoved', 'campaign differs; direction is Dynamics → Campaign');
+				: none('notMoved', 'campaign differs; direction is Dynamics → Campaign');
 		} else if (input.direction === 'campaignToDynamics') {
 			// The spec's warning: a Campaign change overwrites a manual Dynamics edit.
 			decision = cChanged
 				? write('dynamics', 'campaignChanged', 'campaign changed')
-				: !prev && c
-					? write('dynamics', 'optedOutWins', 'first cycle of this pair: Campaign is opted out')
-					: none(
-							'notMoved',
-							d
-								? 'Dynamics 365 is opted out; direction is Campaign → Dynamics, and Campaign was not seen opting in'
-								: 'dynamics changed; direction is Campaign → Dynamics',
-						);
+				: none(
+						'notMoved',
+						d
+							? 'Dynamics 365 is opted out; direction is Campaign → Dynamics, and Campaign was not seen opting in'
+							: 'dynamics changed; direction is Campaign → Dynamics',
+					);
 		} else if (dChanged && !cChanged) {
 			decision = write('campaign', 'dynamicsChanged', 'dynamics changed');
 		} else if (cChanged && !dChanged) {
@@ -240,12 +239,12 @@ export function resolveOptOut(input: OptOutInput): OptOutResolution {
 				write,
 			);
 		} else {
-			// No change seen on either side (a first cycle, or sides left apart by an earlier
-			// direction): the opt-out stands until someone is seen opting in.
+			// The sides differ and neither was seen changing (left apart by an earlier direction or a
+			// failed write): the opt-out stands until someone is seen opting in.
 			decision = write(
 				otherSide,
 				'optedOutWins',
-				`${prev ? 'the sides differ and neither was seen changing' : 'first cycle of this pair'}: opted out in ${SIDE_NAME[optedOutSide]} wins`,
+				`the sides differ and neither was seen changing: opted out in ${SIDE_NAME[optedOutSide]} wins`,
 			);
 		}
 		decisions.push(decision);

@@ -140,17 +140,18 @@ describe('Opt-in/out', () => {
 
 		it('aligns both sides on the first cycle with opted out winning, whatever the dates', () => {
 			// The profile was written after the contact (it always is, by the first workflow).
+			// No memory: nothing opted out was seen before, so the opted-out side is the one that moved.
 			expect(decide(input(true, false))).toMatchObject({
 				write: 'campaign',
 				value: true,
-				rule: 'optedOutWins',
+				rule: 'dynamicsChanged',
 			});
 			expect(
 				decide(input(false, true, {}, ['2024-05-02T00:00:00Z', '2024-05-01T00:00:00Z'])),
 			).toMatchObject({
 				write: 'dynamics',
 				value: true,
-				rule: 'optedOutWins',
+				rule: 'campaignChanged',
 			});
 		});
 
@@ -203,7 +204,7 @@ describe('Opt-in/out', () => {
 			expect(decide(input(false, true, { direction }))).toMatchObject({
 				write: 'dynamics',
 				value: true,
-				rule: 'optedOutWins',
+				rule: 'campaignChanged',
 			});
 			// Seen opting in, in Campaign: Dynamics follows.
 			const both = { [key]: { dynamics: true, campaign: true } };
