@@ -437,9 +437,14 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			if (d.write === 'dynamics') toDynamics[d.dynamicsField] = d.value === true;
 			if (d.write === 'campaign') toCampaign[wireOf(d.campaignField)] = d.value === true;
 		}
-		if (!pair.keyChecked && Object.keys(toCampaign).length + Object.keys(toDynamics).length) {
+		const check = pair.paired
+			? // A full pass visits every profile, duplicates included, and writes each one its own
+				// way; the contact is written only for a key one profile holds.
+				Object.keys(toDynamics).length > 0
+			: Object.keys(toCampaign).length + Object.keys(toDynamics).length > 0;
+		if (!pair.keyChecked && check) {
 			// The profile came from a page or a list of changes, which may not show a second
-			// profile with the same key: a write is made only for a pair that is one to one.
+			// profile with the same key.
 			const found = await profilesOf(campaign, id);
 			if (found.length > 1) {
 				throw new NodeOperationError(
