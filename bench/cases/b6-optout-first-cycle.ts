@@ -8,6 +8,7 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
+import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
 import {
 	engine,
 	generateContacts,
@@ -67,8 +68,7 @@ export async function run(params: {
 			}
 		});
 		const cpu = process.cpuUsage(cpuBefore);
-		const state = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
-		const remembered = Object.keys(state.memory).length;
+		const remembered = rememberedPairs(readState(wf.staticData(SYNC))).length;
 		const dataverse = await sandbox.dataverseAdmin.counters();
 		const campaign = await sandbox.campaignAdmin.counters();
 		return {

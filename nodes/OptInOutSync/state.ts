@@ -10,7 +10,9 @@ import type { OptOutMemory, OptOutPairMemory } from '../../lib/sync/optout';
  * Dynamics value, bit 1 the Campaign value, bit 2 "we wrote Dynamics", bit 3 "we wrote Campaign";
  * `-` when the pair has no memory yet. Only pairs where some flag is opted out are kept: a pair
  * with no memory is decided exactly as one whose flags were all opted in on both sides, so the
- * state grows with the people who opted out, not with the table.
+ * state grows with the people who opted out, not with the table. Entries are packed as fixed-width
+ * text (the id's 32 hex digits, then the pair's digits) in 4,096 buckets named by the id's first
+ * three hex digits: about 36 bytes a pair, in memory as in the database.
  */
 export interface OptInOutState {
 	version: 2;
@@ -22,7 +24,10 @@ export interface OptInOutState {
 	campaignSince?: string;
 	/** The mapping pairs (`dynamicsField>campaignField`) the memory digits refer to. */
 	pairKeys: string[];
+	/** Packed entries by bucket (see above). Read and write them with `pairCode`/`setPairCode`. */
 	memory: Record<string, string>;
+	/** Entries changed in this run, written into their buckets by `writeState`. */
+	pendingMemory?: Map<string, string | undefined>;
 	/** Contact ids whose last sync failed: read again in the next cycle. */
 	retry: string[];
 	/** Settings the checkpoints belong to: a change of mappings or key starts a full pass. */
@@ -68,19 +73,28 @@ export function readState(staticData: IDataObject): OptInOutState {
 	const state: OptInOutState = {
 		version: VERSION,
 		pairKeys: Array.isArray(raw.pairKeys) ? raw.pairKeys : [],
-		memory: raw.memory && typeof raw.memory === 'object' ? raw.memory : {},
+		memory: {},
 		retry: Array.isArray(raw.retry) ? raw.retry : [],
 	};
 	for (const k of ['deltaLink', 'dynamicsSince', 'campaignSince', 'settings'] as const) {
 		if (typeof raw[k] === 'string') state[k] = raw[k];
 	}
-	if (raw.version === VERSION && raw.pass && typeof raw.pass.startedAt === 'string') {
-		state.pass = raw.pass;
+	const memory = raw.memory && typeof raw.memory === 'object' ? raw.memory : {};
+	if (raw.version === 1) {
+		// Version 1 kept one entry per contact id: pack them.
+		for (const [id, code] of Object.entries(memory)) {
+			if (typeof code === 'string') setPairCode(state, id, code);
+		}
+		flushMemory(state);
+	} else {
+		state.memory = memory;
+		if (raw.pass && typeof raw.pass.startedAt === 'string') state.pass = raw.pass;
 	}
 	return state;
 }
 
 export function writeState(staticData: IDataObject, state: OptInOutState): void {
+	flushMemory(state);
 	const out: IDataObject = {
 		version: VERSION,
 		pairKeys: state.pairKeys,
@@ -93,6 +107,89 @@ export function writeState(staticData: IDataObject, state: OptInOutState): void 
 	if (state.settings) out.settings = state.settings;
 	if (state.pass) out.pass = state.pass as unknown as IDataObject;
 	staticData[STATE_KEY] = out;
+}
+
+// ---- The packed memory ----
+
+const ID_DIGITS = 32;
+
+/** A contact id as 32 lower-case hex digits, or undefined when it is no GUID. */
+function packedId(id: string): string | undefined {
+	const hex = id.replace(/-/g, '').toLowerCase();
+	return /^[0-9a-f]{32}$/.test(hex) ? hex : undefined;
+}
+
+function bucketOf(hex: string): string {
+	return hex.slice(0, 3);
+}
+
+function entriesOf(bucket: string, width: number): Map<string, string> {
+	const entries = new Map<string, string>();
+	for (let i = 0; i + width <= bucket.length; i += width) {
+		entries.set(bucket.slice(i, i + ID_DIGITS), bucket.slice(i + ID_DIGITS, i + width));
+	}
+	return entries;
+}
+
+/** The memory code of one pair (one digit per mapping), or undefined when none is kept. */
+export function pairCode(state: OptInOutState, id: string): string | undefined {
+	const hex = packedId(id);
+	if (!hex) return undefined;
+	if (state.pendingMemory?.has(hex)) return state.pendingMemory.get(hex);
+	const bucket = state.memory[bucketOf(hex)];
+	if (!bucket) return undefined;
+	const width = ID_DIGITS + state.pairKeys.length;
+	for (let i = 0; i + width <= bucket.length; i += width) {
+		if (bucket.startsWith(hex, i)) return bucket.slice(i + ID_DIGITS, i + width);
+	}
+	return undefined;
+}
+
+/** Keeps (or, with undefined, forgets) one pair's code until `writeState`. */
+export function setPairCode(state: OptInOutState, id: string, code: string | undefined): void {
+	const hex = packedId(id);
+	if (!hex) return;
+	(state.pendingMemory ??= new Map()).set(hex, code);
+}
+
+/** Writes the pending codes into their buckets, each touched bucket rebuilt once. */
+function flushMemory(state: OptInOutState): void {
+	const pending = state.pendingMemory;
+	if (!pending?.size) return;
+	const width = ID_DIGITS + state.pairKeys.length;
+	const byBucket = new Map<string, Array<[string, string | undefined]>>();
+	for (const [hex, code] of pending) {
+		const name = bucketOf(hex);
+		let list = byBucket.get(name);
+		if (!list) byBucket.set(name, (list = []));
+		list.push([hex, code]);
+	}
+	for (const [name, changes] of byBucket) {
+		const entries = entriesOf(state.memory[name] ?? '', width);
+		for (const [hex, code] of changes) {
+			if (code === undefined || code.length !== state.pairKeys.length) entries.delete(hex);
+			else entries.set(hex, code);
+		}
+		let packed = '';
+		for (const [hex, code] of entries) packed += hex + code;
+		if (packed) state.memory[name] = packed;
+		else delete state.memory[name];
+	}
+	pending.clear();
+}
+
+/** Every remembered pair: its contact id (lower case, with dashes) and its code. */
+export function rememberedPairs(state: OptInOutState): Array<[string, string]> {
+	flushMemory(state);
+	const width = ID_DIGITS + state.pairKeys.length;
+	const pairs: Array<[string, string]> = [];
+	for (const bucket of Object.values(state.memory)) {
+		for (const [hex, code] of entriesOf(bucket, width)) {
+			const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+			pairs.push([id, code]);
+		}
+	}
+	return pairs;
 }
 
 export function decodeMemory(code: string | undefined, pairKeys: string[]): OptOutMemory {
@@ -132,7 +229,5 @@ export function encodeMemory(memory: OptOutMemory, pairKeys: string[]): string |
 
 /** Stores or forgets one pair's memory. */
 export function rememberPair(state: OptInOutState, id: string, memory: OptOutMemory): void {
-	const code = encodeMemory(memory, state.pairKeys);
-	if (code === undefined) delete state.memory[id];
-	else state.memory[id] = code;
+	setPairCode(state, id, encodeMemory(memory, state.pairKeys));
 }

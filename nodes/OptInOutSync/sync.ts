@@ -31,8 +31,11 @@ import {
 import {
 	decodeMemory,
 	encodeMemory,
+	pairCode,
 	readState,
 	rememberPair,
+	rememberedPairs,
+	setPairCode,
 	writeState,
 	type OptInOutState,
 } from './state';
@@ -411,7 +414,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 				`Several Campaign profiles have ${keyAccess.key} ${id}: keep one, then the flags sync again`,
 			);
 		}
-		const previous = decodeMemory(state.memory[id], pairKeys);
+		const previous = decodeMemory(pairCode(state, id), pairKeys);
 		const resolution = resolveOptOut({
 			direction,
 			mappings,
@@ -494,9 +497,9 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			decisions: resolution.decisions,
 		};
 		if (pair.contactDeleted) {
-			const known = state.memory[id] !== undefined;
+			const known = pairCode(state, id) !== undefined;
 			// The pair is gone: forget it, so a contact recreated with this id starts fresh.
-			delete state.memory[id];
+			setPairCode(state, id, undefined);
 			if (deleted.has(id)) {
 				if (known || pair.profile) {
 					items.push({ json: { ...base, outcome: 'contactDeleted' }, pairedItem: { item: 0 } });
@@ -561,17 +564,16 @@ function adoptSettings(state: OptInOutState, settings: Settings): OptInOutState 
 	const pairKeys = settings.mappings.map(optOutPairKey);
 	const signature = [pairKeys.join(','), settings.key, settings.keyFilter].join('|');
 	if (state.settings === signature) return state;
-	const memory: Record<string, string> = {};
-	for (const [id, code] of Object.entries(state.memory)) {
-		const next = encodeMemory(decodeMemory(code, state.pairKeys), pairKeys);
-		if (next !== undefined) memory[id] = next;
-	}
-	return {
+	const adopted: OptInOutState = {
 		version: 2,
 		pairKeys,
-		memory,
+		memory: {},
 		retry: state.retry,
 		settings: signature,
 		pass: { startedAt: new Date().toISOString() },
 	};
+	for (const [id, code] of rememberedPairs(state)) {
+		setPairCode(adopted, id, encodeMemory(decodeMemory(code, state.pairKeys), pairKeys));
+	}
+	return adopted;
 }

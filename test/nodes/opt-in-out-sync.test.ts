@@ -4,6 +4,7 @@ import path from 'path';
 import type { IDataObject, INode } from 'n8n-workflow';
 
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
+import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
 import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
 import type { TestWorkflow, WorkflowJson } from '../support/harness';
 import { chain, node, useNodeFixture } from './fixture';
@@ -55,6 +56,11 @@ describe('Opt-In/Out Sync', () => {
 			records: items.filter((i) => !('_summary' in i)) as unknown as OptInOutRecordItem[],
 			error: result.nodes[SYNC]?.error,
 		};
+	}
+
+	/** The contact ids whose pair the node remembers. */
+	function remembered(wf: TestWorkflow): string[] {
+		return rememberedPairs(readState(wf.staticData(SYNC))).map(([id]) => id);
 	}
 
 	/** A contact and its profile, paired by externalId = contactid. */
@@ -332,8 +338,7 @@ describe('Opt-In/Out Sync', () => {
 			const { id, pkey } = await pair({ donotemail: true }, { blackListEmail: true });
 			const wf = workflow({ direction: 'bidirectional' });
 			await cycle(wf);
-			const before = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
-			expect(before.memory[id]).toBeDefined();
+			expect(remembered(wf)).toContain(id);
 			await fx.dataverse.deleteRecord('contact', id);
 			const { summary, records } = await cycle(wf);
 			expect(summary).toMatchObject({ contactsDeleted: 1, writtenToCampaign: 0, errors: 0 });
@@ -341,8 +346,7 @@ describe('Opt-In/Out Sync', () => {
 				expect.objectContaining({ contactid: id, outcome: 'contactDeleted' }),
 			]);
 			expect((await profile(pkey)).blackListEmail).toBe(true);
-			const state = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
-			expect(state.memory[id]).toBeUndefined();
+			expect(remembered(wf)).not.toContain(id);
 		});
 	});
 
@@ -371,8 +375,7 @@ describe('Opt-In/Out Sync', () => {
 				expect((await profile(p.pkey)).blackListEmail).toBe(i % 3 === 0);
 			}
 			// Only the pairs where something is opted out are remembered.
-			const state = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
-			expect(Object.keys(state.memory).sort()).toEqual(
+			expect(remembered(wf).sort()).toEqual(
 				pairs
 					.filter((_, i) => i % 3 === 0)
 					.map((p) => p.id)
