@@ -3,7 +3,8 @@
  * (test/support/template-suite.ts): initial load, incremental changes after expired tokens, a
  * refused record on the error output, replay, a refused replay, a failed execution retried through
  * the public API,
- * email events exactly once, opt-in/out convergence.
+ * email events exactly once into a Dynamics 365 without the activity tables, the Input Items webhook
+ * recipe, opt-in/out convergence.
  */
 import { describeTemplatesInN8n } from '../support/template-suite';
 
@@ -16,6 +17,7 @@ describeTemplatesInN8n({
 		'replayRefused',
 		'retry',
 		'emailEvents',
+		'emailEventsWebhook',
 		'optInOut',
 	],
 });

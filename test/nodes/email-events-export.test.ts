@@ -410,10 +410,12 @@ describe('Email Events Export', () => {
 				const send = tables.find((t) => t.logicalName === 'adobe_emailsend')!;
 				expect(send).toMatchObject({ isActivity: true, primaryNameAttribute: 'subject' });
 				expect(send.keys).toEqual([expect.objectContaining({ attributes: ['adobe_eventid'] })]);
+				// On the contact's timeline: regarding the contact, owned by the application user.
 				const click = (await activities('click'))[0];
 				expect(contactIds.some((id) => JSON.stringify(click.regardingobjectid).includes(id))).toBe(
 					true,
 				);
+				expect(click.ownerid).toMatchObject({ table: 'systemuser' });
 				// A second run finds everything in place and creates nothing.
 				const again = await runExport(wf);
 				expect(again.summary.created).toBeUndefined();

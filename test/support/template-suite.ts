@@ -44,7 +44,11 @@ import { expectedProfile, wrongFields, type Row } from './template-oracle';
  * - `replayRefused`: Replay Data on a table of 2,000,000 records is refused as a failed execution
  *   the admin sees, and the regular sync goes on.
  * - `retry`: a failed execution retried through the public API converges without duplicates.
- * - `emailEvents`, `optInOut`: the other two templates.
+ * - `emailEvents`: the email events template into a Dynamics 365 without the activity tables
+ *   (created by the package), reading through the documented filter, each event once.
+ * - `emailEventsWebhook`: the README's Input Items recipe (Webhook → Split Out → Email Events
+ *   Export) fed as Campaign's External API activity posts.
+ * - `optInOut`: the opt-in/out template.
  */
 export type TemplateScenario =
 	| 'package'
@@ -55,6 +59,7 @@ export type TemplateScenario =
 	| 'replayRefused'
 	| 'retry'
 	| 'emailEvents'
+	| 'emailEventsWebhook'
 	| 'optInOut';
 
 export interface TemplateSuiteOptions {
@@ -501,65 +506,217 @@ export function describeTemplatesInN8n(options: TemplateSuiteOptions): void {
 		});
 	}
 
-	if (has('emailEvents')) {
+	if (has('emailEvents') || has('emailEventsWebhook')) {
 		describe(`Campaign → Dynamics 365 template in n8n ${version}`, () => {
-			it('turns a simulated delivery into activities, exactly once', async () => {
-				await withLogs(async () => {
-					const { dataverse, campaign } = e2e();
-					const profiles = (await campaign.dump('profile')).records;
-					const recipients = profiles.slice(0, 12).map((p) => String(p.PKey));
-					await campaign.simulateDelivery({
-						profiles: recipients,
-						openRate: 0.6,
-						clickRate: 0.5,
-						campaignName: 'E2E Spring',
-						deliveryName: 'Newsletter',
-						seed: 44,
-					});
-					const events = (await campaign.dump('cusEmailEvent')).records;
-					const expected = (type: string) =>
-						events
-							.filter((e) => e.type === type)
-							.map((e) => String(e.eventId))
-							.sort();
-					expect(expected('send')).toHaveLength(12);
+			const EXPORT = 'Email Events Export';
 
-					const body = withScheduleEvery(templateBody('campaignToDynamics'), 3);
-					const workflow = await createAndPublish(body);
-					const activities = async (type: keyof typeof EVENT_TABLES) =>
-						(await dataverse.dump(EVENT_TABLES[type])).records.map((r) => String(r.adobe_eventid));
-					await waitFor('every event to become an activity', async () => {
-						for (const type of Object.keys(EVENT_TABLES) as Array<keyof typeof EVENT_TABLES>) {
-							if ((await activities(type)).length < expected(type).length) return false;
+			if (has('emailEvents')) {
+				it('into a Dynamics 365 without the activity tables: creates them, reads the events through the documented filter, writes each event once', async () => {
+					await withLogs(async () => {
+						const { dataverse, campaign } = e2e();
+						// A Dynamics 365 that has none of the four tables.
+						for (const table of Object.values(EVENT_TABLES)) await dataverse.dropTable(table);
+						// Campaign set up as docs/CAMPAIGN-SETUP.md says, except the modified-since filter.
+						const resources = await campaign.resources();
+						const documented = resources.find((r) => r.name === 'cusEmailEvent')!;
+						await campaign.defineResource({
+							...documented,
+							filters: (documented.filters ?? []).filter((f) => f.name !== 'byModifiedSince'),
+						});
+						const profiles = (await campaign.dump('profile')).records;
+						const recipients = profiles.slice(0, 12).map((p) => String(p.PKey));
+						await campaign.simulateDelivery({
+							profiles: recipients,
+							openRate: 0.6,
+							clickRate: 0.5,
+							bounceRate: 0.1,
+							softBounceRate: 0.1,
+							campaignName: 'E2E Spring',
+							deliveryName: 'Newsletter',
+							seed: 44,
+						});
+						const events = (await campaign.dump('cusEmailEvent')).records;
+						const expected = (type: string) =>
+							events
+								.filter((e) => e.type === type)
+								.map((e) => String(e.eventId))
+								.sort();
+						expect(expected('send')).toHaveLength(12);
+
+						const body = withNodeParameters(
+							withScheduleEvery(templateBody('campaignToDynamics'), 3),
+							EXPORT,
+							{ createMissingTables: true },
+						);
+						const workflow = await createAndPublish(body);
+						// Without the filter a run reads nothing and says what to define.
+						const refused = await waitFor('a run naming the missing filter', async () =>
+							(await executionsOf(workflow.id)).find((e) => e.status === 'error'),
+						);
+						expect(refused.data?.resultData.error?.message).toMatch(
+							/"cusEmailEvent" has no filter "byModifiedSince"/,
+						);
+						// The activity tables were created by the package before anything was read.
+						const created = (await dataverse.tables()).tables.filter((t) =>
+							(Object.values(EVENT_TABLES) as string[]).includes(t.logicalName),
+						);
+						expect(created.map((t) => t.logicalName).sort()).toEqual(
+							Object.values(EVENT_TABLES).sort(),
+						);
+						for (const table of created) {
+							expect(table).toMatchObject({ isActivity: true, primaryNameAttribute: 'subject' });
+							expect(table.keys).toEqual([
+								expect.objectContaining({ attributes: ['adobe_eventid'] }),
+							]);
 						}
-						return true;
-					});
-					// Several more scheduled runs: nothing is written twice.
-					const after = Date.now();
-					await waitFor('three more runs', async () => {
-						const runs = finishedAfter(await executionsOf(workflow.id), after);
-						return runs.length >= 3 ? runs : undefined;
-					});
-					await e2e().n8n.api.unpublishWorkflow(workflow.id);
-					for (const type of Object.keys(EVENT_TABLES) as Array<keyof typeof EVENT_TABLES>) {
-						expect((await activities(type)).sort()).toEqual(expected(type));
-					}
-					const contactIds = new Set(
-						(await dataverse.dump('contact')).records.map((c) => String(c.contactid)),
-					);
-					const send = (await dataverse.dump(EVENT_TABLES.send)).records[0];
-					expect(send).toMatchObject({ adobe_campaignname: 'E2E Spring' });
+						for (const type of Object.keys(EVENT_TABLES) as Array<keyof typeof EVENT_TABLES>) {
+							expect((await dataverse.dump(EVENT_TABLES[type])).count).toBe(0);
+						}
 
-					const runs = await executionsOf(workflow.id);
-					const exported = runs
-						.map((e) => summaryOf(e, 'Email Events Export'))
-						.filter((s): s is Row => s !== undefined)
-						.reduce((n, s) => n + Number((s.exported as Row).total), 0);
-					expect(exported).toBe(events.length);
-					expect(runs.every((e) => e.status === 'success')).toBe(true);
-					expect(contactIds.size).toBeGreaterThan(0);
-				});
-			}, 180_000);
+						// The administrator adds the filter, as the setup says; the next runs export the events.
+						await campaign.defineResource(documented);
+						const fixedAt = Date.now();
+						const activities = async (type: keyof typeof EVENT_TABLES) =>
+							(await dataverse.dump(EVENT_TABLES[type])).records.map((r) =>
+								String(r.adobe_eventid),
+							);
+						await waitFor('every event to become an activity', async () => {
+							for (const type of Object.keys(EVENT_TABLES) as Array<keyof typeof EVENT_TABLES>) {
+								if ((await activities(type)).length < expected(type).length) return false;
+							}
+							return true;
+						});
+						// Several more scheduled runs: nothing is written twice.
+						const after = Date.now();
+						await waitFor('three more runs', async () => {
+							const runs = finishedAfter(await executionsOf(workflow.id), after);
+							return runs.length >= 3 ? runs : undefined;
+						});
+						await e2e().n8n.api.unpublishWorkflow(workflow.id);
+						for (const type of Object.keys(EVENT_TABLES) as Array<keyof typeof EVENT_TABLES>) {
+							expect((await activities(type)).sort()).toEqual(expected(type));
+						}
+						// Hard bounces only: soft bounces make no event.
+						expect(expected('bounce').length).toBeGreaterThan(0);
+						const contactIds = new Set(
+							(await dataverse.dump('contact')).records.map((c) => String(c.contactid)),
+						);
+						const click = (await dataverse.dump(EVENT_TABLES.click)).records[0];
+						expect(click).toMatchObject({ adobe_campaignname: 'E2E Spring' });
+						expect(contactIds.has(String((click.regardingobjectid as Row).id))).toBe(true);
+
+						// Every failed run is one that met the missing filter; the others export each event once.
+						const runs = finishedAfter(await executionsOf(workflow.id), 0);
+						for (const failed of runs.filter((e) => e.status !== 'success')) {
+							expect(failed.data?.resultData.error?.message).toMatch(
+								/has no filter "byModifiedSince"/,
+							);
+							expect(new Date(failed.startedAt).getTime()).toBeLessThan(fixedAt);
+						}
+						const exported = runs
+							.filter((e) => e.status === 'success')
+							.map((e) => summaryOf(e, EXPORT))
+							.filter((s): s is Row => s !== undefined)
+							.reduce((n, s) => n + Number((s.exported as Row).total), 0);
+						expect(exported).toBe(events.length);
+					});
+				}, 240_000);
+			}
+
+			if (has('emailEventsWebhook')) {
+				it('exports events posted to an n8n Webhook, as the Input Items recipe of the README has them', async () => {
+					await withLogs(async () => {
+						const { dataverse, n8n } = e2e();
+						const contacts = (await dataverse.dump('contact')).records.slice(0, 2);
+						const path = 'campaign-email-events';
+						const exportNode = loadTemplate('campaignToDynamics').nodes.find(
+							(n) => n.name === EXPORT,
+						)!;
+						const body = workflowForApi(
+							{
+								name: 'Email events from a webhook',
+								nodes: [
+									{
+										id: 'b1b1b1b1-0000-4000-8000-000000000001',
+										name: 'Webhook',
+										type: 'n8n-nodes-base.webhook',
+										typeVersion: 2,
+										position: [0, 0],
+										webhookId: 'b1b1b1b1-0000-4000-8000-0000000000aa',
+										parameters: { httpMethod: 'POST', path, responseMode: 'onReceived' },
+									},
+									{
+										id: 'b1b1b1b1-0000-4000-8000-000000000002',
+										name: 'Split Out',
+										type: 'n8n-nodes-base.splitOut',
+										typeVersion: 1,
+										position: [220, 0],
+										parameters: { fieldToSplitOut: 'body.data', options: {} },
+									},
+									{
+										...exportNode,
+										id: 'b1b1b1b1-0000-4000-8000-000000000003',
+										position: [440, 0],
+										parameters: { ...exportNode.parameters, source: 'input', options: {} },
+									},
+								],
+								connections: {
+									Webhook: { main: [[{ node: 'Split Out', type: 'main', index: 0 }]] },
+									'Split Out': { main: [[{ node: EXPORT, type: 'main', index: 0 }]] },
+								},
+								settings: withSuccessfulExecutionsSaved({ executionOrder: 'v1' }),
+							},
+							e2e().credentials,
+						);
+						const workflow = await createAndPublish(body);
+						try {
+							// What Campaign's External API activity posts: the rows under "data" (CS external-api.md).
+							const rows = contacts.map((c, i) => ({
+								eventId: `hook ${i}`,
+								type: i === 0 ? 'open' : 'click',
+								profileExternalId: String(c.contactid),
+								campaignId: 'OP77',
+								campaignName: 'Webhook campaign',
+								deliveryId: 'DM77',
+								deliveryName: 'Webhook delivery',
+								date: '2026-03-02T08:00:00Z',
+								...(i === 1 ? { clickedUrl: 'https://www.example.com/offer' } : {}),
+							}));
+							const post = () =>
+								fetch(`${n8n.baseUrl}/webhook/${path}`, {
+									method: 'POST',
+									headers: { 'Content-Type': 'application/json' },
+									body: JSON.stringify({ data: rows, params: {} }),
+								});
+							// n8n registers a published workflow's webhook shortly after the publish answers.
+							await waitFor(
+								'the webhook to be registered',
+								async () => (await post()).status === 200,
+							);
+							expect((await post()).status).toBe(200);
+							await waitFor('both posts to be exported', async () => {
+								const runs = (await executionsOf(workflow.id)).filter(
+									(e) => e.status === 'success',
+								);
+								return runs.length >= 2 ? runs : undefined;
+							});
+							const opens = (await dataverse.dump(EVENT_TABLES.open)).records.filter(
+								(r) => r.adobe_eventid === 'hook 0',
+							);
+							const clicks = (await dataverse.dump(EVENT_TABLES.click)).records.filter(
+								(r) => r.adobe_eventid === 'hook 1',
+							);
+							// Posted twice, written once each.
+							expect(opens).toHaveLength(1);
+							expect(clicks).toEqual([
+								expect.objectContaining({ adobe_clickedurl: 'https://www.example.com/offer' }),
+							]);
+						} finally {
+							await n8n.api.unpublishWorkflow(workflow.id);
+						}
+					});
+				}, 180_000);
+			}
 		});
 	}
 
