@@ -96,12 +96,14 @@ describe('npm pack in a clean checkout', () => {
 		}
 	});
 
-	it('ships nothing of the sources, sandbox, tests or benchmarks', () => {
+	it('ships nothing of the sources, sandbox, tests or benchmarks, and the setup its messages name', () => {
+		expect(tarball().files).toContain('docs/CAMPAIGN-SETUP.md');
 		const outside = tarball().files.filter(
 			(file) =>
 				!file.startsWith('dist/') &&
 				!file.startsWith('templates/') &&
-				!['package.json', 'README.md', 'LICENSE'].includes(file),
+				// The Campaign setup the Email Events Export node's messages point to.
+				!['package.json', 'README.md', 'LICENSE', 'docs/CAMPAIGN-SETUP.md'].includes(file),
 		);
 		expect(outside).toEqual([]);
 		expect(tarball().files.filter((file) => /\.ts$/.test(file) && !/\.d\.ts$/.test(file))).toEqual(
