@@ -655,11 +655,9 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 			return;
 		}
 		if (w.status === 'skipped' || w.status === 'noContact') return;
-		if (w.origin === 'retry' && w.status === 'failed') {
-			// Still failing: kept, and counted in the summary rather than reported on every run.
-			summary.retries.stillFailing++;
-			return;
-		}
+		// A kept failure that still fails is reported again: the run stays red (or the event stays
+		// on the error output) until it is exported, so an admin never sees green over a lost event.
+		if (w.origin === 'retry' && w.status === 'failed') summary.retries.stillFailing++;
 		summary.failed++;
 		const reason = w.reason ?? 'failed';
 		failures.push(reason);
@@ -677,7 +675,7 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 				? ''
 				: blocked
 					? `\nReading stops before the first of them until it is exported: ${summary.notice ?? ''}`
-					: '\nThey are kept and tried again on every run until they are exported (the run summary counts those that still fail).';
+					: '\nThey are kept and tried again on every run until they are exported (those tried again are marked "retried").';
 		throw new NodeOperationError(
 			this.getNode(),
 			`${failures.length} of ${summary.eventsRead + summary.retries.tried} email events could not be exported`,
