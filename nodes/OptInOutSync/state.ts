@@ -11,8 +11,8 @@ import type { OptOutMemory, OptOutPairMemory } from '../../lib/sync/optout';
  * `-` when the pair has no memory yet. Only pairs where some flag is opted out are kept: a pair
  * with no memory is decided exactly as one whose flags were all opted in on both sides, so the
  * state grows with the people who opted out, not with the table. Entries are packed as fixed-width
- * text (the id's 32 hex digits, then the pair's digits) in 4,096 buckets named by the id's first
- * three hex digits: about 36 bytes a pair, in memory as in the database.
+ * text (the id's 32 hex digits, then the pair's digits) in buckets named by the id's first four hex
+ * digits: about 36 bytes a pair, in memory as in the database.
  */
 export interface OptInOutState {
 	version: 2;
@@ -119,8 +119,12 @@ function packedId(id: string): string | undefined {
 	return /^[0-9a-f]{32}$/.test(hex) ? hex : undefined;
 }
 
+/**
+ * 65,536 buckets: a run that remembers 5,000 pairs rewrites at most 5,000 small buckets (a few
+ * entries each), not the whole memory.
+ */
 function bucketOf(hex: string): string {
-	return hex.slice(0, 3);
+	return hex.slice(0, 4);
 }
 
 function entriesOf(bucket: string, width: number): Map<string, string> {
@@ -170,9 +174,10 @@ function flushMemory(state: OptInOutState): void {
 			if (code === undefined || code.length !== state.pairKeys.length) entries.delete(hex);
 			else entries.set(hex, code);
 		}
-		let packed = '';
-		for (const [hex, code] of entries) packed += hex + code;
-		if (packed) state.memory[name] = packed;
+		// One flat string (a `+=` chain would keep thousands of small pieces alive).
+		const parts: string[] = [];
+		for (const [hex, code] of entries) parts.push(hex, code);
+		if (parts.length) state.memory[name] = parts.join('');
 		else delete state.memory[name];
 	}
 	pending.clear();
