@@ -95,8 +95,9 @@ const COLUMN_SETTING: Record<string, string> = {
 };
 
 export function readSettings(ctx: IExecuteFunctions): ExportSettings {
+	// extractValue: the tables are resource locators (plain strings in older workflows).
 	const text = (name: string, fallback: string) =>
-		String(ctx.getNodeParameter(name, 0, fallback) ?? fallback).trim();
+		String(ctx.getNodeParameter(name, 0, fallback, { extractValue: true }) ?? fallback).trim();
 	const columns = ctx.getNodeParameter('activityColumns', 0, {}) as IDataObject;
 	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
 	const column = (name: string, fallback: string) => {
