@@ -118,7 +118,7 @@ export class EmailEventsExport implements INodeType {
 				description: 'Columns of the activity tables, when they differ from the defaults',
 				options: [
 					{
-						displayName: 'Campaign Name Column Name or ID',
+						displayName: 'Campaign Column Name or ID',
 						name: 'campaignName',
 						type: 'options',
 						typeOptions: {
@@ -142,7 +142,7 @@ export class EmailEventsExport implements INodeType {
 							'Column of the click table that receives the clicked URL. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
 					{
-						displayName: 'Delivery Name Column Name or ID',
+						displayName: 'Delivery Column Name or ID',
 						name: 'deliveryName',
 						type: 'options',
 						typeOptions: {
@@ -178,7 +178,7 @@ export class EmailEventsExport implements INodeType {
 							'Column that holds the Campaign event ID; it must be an alternate key of each table, so that a re-run never creates a second activity. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
 					{
-						displayName: 'Mirror Page URL Column Name or ID',
+						displayName: 'Mirror Page Column Name or ID',
 						name: 'mirrorPageUrl',
 						type: 'options',
 						typeOptions: {

@@ -100,16 +100,19 @@ export async function getColumns(this: ILoadOptionsFunctions): Promise<INodeProp
 /**
  * The Dynamics primary key, detected from the table's metadata when the panel opens. The setting
  * is read-only: its one option has the empty value (the detected key) and shows the key's name.
+ * Another stored value is left without an option, so the editor flags it (and the run refuses it).
  */
 export async function getPrimaryKey(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const table = currentString(this, 'table');
 	if (!table) return [];
 	const client = await dataverseClient(this);
-	const info = await client.getTable(table);
+	const key = (await client.getTable(table)).primaryIdAttribute;
+	// Workflows written before the setting became read-only may hold the key's name: still valid.
+	const stored = currentString(this, 'dynamicsKey');
 	return [
 		{
-			name: info.primaryIdAttribute,
-			value: '',
+			name: key,
+			value: stored === key ? key : '',
 			description: `Detected from the definition of ${table}`,
 		},
 	];

@@ -62,6 +62,12 @@ describe('Apply Field Mapping', () => {
 				table: fromList('new_loyaltycard'),
 			});
 			expect(cards.map((o) => o.name)).toEqual(['new_loyaltycardid']);
+			// A workflow from before the setting became read-only, holding the detected key: still valid.
+			const stored = await wf.loadOptions(names.mapping, 'getPrimaryKey', {
+				table: 'contact',
+				dynamicsKey: 'contactid',
+			});
+			expect(stored.map((o) => [o.name, o.value])).toEqual([['contactid', 'contactid']]);
 			const setting = nodeTypes().applyFieldMapping.description.properties.find(
 				(p) => p.name === 'dynamicsKey',
 			)!;
