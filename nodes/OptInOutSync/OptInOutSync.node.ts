@@ -36,7 +36,7 @@ export class OptInOutSync implements INodeType {
 		icon: { light: 'file:../icons/opt-in-out.svg', dark: 'file:../icons/opt-in-out.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: `={{"Direction: " + ${DIRECTION_NAMES}}}`,
+		subtitle: `={{"Direction: " + (${DIRECTION_NAMES})}}`,
 		description:
 			'Synchronizes opt-in/out flags between Microsoft Dynamics 365 contacts and Adobe Campaign profiles',
 		defaults: { name: 'Opt-In/Out Sync' },

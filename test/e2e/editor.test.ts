@@ -366,13 +366,17 @@ async function expectLocatorLists(
 async function cutOffLabels(page: Page): Promise<string[]> {
 	// Hovering a parameter shows its Fixed/Expression switch beside the label: measure without.
 	await page.mouse.move(1, 1);
-	const cut = await page.locator('[data-test-id="ndv"] label span').evaluateAll(
-		`(spans) => spans
-			.filter((span) => getComputedStyle(span).textOverflow === 'ellipsis'
-				&& span.scrollWidth > span.clientWidth + 1)
-			.map((span) => (span.textContent || '').trim())`,
-	);
-	return cut as string[];
+	return await page
+		.locator('[data-test-id="ndv"] label span')
+		.evaluateAll((spans) =>
+			spans
+				.filter(
+					(span) =>
+						span.ownerDocument.defaultView!.getComputedStyle(span).textOverflow === 'ellipsis' &&
+						span.scrollWidth > span.clientWidth + 1,
+				)
+				.map((span) => (span.textContent ?? '').trim()),
+		);
 }
 
 function fileName(text: string): string {
@@ -434,8 +438,10 @@ describe('n8n editor with this package (chromium)', () => {
 				const type = node.type.slice(PACKAGE.length + 1);
 				if (icons.has(type)) expect(icons.get(type)).toBe(icon);
 				icons.set(type, icon!);
-				const lines = (await onCanvas.innerText()).split('\n').map((line) => line.trim());
-				subtitles[node.name] = lines[lines.length - 1];
+				// The subtitle's element has a class named after it (n8n's CSS modules hash the rest).
+				subtitles[node.name] = (
+					await onCanvas.locator('[class*="subtitle"]').first().innerText()
+				).trim();
 			}
 			expect(subtitles).toEqual(SUBTITLES[name]);
 			await settledScreenshot(page, seen, `template-${fileName(name)}.png`);
