@@ -352,10 +352,12 @@ async function expectLocatorLists(
 	await waitFor(
 		`the ${list.parameter} list to find ${list.finds} by "${list.search}", and only matches`,
 		async () => {
-			const found = (await entries()).filter((entry) => !entry.current).map((e) => e.name);
+			const found = await entries();
 			return (
-				found.includes(list.finds) &&
-				found.every((name) => name.toLowerCase().includes(list.search.toLowerCase()))
+				found.some((entry) => entry.name === list.finds) &&
+				found.every(
+					(entry) => entry.current || entry.name.toLowerCase().includes(list.search.toLowerCase()),
+				)
 			);
 		},
 		{ timeoutMs: 30_000, intervalMs: 250 },
@@ -473,14 +475,16 @@ describe('n8n editor with this package (chromium)', () => {
 				}
 				if (node.type.endsWith('.applyFieldMapping')) {
 					// The detected key, read-only, with its value; what is fixed after a run says so.
-					const key = parameterInput(page, 'dynamicsKey');
-					expect(await key.innerText()).toContain('contactid');
-					expect(await key.locator('input').first().isDisabled()).toBe(true);
+					const key = parameterInput(page, 'dynamicsKey').locator('input').first();
+					expect(await key.inputValue()).toBe('contactid');
+					expect(await key.isDisabled()).toBe(true);
 					expect(panelText).toContain('The primary key of the table, detected from its definition');
 					expect(panelText.match(/Fixed once the mapping has run/g)).toHaveLength(3);
 				}
 				if (node.type.endsWith('.recordFilter')) {
-					expect(panelText).toMatch(/Must Match\s+All Filters/);
+					expect(panelText).toContain('Must Match');
+					const combinator = parameterInput(page, 'combinator').locator('input').first();
+					expect(await combinator.inputValue()).toBe('All Filters');
 				}
 				if (KEPT_PANELS.has(node.name)) {
 					await settledScreenshot(page, seen, `node-${fileName(node.name)}.png`);
@@ -491,9 +495,11 @@ describe('n8n editor with this package (chromium)', () => {
 				for (const list of OPENED_LISTS[node.name] ?? []) {
 					await expectLocatorLists(page, seen, list);
 					if (list.screenshot) await settledScreenshot(page, seen, list.screenshot);
-					// Escape closes the list only; the panel stays open.
-					await page.keyboard.press('Escape');
-					await page.locator('[data-test-id="rlc-search"]:visible').waitFor({ state: 'hidden' });
+					// Choosing the current entry again closes the list (Escape would close the panel).
+					await page.locator('[data-test-id="rlc-item"][class*="selected"]:visible').click();
+					await page
+						.locator('[data-test-id="rlc-search"]:visible')
+						.waitFor({ state: 'hidden', timeout: 10_000 });
 				}
 				await page.keyboard.press('Escape');
 				await panel.waitFor({ state: 'hidden', timeout: 10_000 });
