@@ -92,7 +92,9 @@ export class RecordFilter implements INodeType {
 				],
 			},
 			{
-				// n8n's wording (Data Table, Notion) for Adobe's "filter comparison operator" And/Or.
+				// Adobe's "filter comparison operator" And/Or, worded as n8n's Data Table and Notion nodes
+				// word it (n8n-io/n8n-docs docs/integrations/creating-nodes/plan/node-ui-design.md,
+				// "Boolean operators": all or any, as separate options).
 				displayName: 'Must Match',
 				name: 'combinator',
 				type: 'options',

@@ -1,9 +1,10 @@
 import type { INodeProperties } from 'n8n-workflow';
 
 /**
- * Tables and Campaign resources are chosen with n8n's resource locator: a searchable list (the
- * default, as n8n's UX guidelines ask where a list can be long) or a name typed in. Nodes read
- * them with `extractValue`, which also takes the plain strings of workflows written before.
+ * Tables and Campaign resources are chosen with n8n's resource locator: a searchable list, sorted,
+ * by default (n8n-io/n8n-docs docs/integrations/creating-nodes/build/reference/ux-guidelines.md,
+ * "Resource Locator"; plan/node-ui-design.md, "Lists") or a name typed in. Nodes read them with
+ * `extractValue`, which also takes the plain strings of workflows written before.
  */
 type LocatorSettings = Omit<INodeProperties, 'type' | 'modes' | 'default'> & { default?: string };
 
