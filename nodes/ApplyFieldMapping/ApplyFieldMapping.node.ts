@@ -67,12 +67,13 @@ export class ApplyFieldMapping implements INodeType {
 			}),
 			{
 				// Read-only, as Adobe's mapping screen shows it: the one option is the key detected from
-				// the table's metadata when the panel opens; its value '' means "the detected key".
+				// the table's metadata when the panel opens; its value '' means "the detected key". A key
+				// stored by an older workflow leaves the setting open until it is cleared.
 				displayName: 'Dynamics 365 Key Name or ID',
 				name: 'dynamicsKey',
 				type: 'options',
 				typeOptions: { loadOptionsMethod: 'getPrimaryKey', loadOptionsDependsOn: ['table.value'] },
-				disabledOptions: { show: { '@version': [1] } },
+				disabledOptions: { show: { dynamicsKey: [''] } },
 				default: '',
 				hint: 'The primary key of the table, detected from its definition',
 				description:

@@ -140,7 +140,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				`The Microsoft Dynamics 365 primary key of "${table}" is "${tableInfo.primaryIdAttribute}", not "${chosenKey}"`,
 				{
 					description:
-						'The primary key is detected from the table and cannot be chosen. Clear the setting.',
+						'The primary key is detected from the table and cannot be chosen. Clear the setting: choose its one option, the detected key.',
 				},
 			);
 		}

@@ -71,9 +71,10 @@ describe('Apply Field Mapping', () => {
 			const setting = nodeTypes().applyFieldMapping.description.properties.find(
 				(p) => p.name === 'dynamicsKey',
 			)!;
+			// Read-only while it holds the detected key (''); an older workflow's stored key can be cleared.
 			expect(setting).toMatchObject({
 				default: '',
-				disabledOptions: { show: { '@version': [1] } },
+				disabledOptions: { show: { dynamicsKey: [''] } },
 			});
 		});
 
