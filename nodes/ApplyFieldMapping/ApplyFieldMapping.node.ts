@@ -6,77 +6,92 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
+import {
+	CAMPAIGN_CREDENTIAL,
+	CAMPAIGN_CREDENTIAL_LABEL,
+	DYNAMICS_CREDENTIAL,
+	DYNAMICS_CREDENTIAL_LABEL,
+} from '../shared/clients';
 import {
 	getCampaignFields,
 	getCampaignKeyFields,
 	getCampaignKeyFilters,
-	getCampaignResources,
 	getColumns,
 	getPrimaryKey,
-	getTables,
+	searchCampaignResources,
+	searchTables,
 } from '../shared/methods';
-import { dynamicsTableProperty } from '../shared/properties';
+import {
+	campaignResourceLocator,
+	dynamicsTableProperty,
+	subtitleValue,
+} from '../shared/properties';
 import { execute } from './execute';
+
+const FIXED_AFTER_FIRST_RUN = 'Fixed once the mapping has run';
 
 export class ApplyFieldMapping implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dynamics Apply Field Mapping',
 		name: 'applyFieldMapping',
-		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
+		icon: { light: 'file:../icons/mapping.svg', dark: 'file:../icons/mapping.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		usableAsTool: true,
-		subtitle: '={{$parameter["table"] + " → " + $parameter["campaignResource"]}}',
+		subtitle: `={{${subtitleValue('table')} + " → " + ${subtitleValue('campaignResource')}}}`,
 		description:
-			'Maps a Microsoft Dynamics 365 table to a Campaign resource: primary keys, field mappings with Apply updates, and advanced settings',
+			'Maps a Microsoft Dynamics 365 table to an Adobe Campaign Standard resource: primary keys, field mappings with Apply updates, and advanced settings',
 		defaults: { name: 'Apply Field Mapping' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: DYNAMICS_CREDENTIAL, required: true },
-			{ name: CAMPAIGN_CREDENTIAL, required: true },
+			{ name: DYNAMICS_CREDENTIAL, required: true, displayName: DYNAMICS_CREDENTIAL_LABEL },
+			{ name: CAMPAIGN_CREDENTIAL, required: true, displayName: CAMPAIGN_CREDENTIAL_LABEL },
 		],
 		properties: [
 			{
 				displayName:
-					'Tables and primary keys cannot be changed once the mapping has run: to map other tables, delete this chain and add a new mapping',
+					'Tables and keys are fixed once the mapping has run. To map other tables, delete this chain and add a new one.',
 				name: 'tablesNotice',
 				type: 'notice',
 				default: '',
 			},
-			dynamicsTableProperty,
-			{
-				displayName: 'Campaign Table Name or ID',
+			{ ...dynamicsTableProperty, hint: FIXED_AFTER_FIRST_RUN },
+			campaignResourceLocator({
+				displayName: 'Campaign Table',
 				name: 'campaignResource',
-				type: 'options',
-				typeOptions: { loadOptionsMethod: 'getCampaignResources' },
-				default: '',
 				required: true,
 				description:
-					'The Adobe Campaign Standard resource the records are written to: profile or a custom resource. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-			},
+					'The Campaign resource the records are written to: profile or a custom resource',
+				hint: FIXED_AFTER_FIRST_RUN,
+			}),
 			{
-				displayName: 'Microsoft Dynamics 365 Primary Key Name or ID',
+				// Read-only, as Adobe's mapping screen shows it: the one option is the key detected from
+				// the table's metadata when the panel opens; its value '' means "the detected key". A key
+				// stored by an older workflow leaves the setting open until it is cleared.
+				displayName: 'Dynamics 365 Key Name or ID',
 				name: 'dynamicsKey',
 				type: 'options',
-				typeOptions: { loadOptionsMethod: 'getPrimaryKey', loadOptionsDependsOn: ['table'] },
+				typeOptions: { loadOptionsMethod: 'getPrimaryKey', loadOptionsDependsOn: ['table.value'] },
+				disabledOptions: { show: { dynamicsKey: [''] } },
 				default: '',
+				hint: 'The primary key of the table, detected from its definition',
 				description:
-					'Detected from the table definition; read-only. Leave empty to use the detected key. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'The primary key of the Dynamics 365 table. It is read from the table definition and cannot be chosen. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
 			{
-				displayName: 'Campaign Primary Key Name or ID',
+				displayName: 'Campaign Key Name or ID',
 				name: 'campaignKey',
 				type: 'options',
 				typeOptions: {
 					loadOptionsMethod: 'getCampaignKeyFields',
-					loadOptionsDependsOn: ['campaignResource'],
+					loadOptionsDependsOn: ['campaignResource.value'],
 				},
 				default: '',
 				required: true,
+				hint: FIXED_AFTER_FIRST_RUN,
 				description:
-					'The Campaign field that holds the Dynamics 365 key (the CRM ID). Records are found by it, so no two Campaign records may share a value. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'The Campaign primary key: the field that holds the Dynamics 365 key (the CRM ID). Records are found by it, so no two Campaign records may share a value. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
 			{
 				displayName: 'Campaign Key Filter Name or ID',
@@ -84,11 +99,11 @@ export class ApplyFieldMapping implements INodeType {
 				type: 'options',
 				typeOptions: {
 					loadOptionsMethod: 'getCampaignKeyFilters',
-					loadOptionsDependsOn: ['campaignResource', 'campaignKey'],
+					loadOptionsDependsOn: ['campaignResource.value', 'campaignKey'],
 				},
 				default: '',
 				description:
-					'The Campaign filter that finds records by the Campaign primary key: one of the resource\'s filters with one parameter, defined in Campaign (a custom filter gets a parameter name of Campaign\'s choosing). "By Name" uses the filter named after the key, e.g. byExternalId for externalId. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'The Campaign filter that finds records by the Campaign key: one of the resource\'s filters with one parameter, defined in Campaign (a custom filter gets a parameter name of Campaign\'s choosing). "By Name" uses the filter named after the key, e.g. byExternalId for externalId. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 			},
 			{
 				displayName: 'Campaign Refuses Duplicate Keys',
@@ -96,7 +111,7 @@ export class ApplyFieldMapping implements INodeType {
 				type: 'boolean',
 				default: false,
 				description:
-					"Whether Campaign itself refuses a second record with the same Campaign primary key, because a Campaign administrator made it an identification key or gave it a unique index. Campaign's metadata does not say so: turn this on only when you know it. When on, an initial load creates new records without looking each one up first (one request per record instead of two); when off, every record is looked up before it is created, so no duplicate is ever written.",
+					"Whether Campaign itself refuses a second record with the same Campaign key, because a Campaign administrator made it an identification key or gave it a unique index. Campaign's metadata does not say so: turn this on only when you know it. When on, an initial load creates new records without looking each one up first (one request per record instead of two); when off, every record is looked up before it is created, so no duplicate is ever written.",
 			},
 			{
 				displayName: 'Field Mappings',
@@ -106,17 +121,20 @@ export class ApplyFieldMapping implements INodeType {
 				placeholder: 'Add New Field Mapping',
 				default: {},
 				description:
-					'Which Microsoft Dynamics 365 field fills which Campaign field. The data type of each field is shown in its dropdown.',
+					'Which Dynamics 365 field fills which Campaign field. The data type of each field is shown in its dropdown.',
 				options: [
 					{
 						displayName: 'Field Mapping',
 						name: 'mapping',
 						values: [
 							{
-								displayName: 'Microsoft Dynamics 365 Field Name or ID',
+								displayName: 'Dynamics 365 Field Name or ID',
 								name: 'dynamicsField',
 								type: 'options',
-								typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table'] },
+								typeOptions: {
+									loadOptionsMethod: 'getColumns',
+									loadOptionsDependsOn: ['table.value'],
+								},
 								default: '',
 								description:
 									'Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>',
@@ -127,11 +145,11 @@ export class ApplyFieldMapping implements INodeType {
 								type: 'options',
 								typeOptions: {
 									loadOptionsMethod: 'getCampaignFields',
-									loadOptionsDependsOn: ['campaignResource'],
+									loadOptionsDependsOn: ['campaignResource.value'],
 								},
 								default: '',
 								description:
-									'Each Campaign field can be filled by one Microsoft Dynamics 365 field only. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+									'Each Campaign field can be filled by one Dynamics 365 field only. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 							},
 							{
 								displayName: 'Apply Updates',
@@ -139,7 +157,7 @@ export class ApplyFieldMapping implements INodeType {
 								type: 'boolean',
 								default: true,
 								description:
-									'Whether updates of this field in Microsoft Dynamics 365 are propagated to Campaign as they occur. When off, the value is written when data is initially loaded or replayed only.',
+									'Whether updates of this field in Dynamics 365 are propagated to Campaign as they occur. When off, the value is written when data is initially loaded or replayed only.',
 							},
 						],
 					},
@@ -165,20 +183,20 @@ export class ApplyFieldMapping implements INodeType {
 				default: {},
 				options: [
 					{
-						displayName: 'Apply Deletes in Microsoft Dynamics 365 to Campaign?',
+						displayName: 'Apply Deletes',
 						name: 'applyDeletes',
 						type: 'boolean',
 						default: true,
 						description:
-							'Whether records deleted in Microsoft Dynamics 365 are deleted in Campaign. When off, deletions are ignored. Deletions are seen only on tables with change tracking, or where the Dynamics 365 Trigger compares keys (its Deletes Detection setting); a trigger polling by modified date alone sees none.',
+							'Whether records deleted in Dynamics 365 are deleted in Campaign (Adobe\'s "Apply deletes in Microsoft Dynamics 365 to Campaign?"). When off, deletions are ignored. Deletions are seen only on tables with change tracking, or where the Dynamics 365 Trigger compares keys (its Deletes Detection setting); a trigger polling by modified date alone sees none.',
 					},
 					{
-						displayName: 'Use Technical Values in Microsoft Dynamics 365 Picklists?',
+						displayName: 'Use Technical Picklist Values',
 						name: 'useTechnicalValues',
 						type: 'boolean',
 						default: false,
 						description:
-							'Whether the technical value of a picklist (e.g. 2) is propagated to Campaign. When off, its display value (e.g. Female) is propagated.',
+							'Whether the technical value of a Dynamics 365 picklist (e.g. 2) is propagated to Campaign, Adobe\'s "Use technical values in Microsoft Dynamics 365 picklists?". When off, its display value (e.g. Female) is propagated.',
 					},
 				],
 			},
@@ -187,14 +205,13 @@ export class ApplyFieldMapping implements INodeType {
 
 	methods = {
 		loadOptions: {
-			getTables,
 			getColumns,
 			getPrimaryKey,
-			getCampaignResources,
 			getCampaignFields,
 			getCampaignKeyFields,
 			getCampaignKeyFilters,
 		},
+		listSearch: { searchTables, searchCampaignResources },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -7,7 +7,8 @@ import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { syncCampaignFields, syncColumns } from '../shared/metadata';
-import { checkTable } from '../shared/table';
+import { locatorValue } from '../shared/properties';
+import { checkTable, tableParameter } from '../shared/table';
 
 /** The table pair and keys a mapping node has synced: fixed from then on (the spec's rule). */
 interface MappingLock {
@@ -41,9 +42,11 @@ function readMapping(ctx: IExecuteFunctions, detectedKey: string): TableMapping 
 					: row.applyUpdates !== false,
 	}));
 	return {
-		dynamicsTable: ctx.getNodeParameter('table', 0) as string,
+		dynamicsTable: tableParameter(ctx),
 		dynamicsKey: detectedKey,
-		campaignResource: ctx.getNodeParameter('campaignResource', 0) as string,
+		campaignResource: String(
+			ctx.getNodeParameter('campaignResource', 0, '', { extractValue: true }) ?? '',
+		).trim(),
 		campaignKey: ctx.getNodeParameter('campaignKey', 0) as string,
 		campaignKeyFilter: ctx.getNodeParameter('campaignKeyFilter', 0, '') as string,
 		campaignKeyUnique: ctx.getNodeParameter('campaignKeyUnique', 0, false) === true,
@@ -85,7 +88,8 @@ function stillClaims(ctx: IExecuteFunctions, name: string, parameter: string, va
 			`{{ $(${JSON.stringify(name)}).params[${JSON.stringify(parameter)}] }}`,
 			0,
 		);
-		return current === value;
+		// A resource locator, or the plain name of a workflow written before the locators.
+		return locatorValue(current) === value;
 	} catch {
 		return false; // the node was deleted or renamed: its claim is stale
 	}
@@ -120,7 +124,7 @@ function claimTables(ctx: IExecuteFunctions, mapping: TableMapping): void {
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const input = readSyncInput(this);
 	const { records } = input;
-	const table = this.getNodeParameter('table', 0) as string;
+	const table = tableParameter(this);
 	checkTable(this, table, records);
 
 	let compiled;
@@ -136,7 +140,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				`The Microsoft Dynamics 365 primary key of "${table}" is "${tableInfo.primaryIdAttribute}", not "${chosenKey}"`,
 				{
 					description:
-						'The primary key is detected from the table and cannot be chosen. Clear the setting.',
+						'The primary key is detected from the table and cannot be chosen. Clear the setting: choose its one option, the detected key.',
 				},
 			);
 		}

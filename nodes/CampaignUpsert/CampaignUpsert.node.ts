@@ -6,7 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { CAMPAIGN_CREDENTIAL } from '../shared/clients';
+import { CAMPAIGN_CREDENTIAL, CAMPAIGN_CREDENTIAL_LABEL } from '../shared/clients';
 import { execute } from './execute';
 
 export class CampaignUpsert implements INodeType {
@@ -17,13 +17,15 @@ export class CampaignUpsert implements INodeType {
 		group: ['output'],
 		version: 1,
 		usableAsTool: true,
-		subtitle: 'Create, update or delete in Campaign',
+		subtitle: 'Create, Update or Delete',
 		description:
 			'Creates, updates and deletes Adobe Campaign Standard records from mapped Microsoft Dynamics 365 records, one result per record and a run summary',
 		defaults: { name: 'Campaign Upsert' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: CAMPAIGN_CREDENTIAL, required: true }],
+		credentials: [
+			{ name: CAMPAIGN_CREDENTIAL, required: true, displayName: CAMPAIGN_CREDENTIAL_LABEL },
+		],
 		properties: [
 			{
 				displayName:

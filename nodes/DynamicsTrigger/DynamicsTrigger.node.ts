@@ -6,9 +6,14 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
-import { getColumns, getTables } from '../shared/methods';
-import { dynamicsTableProperty } from '../shared/properties';
+import {
+	CAMPAIGN_CREDENTIAL,
+	CAMPAIGN_CREDENTIAL_LABEL,
+	DYNAMICS_CREDENTIAL,
+	DYNAMICS_CREDENTIAL_LABEL,
+} from '../shared/clients';
+import { getColumns, searchTables } from '../shared/methods';
+import { dynamicsTableProperty, subtitleValue } from '../shared/properties';
 import { poll } from './poll';
 
 export class DynamicsTrigger implements INodeType {
@@ -18,7 +23,7 @@ export class DynamicsTrigger implements INodeType {
 		icon: { light: 'file:../icons/dynamics.svg', dark: 'file:../icons/dynamics.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"Table: " + $parameter["table"]}}',
+		subtitle: `={{"Table: " + ${subtitleValue('table')}}}`,
 		description:
 			'Emits the records of a Microsoft Dynamics 365 table: every record on the first run, then only what changed (deletes included)',
 		defaults: { name: 'Dynamics 365 Trigger' },
@@ -26,10 +31,11 @@ export class DynamicsTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: DYNAMICS_CREDENTIAL, required: true },
+			{ name: DYNAMICS_CREDENTIAL, required: true, displayName: DYNAMICS_CREDENTIAL_LABEL },
 			{
 				name: CAMPAIGN_CREDENTIAL,
 				required: true,
+				displayName: CAMPAIGN_CREDENTIAL_LABEL,
 				displayOptions: { show: { deletesDetection: ['compareKeys'] } },
 			},
 		],
@@ -44,13 +50,14 @@ export class DynamicsTrigger implements INodeType {
 			{
 				...dynamicsTableProperty,
 				description:
-					'The Microsoft Dynamics 365 table to synchronize. Once the workflow has run, the table cannot be changed: delete this chain and add a new mapping instead. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+					'The Dynamics 365 table to synchronize. Its cursor belongs to it: to sync another table, delete this chain and add a new one.',
+				hint: 'Fixed once the workflow has run',
 			},
 			{
 				displayName: 'Column Names or IDs',
 				name: 'columns',
 				type: 'multiOptions',
-				typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table'] },
+				typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table.value'] },
 				default: [],
 				description:
 					'Columns to read. Leave empty to read every column. The primary key, the modified date and the columns used by the filter, replacement and mapping nodes after this trigger are always read. Adding a column later re-reads every record once so Campaign gets it. Choose from the list, or specify IDs using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
@@ -150,7 +157,7 @@ export class DynamicsTrigger implements INodeType {
 		],
 	};
 
-	methods = { loadOptions: { getTables, getColumns } };
+	methods = { loadOptions: { getColumns }, listSearch: { searchTables } };
 
 	async poll(this: IPollFunctions): Promise<INodeExecutionData[][] | null> {
 		return await poll.call(this);

@@ -7,6 +7,7 @@ import { inList } from '../../lib/dynamics/odata';
 import type { KeyComparisonState } from '../../lib/sync/trigger-state';
 import { campaignClient } from '../shared/clients';
 import { campaignResourcePath } from '../shared/methods';
+import { locatorValue } from '../shared/properties';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Campaign records per page of the comparison. */
@@ -27,9 +28,8 @@ export interface KeyComparisonResult {
 	checked: number;
 }
 
-function plain(value: unknown): string | undefined {
-	if (value && typeof value === 'object' && 'value' in value)
-		value = (value as { value: unknown }).value;
+function plain(parameter: unknown): string | undefined {
+	const value = locatorValue(parameter);
 	return typeof value === 'string' && value && !value.startsWith('=') ? value : undefined;
 }
 

@@ -77,10 +77,10 @@ function readParameters(ctx: IPollFunctions): TriggerParameters {
 		5000,
 	);
 	const pageSize = wholeNumber(ctx, 'Options › Page Size', options.pageSize, 500, 5000);
-	const table = String(ctx.getNodeParameter('table', '') ?? '').trim();
+	const table = String(ctx.getNodeParameter('table', '', { extractValue: true }) ?? '').trim();
 	if (!table) {
-		throw new NodeOperationError(ctx.getNode(), 'Choose a Microsoft Dynamics 365 table', {
-			description: 'The "Microsoft Dynamics 365 Table" setting is empty.',
+		throw new NodeOperationError(ctx.getNode(), 'Choose a Dynamics 365 table', {
+			description: 'The "Dynamics 365 Table" setting is empty.',
 		});
 	}
 	return {

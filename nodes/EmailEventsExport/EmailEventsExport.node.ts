@@ -6,8 +6,14 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
-import { getTables } from '../shared/methods';
+import {
+	CAMPAIGN_CREDENTIAL,
+	CAMPAIGN_CREDENTIAL_LABEL,
+	DYNAMICS_CREDENTIAL,
+	DYNAMICS_CREDENTIAL_LABEL,
+} from '../shared/clients';
+import { searchTables } from '../shared/methods';
+import { dynamicsTableLocator } from '../shared/properties';
 import { exportEmailEvents } from './export';
 import {
 	getActivityColumns,
@@ -20,19 +26,20 @@ export class EmailEventsExport implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Email Events Export',
 		name: 'emailEventsExport',
-		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
+		icon: { light: 'file:../icons/email-events.svg', dark: 'file:../icons/email-events.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		usableAsTool: true,
-		subtitle: '={{$parameter["source"] === "input" ? "From input items" : "From Campaign"}}',
+		subtitle:
+			'={{($parameter["source"] === "input" ? "Input Items" : "Campaign") + " → Dynamics 365"}}',
 		description:
 			'Exports Adobe Campaign email events (sends, opens, clicks, bounces) to Microsoft Dynamics 365 as timeline activities of the contact',
 		defaults: { name: 'Email Events Export' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: DYNAMICS_CREDENTIAL, required: true },
-			{ name: CAMPAIGN_CREDENTIAL, required: true },
+			{ name: DYNAMICS_CREDENTIAL, required: true, displayName: DYNAMICS_CREDENTIAL_LABEL },
+			{ name: CAMPAIGN_CREDENTIAL, required: true, displayName: CAMPAIGN_CREDENTIAL_LABEL },
 		],
 		properties: [
 			{
@@ -83,42 +90,30 @@ export class EmailEventsExport implements INodeType {
 				default: true,
 				description: 'Whether to export bounce events as Email Bounce activities',
 			},
-			{
-				displayName: 'Email Send Table Name or ID',
+			dynamicsTableLocator({
+				displayName: 'Email Send Table',
 				name: 'sendTable',
-				type: 'options',
-				typeOptions: { loadOptionsMethod: 'getTables' },
 				default: 'adobe_emailsend',
-				description:
-					'The Dynamics 365 activity table that receives send events. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-			},
-			{
-				displayName: 'Email Open Table Name or ID',
+				description: 'The Dynamics 365 activity table that receives send events',
+			}),
+			dynamicsTableLocator({
+				displayName: 'Email Open Table',
 				name: 'openTable',
-				type: 'options',
-				typeOptions: { loadOptionsMethod: 'getTables' },
 				default: 'adobe_emailopen',
-				description:
-					'The Dynamics 365 activity table that receives open events. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-			},
-			{
-				displayName: 'Email URL Click Table Name or ID',
+				description: 'The Dynamics 365 activity table that receives open events',
+			}),
+			dynamicsTableLocator({
+				displayName: 'Email URL Click Table',
 				name: 'clickTable',
-				type: 'options',
-				typeOptions: { loadOptionsMethod: 'getTables' },
 				default: 'adobe_emailclick',
-				description:
-					'The Dynamics 365 activity table that receives click events. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-			},
-			{
-				displayName: 'Email Bounce Table Name or ID',
+				description: 'The Dynamics 365 activity table that receives click events',
+			}),
+			dynamicsTableLocator({
+				displayName: 'Email Bounce Table',
 				name: 'bounceTable',
-				type: 'options',
-				typeOptions: { loadOptionsMethod: 'getTables' },
 				default: 'adobe_emailbounce',
-				description:
-					'The Dynamics 365 activity table that receives bounce events. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
-			},
+				description: 'The Dynamics 365 activity table that receives bounce events',
+			}),
 			{
 				displayName: 'Create Missing Activity Tables',
 				name: 'createMissingTables',
@@ -157,12 +152,12 @@ export class EmailEventsExport implements INodeType {
 				description: 'Columns of the activity tables, when they differ from the defaults',
 				options: [
 					{
-						displayName: 'Campaign Name Column Name or ID',
+						displayName: 'Campaign Column Name or ID',
 						name: 'campaignName',
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getActivityColumns',
-							loadOptionsDependsOn: ['sendTable'],
+							loadOptionsDependsOn: ['sendTable.value'],
 						},
 						default: 'adobe_campaignname',
 						description:
@@ -174,19 +169,19 @@ export class EmailEventsExport implements INodeType {
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getClickColumns',
-							loadOptionsDependsOn: ['clickTable'],
+							loadOptionsDependsOn: ['clickTable.value'],
 						},
 						default: 'adobe_clickedurl',
 						description:
 							'Column of the click table that receives the clicked URL. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
 					{
-						displayName: 'Delivery Name Column Name or ID',
+						displayName: 'Delivery Column Name or ID',
 						name: 'deliveryName',
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getActivityColumns',
-							loadOptionsDependsOn: ['sendTable'],
+							loadOptionsDependsOn: ['sendTable.value'],
 						},
 						default: 'adobe_deliveryname',
 						description:
@@ -198,7 +193,7 @@ export class EmailEventsExport implements INodeType {
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getActivityColumns',
-							loadOptionsDependsOn: ['sendTable'],
+							loadOptionsDependsOn: ['sendTable.value'],
 						},
 						default: 'adobe_eventdate',
 						description:
@@ -210,19 +205,19 @@ export class EmailEventsExport implements INodeType {
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getActivityColumns',
-							loadOptionsDependsOn: ['sendTable'],
+							loadOptionsDependsOn: ['sendTable.value'],
 						},
 						default: 'adobe_eventid',
 						description:
 							'Column that holds the Campaign event ID; it must be an alternate key of each table, so that a re-run never creates a second activity. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
 					},
 					{
-						displayName: 'Mirror Page URL Column Name or ID',
+						displayName: 'Mirror Page Column Name or ID',
 						name: 'mirrorPageUrl',
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getActivityColumns',
-							loadOptionsDependsOn: ['sendTable'],
+							loadOptionsDependsOn: ['sendTable.value'],
 						},
 						default: 'adobe_mirrorpageurl',
 						description:
@@ -234,7 +229,7 @@ export class EmailEventsExport implements INodeType {
 						type: 'options',
 						typeOptions: {
 							loadOptionsMethod: 'getActivityColumns',
-							loadOptionsDependsOn: ['sendTable'],
+							loadOptionsDependsOn: ['sendTable.value'],
 						},
 						default: 'subject',
 						description:
@@ -439,12 +434,12 @@ export class EmailEventsExport implements INodeType {
 
 	methods = {
 		loadOptions: {
-			getTables,
 			getActivityColumns,
 			getClickColumns,
 			getProfileKeyFields,
 			getProfileKeyFilters,
 		},
+		listSearch: { searchTables },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -1,21 +1,21 @@
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 
 import { campaignClient, dataverseClient } from '../shared/clients';
-import { keyFieldOptions, keyFilterOptions } from '../shared/methods';
+import { currentString, keyFieldOptions, keyFilterOptions, optionName } from '../shared/methods';
 
 /** Columns of the activity table chosen in `tableParameter`, for the column dropdowns. */
 async function columnsOfTable(
 	ctx: ILoadOptionsFunctions,
 	tableParameter: string,
 ): Promise<INodePropertyOptions[]> {
-	const table = ctx.getCurrentNodeParameter(tableParameter);
-	if (typeof table !== 'string' || !table) return [];
+	const table = currentString(ctx, tableParameter);
+	if (!table) return [];
 	const client = await dataverseClient(ctx);
 	// Helper, virtual and unreadable columns are no properties of the rows: they cannot be written.
 	return (await client.getColumns(table))
 		.filter((c) => c.readable)
 		.map((c) => ({
-			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
+			name: optionName(c.displayName, c.logicalName),
 			value: c.logicalName,
 			description: `Type: ${c.type}`,
 		}))

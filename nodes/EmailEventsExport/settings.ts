@@ -93,7 +93,8 @@ export const COLUMN_SETTING: Record<keyof ActivityColumns, string> = {
 
 export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 	const text = (name: string, fallback: string) =>
-		String(ctx.getNodeParameter(name, 0, fallback) ?? fallback).trim();
+		// extractValue: the tables are resource locators (plain strings in older workflows).
+		String(ctx.getNodeParameter(name, 0, fallback, { extractValue: true }) ?? fallback).trim();
 	const collection = (name: string) => (ctx.getNodeParameter(name, 0, {}) ?? {}) as IDataObject;
 	const pick = <T extends Record<string, string>>(values: IDataObject, defaults: T): T => {
 		const out = { ...defaults };

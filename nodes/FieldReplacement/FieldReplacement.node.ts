@@ -6,27 +6,31 @@ import type {
 } from 'n8n-workflow';
 import { NodeConnectionTypes } from 'n8n-workflow';
 
-import { DYNAMICS_CREDENTIAL } from '../shared/clients';
-import { getColumns, getTables, searchColumnValues } from '../shared/methods';
+import { DYNAMICS_CREDENTIAL, DYNAMICS_CREDENTIAL_LABEL } from '../shared/clients';
+import { getColumns, searchColumnValues, searchTables } from '../shared/methods';
 import { dynamicsTableProperty } from '../shared/properties';
 import { execute } from './execute';
+
+/** How many replacements the node has, in its subtitle. */
+const REPLACEMENTS = '(($parameter["replacements"] || {})["replacement"] || []).length';
 
 export class FieldReplacement implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Dynamics Field Replacement',
 		name: 'fieldReplacement',
-		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
+		icon: { light: 'file:../icons/replace.svg', dark: 'file:../icons/replace.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		usableAsTool: true,
-		subtitle:
-			'={{$parameter["replacements"]["replacement"] ? $parameter["replacements"]["replacement"].length + " replacement(s)" : "no replacements"}}',
+		subtitle: `={{${REPLACEMENTS} === 0 ? "No Replacements" : ${REPLACEMENTS} === 1 ? "1 Replacement" : ${REPLACEMENTS} + " Replacements"}}`,
 		description:
-			'Replaces values of Microsoft Dynamics 365 fields with the values to write to Campaign',
+			'Replaces values of Microsoft Dynamics 365 fields with the values to write to Adobe Campaign Standard',
 		defaults: { name: 'Field Replacement' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: [{ name: DYNAMICS_CREDENTIAL, required: true }],
+		credentials: [
+			{ name: DYNAMICS_CREDENTIAL, required: true, displayName: DYNAMICS_CREDENTIAL_LABEL },
+		],
 		properties: [
 			dynamicsTableProperty,
 			{
@@ -42,10 +46,13 @@ export class FieldReplacement implements INodeType {
 						name: 'replacement',
 						values: [
 							{
-								displayName: 'Microsoft Dynamics 365 Field Name or ID',
+								displayName: 'Dynamics 365 Field Name or ID',
 								name: 'field',
 								type: 'options',
-								typeOptions: { loadOptionsMethod: 'getColumns', loadOptionsDependsOn: ['table'] },
+								typeOptions: {
+									loadOptionsMethod: 'getColumns',
+									loadOptionsDependsOn: ['table.value'],
+								},
 								default: '',
 								description:
 									'A field added in the field mappings of this table. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
@@ -56,7 +63,7 @@ export class FieldReplacement implements INodeType {
 								type: 'resourceLocator',
 								default: { mode: 'value', value: '' },
 								description:
-									'A value that exists in Microsoft Dynamics 365: from the list for picklist, status and boolean fields, typed for other fields',
+									'A value that exists in Dynamics 365: from the list for picklist, status and boolean fields, typed for other fields',
 								modes: [
 									{
 										displayName: 'From List',
@@ -77,7 +84,7 @@ export class FieldReplacement implements INodeType {
 								name: 'newValue',
 								type: 'string',
 								default: '',
-								description: 'The value to write to Adobe Campaign Standard instead',
+								description: 'The value to write to Campaign instead',
 							},
 						],
 					},
@@ -87,8 +94,8 @@ export class FieldReplacement implements INodeType {
 	};
 
 	methods = {
-		loadOptions: { getTables, getColumns },
-		listSearch: { searchColumnValues },
+		loadOptions: { getColumns },
+		listSearch: { searchColumnValues, searchTables },
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

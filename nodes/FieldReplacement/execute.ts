@@ -5,20 +5,13 @@ import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { syncColumns } from '../shared/metadata';
-import { checkTable } from '../shared/table';
-
-/** A resource locator's value, or a plain value (workflows written by hand or by expressions). */
-function locatorValue(value: unknown): unknown {
-	if (value !== null && typeof value === 'object' && 'value' in value) {
-		return (value as { value: unknown }).value;
-	}
-	return value;
-}
+import { locatorValue } from '../shared/properties';
+import { checkTable, tableParameter } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const input = readSyncInput(this);
 	const { records } = input;
-	const table = this.getNodeParameter('table', 0) as string;
+	const table = tableParameter(this);
 	const rows = ((this.getNodeParameter('replacements', 0, {}) as IDataObject).replacement ??
 		[]) as IDataObject[];
 	checkTable(this, table, records);

@@ -7,21 +7,36 @@ import type {
 import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { CAMPAIGN_OPT_OUT_FIELDS } from '../../lib/sync/optout';
-import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
+import {
+	CAMPAIGN_CREDENTIAL,
+	CAMPAIGN_CREDENTIAL_LABEL,
+	DYNAMICS_CREDENTIAL,
+	DYNAMICS_CREDENTIAL_LABEL,
+} from '../shared/clients';
 import { getCampaignKeyFields, getCampaignKeyFilters } from '../shared/methods';
 import { getContactBooleanColumns } from './methods';
 import { runOptInOutSync } from './sync';
 
 const MAPPED_DIRECTIONS = ['campaignToDynamics', 'bidirectional'];
 
+/** The chosen direction, as the node's subtitle on the canvas says it. */
+const DIRECTION_NAMES = [
+	['campaignToDynamics', 'Campaign → Dynamics 365'],
+	['dynamicsToCampaign', 'Dynamics 365 → Campaign'],
+	['bidirectional', 'Bidirectional'],
+]
+	.map(([value, name]) => `$parameter["direction"] === "${value}" ? "${name}" : `)
+	.join('')
+	.concat('"Disabled"');
+
 export class OptInOutSync implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Opt-In/Out Sync',
 		name: 'optInOutSync',
-		icon: { light: 'file:../icons/sync.svg', dark: 'file:../icons/sync.dark.svg' },
+		icon: { light: 'file:../icons/opt-in-out.svg', dark: 'file:../icons/opt-in-out.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{"Direction: " + $parameter["direction"]}}',
+		subtitle: `={{"Direction: " + (${DIRECTION_NAMES})}}`,
 		description:
 			'Synchronizes opt-in/out flags between Microsoft Dynamics 365 contacts and Adobe Campaign profiles',
 		defaults: { name: 'Opt-In/Out Sync' },
@@ -29,12 +44,12 @@ export class OptInOutSync implements INodeType {
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
-			{ name: DYNAMICS_CREDENTIAL, required: true },
-			{ name: CAMPAIGN_CREDENTIAL, required: true },
+			{ name: DYNAMICS_CREDENTIAL, required: true, displayName: DYNAMICS_CREDENTIAL_LABEL },
+			{ name: CAMPAIGN_CREDENTIAL, required: true, displayName: CAMPAIGN_CREDENTIAL_LABEL },
 		],
 		properties: [
 			{
-				displayName: 'Opt-In/Out Synchronization Direction',
+				displayName: 'Direction',
 				name: 'direction',
 				type: 'options',
 				options: [
@@ -63,6 +78,8 @@ export class OptInOutSync implements INodeType {
 					},
 				],
 				default: 'disabled',
+				description:
+					"The opt-in/out synchronization direction (Adobe's term). Disabled moves nothing: choose a direction before you publish.",
 			},
 			{
 				displayName:
@@ -87,7 +104,7 @@ export class OptInOutSync implements INodeType {
 						name: 'mapping',
 						values: [
 							{
-								displayName: 'Microsoft Dynamics 365 Field Name or ID',
+								displayName: 'Dynamics 365 Field Name or ID',
 								name: 'dynamicsField',
 								type: 'options',
 								typeOptions: { loadOptionsMethod: 'getContactBooleanColumns' },
@@ -99,7 +116,9 @@ export class OptInOutSync implements INodeType {
 								displayName: 'Campaign Field',
 								name: 'campaignField',
 								type: 'options',
-								options: CAMPAIGN_OPT_OUT_FIELDS.map((f) => ({ name: f, value: f })),
+								options: [...CAMPAIGN_OPT_OUT_FIELDS]
+									.sort((a, b) => a.localeCompare(b))
+									.map((f) => ({ name: f, value: f })),
 								default: 'denyListEmail',
 								description: "Campaign's fixed opt-out fields (true means opted out)",
 							},

@@ -1,6 +1,7 @@
 import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 
 import { dataverseClient } from '../shared/clients';
+import { optionName } from '../shared/methods';
 import { CONTACT_TABLE } from './read';
 
 /** The contact's boolean (Yes/No) columns: the only Dynamics fields an opt-out flag can map to. */
@@ -12,7 +13,7 @@ export async function getContactBooleanColumns(
 	return columns
 		.filter((c) => c.type === 'Boolean')
 		.map((c) => ({
-			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
+			name: optionName(c.displayName, c.logicalName),
 			value: c.logicalName,
 			description: 'Type: Boolean',
 		}))

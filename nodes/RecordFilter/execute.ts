@@ -5,12 +5,12 @@ import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { syncColumns } from '../shared/metadata';
-import { checkTable } from '../shared/table';
+import { checkTable, tableParameter } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const input = readSyncInput(this);
 	const { records } = input;
-	const table = this.getNodeParameter('table', 0) as string;
+	const table = tableParameter(this);
 	const rules = ((this.getNodeParameter('rules', 0, {}) as IDataObject).rule ?? []) as FilterRule[];
 	const combinator = this.getNodeParameter('combinator', 0, 'and') as FilterCombinator;
 	const deleteFilteredOut = this.getNodeParameter('deleteFilteredOut', 0, false) as boolean;

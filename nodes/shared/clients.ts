@@ -9,6 +9,9 @@ import { withRetry } from '../../lib/http/retry';
 
 export const DYNAMICS_CREDENTIAL = 'dynamics365Api';
 export const CAMPAIGN_CREDENTIAL = 'adobeCampaignStandardApi';
+/** The labels of the two credential fields in a node's panel (n8n labels each "Credential"). */
+export const DYNAMICS_CREDENTIAL_LABEL = 'Dynamics 365 Credential';
+export const CAMPAIGN_CREDENTIAL_LABEL = 'Campaign Credential';
 
 /**
  * The one place nodes get their service clients: n8n's authenticated request helper, with our

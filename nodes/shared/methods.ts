@@ -13,6 +13,7 @@ import type {
 import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
 import { isScalarField } from '../../lib/campaign/metadata';
 import { campaignClient, dataverseClient } from './clients';
+import { locatorValue } from './properties';
 
 /**
  * Dropdowns filled from live metadata (Dataverse `EntityDefinitions`, Campaign `resourceType`),
@@ -20,8 +21,28 @@ import { campaignClient, dataverseClient } from './clients';
  * mapping screen does below its dropdowns.
  */
 
-function byName(a: INodePropertyOptions, b: INodePropertyOptions) {
+function alphabetically(a: INodePropertyOptions, b: INodePropertyOptions) {
 	return a.name.localeCompare(b.name);
+}
+
+/** "Label (name)", or the label alone where it only repeats the name ("Profile", not "Profile (profile)"). */
+export function optionName(label: string | undefined, name: string): string {
+	if (!label) return name;
+	return label.toLowerCase() === name.toLowerCase() ? label : `${label} (${name})`;
+}
+
+/** A resource locator's list, filtered by what the user typed (in the name or the value). */
+function searchResult(options: INodePropertyOptions[], filter?: string): INodeListSearchResult {
+	const wanted = filter?.trim().toLowerCase();
+	const results = options
+		.filter(
+			(o) =>
+				!wanted ||
+				o.name.toLowerCase().includes(wanted) ||
+				String(o.value).toLowerCase().includes(wanted),
+		)
+		.sort(alphabetically);
+	return { results };
 }
 
 /** A Campaign resource as the client addresses it: profiles and custom resources live under the Ext API. */
@@ -29,23 +50,32 @@ export function campaignResourcePath(resource: string): string {
 	return resource.includes('/') ? resource : `profileAndServicesExt/${resource}`;
 }
 
-function currentString(ctx: ILoadOptionsFunctions, name: string): string {
-	const value = ctx.getCurrentNodeParameter(name);
-	return typeof value === 'string' ? value : '';
+/**
+ * A parameter of the open panel: a plain value, or the value of a resource locator. (`extractValue`
+ * looks a parameter up by its path, which a row's `&field` is not.)
+ */
+export function currentString(ctx: ILoadOptionsFunctions, name: string): string {
+	const value = locatorValue(ctx.getCurrentNodeParameter(name));
+	return typeof value === 'string' ? value.trim() : '';
 }
 
-export async function getTables(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
+/** The environment's tables, for the table resource locators. */
+export async function searchTables(
+	this: ILoadOptionsFunctions,
+	filter?: string,
+): Promise<INodeListSearchResult> {
 	const client = await dataverseClient(this);
 	const tables = await client.listTables();
-	return tables
-		.map((t) => ({
-			name: t.displayName ? `${t.displayName} (${t.logicalName})` : t.logicalName,
+	return searchResult(
+		tables.map((t) => ({
+			name: optionName(t.displayName, t.logicalName),
 			value: t.logicalName,
 			description: t.changeTrackingEnabled
 				? 'Change tracking on: changes and deletes are read incrementally'
 				: 'Change tracking off: changes are read by modified date, deletes are not seen',
-		}))
-		.sort(byName);
+		})),
+		filter,
+	);
 }
 
 async function columnsOf(ctx: ILoadOptionsFunctions, tableParameter: string) {
@@ -64,24 +94,30 @@ export async function getColumns(this: ILoadOptionsFunctions): Promise<INodeProp
 	return (await columnsOf(this, 'table'))
 		.filter((c) => c.readable)
 		.map((c) => ({
-			name: c.displayName ? `${c.displayName} (${c.logicalName})` : c.logicalName,
+			name: optionName(c.displayName, c.logicalName),
 			value: c.logicalName,
 			description: `Type: ${c.type}${c.targets?.length ? ` (${c.targets.join(' or ')})` : ''}`,
 		}))
-		.sort(byName);
+		.sort(alphabetically);
 }
 
-/** The Dynamics primary key: detected from metadata, so the dropdown offers exactly one value. */
+/**
+ * The Dynamics primary key, detected from the table's metadata when the panel opens. The setting
+ * is read-only: its one option has the empty value (the detected key) and shows the key's name.
+ * Another stored value is left without an option, so the editor flags it (and the run refuses it).
+ */
 export async function getPrimaryKey(this: ILoadOptionsFunctions): Promise<INodePropertyOptions[]> {
 	const table = currentString(this, 'table');
 	if (!table) return [];
 	const client = await dataverseClient(this);
-	const info = await client.getTable(table);
+	const key = (await client.getTable(table)).primaryIdAttribute;
+	// Workflows written before the setting became read-only may hold the key's name: still valid.
+	const stored = currentString(this, 'dynamicsKey');
 	return [
 		{
-			name: info.primaryIdAttribute,
-			value: info.primaryIdAttribute,
-			description: 'Detected from the table definition (read-only)',
+			name: key,
+			value: stored === key ? key : '',
+			description: `Detected from the definition of ${table}`,
 		},
 	];
 }
@@ -100,29 +136,27 @@ export async function getColumnValues(
 	}
 	if (!['Picklist', 'State', 'Status', 'Boolean'].includes(column.type)) return [];
 	const options = await client.getOptions(table, field);
-	return options.map((o) => ({
-		name: `${o.label} (${String(o.value)})`,
-		value: typeof o.value === 'boolean' ? String(o.value) : o.value,
-	}));
+	return options
+		.map((o) => ({
+			name: `${o.label} (${String(o.value)})`,
+			value: typeof o.value === 'boolean' ? String(o.value) : o.value,
+		}))
+		.sort(alphabetically);
 }
 
-export async function getCampaignResources(
+/** Profiles and the custom resources, for the Campaign table resource locators. */
+export async function searchCampaignResources(
 	this: ILoadOptionsFunctions,
-): Promise<INodePropertyOptions[]> {
+	filter?: string,
+): Promise<INodeListSearchResult> {
 	const client = await campaignClient(this);
 	const custom = await client.listCustomResources();
-	const options: INodePropertyOptions[] = [
-		{ name: 'Profile (Profile)', value: 'profile', description: 'Campaign profiles' },
-	];
+	const options: INodePropertyOptions[] = [{ name: 'Profile', value: 'profile' }];
 	for (const resource of custom) {
 		if (resource.name === 'profile') continue;
-		options.push({
-			name: `${resource.label} (${resource.name})`,
-			value: resource.name,
-			description: 'Custom resource',
-		});
+		options.push({ name: optionName(resource.label, resource.name), value: resource.name });
 	}
-	return options.sort(byName);
+	return searchResult(options, filter);
 }
 
 /** Fields Campaign maintains itself: never a target of a mapping. */
@@ -138,7 +172,7 @@ async function campaignType(ctx: ILoadOptionsFunctions) {
 
 function fieldOption(f: CampaignFieldInfo, extra = ''): INodePropertyOptions {
 	return {
-		name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
+		name: optionName(f.label, f.name),
 		value: f.name,
 		description: `Type: ${f.type}${f.length ? ` (${f.length})` : ''}${extra}`,
 	};
@@ -156,7 +190,7 @@ export async function getCampaignFields(
 	if (!found) return [];
 	return writableFields(found.type.fields)
 		.map((f) => fieldOption(f))
-		.sort(byName);
+		.sort(alphabetically);
 }
 
 /**
@@ -184,7 +218,7 @@ export async function keyFieldOptions(
 			const byName = filterNamedAfter(filters, f.name);
 			return fieldOption(f, byName ? `; found with ${byName.name}` : '');
 		})
-		.sort(byName);
+		.sort(alphabetically);
 }
 
 /**
@@ -216,14 +250,12 @@ export async function keyFilterOptions(
 				: `No single filter is named after ${key || 'the key'}: choose one below`,
 		},
 	];
-	for (const f of filters) {
-		options.push({
-			name: f.label && f.label !== f.name ? `${f.label} (${f.name})` : f.name,
-			value: f.name,
-			description: `Parameter: ${f.parameters[0]}${f === byName ? `; named after ${key}` : ''}`,
-		});
-	}
-	return options;
+	const listed = filters.map((f) => ({
+		name: optionName(f.label, f.name),
+		value: f.name,
+		description: `Parameter: ${f.parameters[0]}${f === byName ? `; named after ${key}` : ''}`,
+	}));
+	return [...options, ...listed.sort(alphabetically)];
 }
 
 /** The Existing Value list of a field replacement: the options of the row's field. */
@@ -232,9 +264,8 @@ export async function searchColumnValues(
 	filter?: string,
 ): Promise<INodeListSearchResult> {
 	const options = await getColumnValues.call(this);
-	const wanted = filter?.trim().toLowerCase();
-	const results = options
-		.filter((o) => !wanted || o.name.toLowerCase().includes(wanted))
-		.map((o) => ({ name: o.name, value: String(o.value) }));
-	return { results };
+	return searchResult(
+		options.map((o) => ({ name: o.name, value: String(o.value) })),
+		filter,
+	);
 }

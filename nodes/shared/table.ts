@@ -3,11 +3,16 @@ import { NodeOperationError } from 'n8n-workflow';
 
 import type { InputRecord } from './items';
 
+/** The node's Dynamics 365 Table: a resource locator, or the plain name of an older workflow. */
+export function tableParameter(ctx: IExecuteFunctions): string {
+	return String(ctx.getNodeParameter('table', 0, '', { extractValue: true }) ?? '').trim();
+}
+
 /** The node's table setting must be the table its records come from. */
 export function checkTable(ctx: IExecuteFunctions, table: string, records: InputRecord[]): void {
 	if (!table) {
-		throw new NodeOperationError(ctx.getNode(), 'Choose the Microsoft Dynamics 365 table', {
-			description: 'The "Microsoft Dynamics 365 Table" setting is empty.',
+		throw new NodeOperationError(ctx.getNode(), 'Choose the Dynamics 365 table', {
+			description: 'The "Dynamics 365 Table" setting is empty.',
 		});
 	}
 	const other = records.find((r) => r.record._sync.table !== table);
@@ -18,7 +23,7 @@ export function checkTable(ctx: IExecuteFunctions, table: string, records: Input
 			{
 				itemIndex: other.index,
 				description:
-					'Set "Microsoft Dynamics 365 Table" to the table of the Dynamics 365 Trigger this chain starts from. Each table mapping is its own chain of nodes.',
+					'Set "Dynamics 365 Table" to the table of the Dynamics 365 Trigger this chain starts from. Each table mapping is its own chain of nodes.',
 			},
 		);
 	}

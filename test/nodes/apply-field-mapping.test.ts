@@ -2,6 +2,7 @@ import { useNodeFixture } from './fixture';
 import {
 	campaignWrites,
 	chainNodes,
+	fromList,
 	results,
 	runUntilQuiet,
 	summaryOf,
@@ -9,6 +10,7 @@ import {
 	type ChainSettings,
 } from './sync-chain';
 import { chain } from './fixture';
+import { nodeTypes } from './node-types';
 
 describe('Apply Field Mapping', () => {
 	const fx = useNodeFixture();
@@ -23,15 +25,57 @@ describe('Apply Field Mapping', () => {
 		return new Map(dump.records.map((p) => [String(p.externalId), p]));
 	}
 
-	describe('Primary keys', () => {
-		it('detects the Dynamics key and offers only it', async () => {
+	describe('Lists', () => {
+		const alphabetical = (names: string[]) =>
+			expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+
+		it('lists the tables alphabetically, searchable by name, without repeating a name', async () => {
 			const { wf, names } = setup();
+			const tables = (await wf.listSearch(names.mapping, 'searchTables')).results;
+			alphabetical(tables.map((t) => t.name));
+			expect(tables.find((t) => t.value === 'contact')?.name).toBe('Contact');
+			expect(tables.find((t) => t.value === 'new_loyaltycard')?.name).toBe(
+				'Loyalty Card (new_loyaltycard)',
+			);
+			const found = await wf.listSearch(names.mapping, 'searchTables', 'LOYALTYCARD');
+			expect(found.results.map((t) => t.value)).toEqual(['new_loyaltycard']);
+		});
+
+		it('lists the Campaign tables alphabetically, profiles as "Profile"', async () => {
+			const { wf, names } = setup();
+			const resources = (await wf.listSearch(names.mapping, 'searchCampaignResources')).results;
+			alphabetical(resources.map((r) => r.name));
+			expect(resources.find((r) => r.value === 'profile')?.name).toBe('Profile');
+			expect(resources.map((r) => r.value)).toContain('cusLoyaltyCard');
+			const found = await wf.listSearch(names.mapping, 'searchCampaignResources', 'cusloyalty');
+			expect(found.results.map((r) => r.value)).toEqual(['cusLoyaltyCard']);
+		});
+	});
+
+	describe('Primary keys', () => {
+		it('shows the Dynamics key detected from the table, as a read-only setting', async () => {
+			const { wf, names } = setup();
+			// One option, named after the key; its empty value is the setting's default ("detected").
 			const options = await wf.loadOptions(names.mapping, 'getPrimaryKey');
-			expect(options.map((o) => o.value)).toEqual(['contactid']);
+			expect(options.map((o) => [o.name, o.value])).toEqual([['contactid', '']]);
 			const cards = await wf.loadOptions(names.mapping, 'getPrimaryKey', {
-				table: 'new_loyaltycard',
+				table: fromList('new_loyaltycard'),
 			});
-			expect(cards.map((o) => o.value)).toEqual(['new_loyaltycardid']);
+			expect(cards.map((o) => o.name)).toEqual(['new_loyaltycardid']);
+			// A workflow from before the setting became read-only, holding the detected key: still valid.
+			const stored = await wf.loadOptions(names.mapping, 'getPrimaryKey', {
+				table: 'contact',
+				dynamicsKey: 'contactid',
+			});
+			expect(stored.map((o) => [o.name, o.value])).toEqual([['contactid', 'contactid']]);
+			const setting = nodeTypes().applyFieldMapping.description.properties.find(
+				(p) => p.name === 'dynamicsKey',
+			)!;
+			// Read-only while it holds the detected key (''); an older workflow's stored key can be cleared.
+			expect(setting).toMatchObject({
+				default: '',
+				disabledOptions: { show: { dynamicsKey: [''] } },
+			});
 		});
 
 		it('refuses a Dynamics key other than the detected one, saying what to do', async () => {
@@ -387,6 +431,26 @@ describe('Apply Field Mapping', () => {
 				`The Microsoft Dynamics 365 table "contact" is already mapped by the node "${a.mapping}" in this workflow`,
 			);
 			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+		});
+
+		it('refuses a second chain mapping a table chosen from the list, like a plain name', async () => {
+			await fx.dataverse.seed('contact', [{ firstname: 'Ana' }]);
+			await fx.dataverse.seed('account', [{ name: 'Contoso Ltd' }]);
+			const { wf, a, b } = twoChains(
+				{ fromLists: true },
+				{
+					fromLists: true,
+					table: 'account',
+					fields: [{ dynamicsField: 'name', campaignField: 'lastName' }],
+				},
+			);
+			const [first] = await runUntilQuiet(wf, a.trigger);
+			expect(summaryOf(first, a.upsert)).toMatchObject({ created: 1, failed: 0 });
+			const run = await wf.pollAndRun(b.trigger);
+			expect(run?.status).toBe('error');
+			expect(run?.error?.message).toBe(
+				`The Campaign table "profile" is already mapped by the node "${a.mapping}" in this workflow`,
+			);
 		});
 
 		it('refuses a second chain mapping the same Campaign table', async () => {

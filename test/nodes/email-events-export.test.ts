@@ -873,9 +873,14 @@ describe('Email Events Export', () => {
 	describe('Target tables', () => {
 		it('offers the activity tables and their columns from Dataverse metadata', async () => {
 			const wf = exportWorkflow();
-			const tables = (await wf.loadOptions('Export', 'getTables')).map((o) => o.value);
+			const tables = (await wf.listSearch('Export', 'searchTables')).results.map((o) => o.value);
 			expect(tables).toEqual(expect.arrayContaining(Object.values(TABLES)));
-			const columns = (await wf.loadOptions('Export', 'getActivityColumns')).map((o) => o.value);
+			// The send table as the editor stores a choice from its list.
+			const columns = (
+				await wf.loadOptions('Export', 'getActivityColumns', {
+					sendTable: { __rl: true, mode: 'list', value: TABLES.send },
+				})
+			).map((o) => o.value);
 			expect(columns).toEqual(
 				expect.arrayContaining(['adobe_eventid', 'adobe_campaignname', 'adobe_eventdate']),
 			);

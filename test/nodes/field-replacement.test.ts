@@ -27,10 +27,10 @@ describe('Field Replacement', () => {
 			);
 		}
 
-		it('offers the options of a picklist column', async () => {
+		it('offers the options of a picklist column, alphabetically', async () => {
 			expect((await listFor('gendercode')).results).toEqual([
-				{ name: 'Male (1)', value: '1' },
 				{ name: 'Female (2)', value: '2' },
+				{ name: 'Male (1)', value: '1' },
 			]);
 		});
 
@@ -39,8 +39,8 @@ describe('Field Replacement', () => {
 			expect(state).toEqual(expect.arrayContaining(['Active (0)', 'Inactive (1)']));
 			expect((await listFor('statuscode')).results.length).toBeGreaterThan(1);
 			expect((await listFor('donotemail')).results).toEqual([
-				{ name: 'Do Not Allow (true)', value: 'true' },
 				{ name: 'Allow (false)', value: 'false' },
+				{ name: 'Do Not Allow (true)', value: 'true' },
 			]);
 		});
 

@@ -189,7 +189,9 @@ describe('Opt-In/Out Sync', () => {
 			const campaignField = (
 				mappings.options as Array<{ values: Array<{ name: string; options?: unknown[] }> }>
 			)[0].values.find((v) => v.name === 'campaignField')!;
+			// Alphabetically, as n8n's UX guidelines sort lists.
 			expect((campaignField.options as Array<{ value: string }>).map((o) => o.value)).toEqual([
+				'ccpaOptOut',
 				'denyList',
 				'denyListEmail',
 				'denyListFax',
@@ -197,7 +199,6 @@ describe('Opt-In/Out Sync', () => {
 				'denyListPhone',
 				'denyListPostalMail',
 				'denyListPushnotification',
-				'ccpaOptOut',
 			]);
 		});
 

@@ -34,6 +34,16 @@ export interface ChainSettings {
 	concurrency?: number;
 	/** "On Error: Continue (using error output)" on Campaign Upsert. */
 	errorOutput?: boolean;
+	/**
+	 * Tables and the Campaign table as the editor stores a choice from the resource locators' lists
+	 * (default: plain names, as workflows written before the locators hold them).
+	 */
+	fromLists?: boolean;
+}
+
+/** A resource locator's value as the editor stores a choice from its list. */
+export function fromList(value: string): INodeParameters {
+	return { __rl: true, mode: 'list', value, cachedResultName: value };
 }
 
 export const CONTACT_FIELDS: FieldRow[] = [
@@ -62,7 +72,8 @@ export function chainNames(prefix = ''): ChainNames {
 
 export function chainNodes(s: ChainSettings = {}): { nodes: INode[]; names: ChainNames } {
 	const names = chainNames(s.prefix);
-	const table = s.table ?? 'contact';
+	const locator = (value: string) => (s.fromLists ? fromList(value) : value);
+	const table = locator(s.table ?? 'contact');
 	const nodes = [
 		node('dynamicsTrigger', names.trigger, {
 			pollTimes: { item: [{ mode: 'everyMinute' }] },
@@ -85,7 +96,7 @@ export function chainNodes(s: ChainSettings = {}): { nodes: INode[]; names: Chai
 		}),
 		node('applyFieldMapping', names.mapping, {
 			table,
-			campaignResource: s.campaignResource ?? 'profile',
+			campaignResource: locator(s.campaignResource ?? 'profile'),
 			dynamicsKey: s.dynamicsKey ?? '',
 			campaignKey: s.campaignKey ?? 'externalId',
 			campaignKeyFilter: s.campaignKeyFilter ?? '',

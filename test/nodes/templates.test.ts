@@ -23,6 +23,11 @@ function template(name: TemplateName): WorkflowJson & { nodes: INode[] } {
 	return loadTemplate(name) as unknown as WorkflowJson & { nodes: INode[] };
 }
 
+/** A resource locator's value chosen from its list. */
+function fromList(value: string, cachedResultName: string) {
+	return { __rl: true, mode: 'list', value, cachedResultName };
+}
+
 function notes(name: TemplateName): string[] {
 	return template(name)
 		.nodes.filter((node) => node.type === STICKY_NOTE)
@@ -80,15 +85,17 @@ describe('Templates as files', () => {
 			'applyFieldMapping',
 			'campaignUpsert',
 		]);
+		// Tables and resources as n8n's resource locator stores a choice from its list.
 		for (const node of ours.filter((n) => 'table' in n.parameters)) {
-			expect(node.parameters.table).toBe('contact');
+			expect(node.parameters.table).toEqual(fromList('contact', 'Contact'));
 		}
 		const mapping = ours.find((node) => node.type.endsWith('.applyFieldMapping'))!;
 		expect(mapping.parameters).toMatchObject({
-			campaignResource: 'profile',
-			dynamicsKey: 'contactid',
+			campaignResource: fromList('profile', 'Profile'),
 			campaignKey: 'externalId',
 		});
+		// The Dynamics key is read-only: detected from the table, never stored in the template.
+		expect(mapping.parameters).not.toHaveProperty('dynamicsKey');
 		expect(JSON.stringify(nodes)).not.toMatch(/new_|cusLoyalty/);
 	});
 
@@ -115,7 +122,7 @@ describe('The demo that npm start publishes', () => {
 		const added = demo.nodes
 			.slice(shipped.nodes.length)
 			.filter((n) => n.type.startsWith(OUR_NODES));
-		expect(added.map((n) => n.parameters.table ?? n.type)).toEqual([
+		expect(added.map((n) => (n.parameters.table as { value?: string })?.value ?? n.type)).toEqual([
 			'new_loyaltycard',
 			'new_loyaltycard',
 			'new_loyaltycard',

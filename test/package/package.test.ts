@@ -86,6 +86,24 @@ describe('npm pack in a clean checkout', () => {
 		expect(icons).toBeGreaterThanOrEqual(built.length);
 	});
 
+	it('gives each node an icon of its own, light and dark, square', () => {
+		const lights = new Set<string>();
+		for (const node of manifest.n8n.nodes) {
+			const code = readFileSync(path.join(packageDir(), node), 'utf8');
+			const icon = code.match(/light: ['"]file:([^'"]+)['"],\s*dark: ['"]file:([^'"]+)['"]/);
+			expect({ node, themed: Boolean(icon) }).toEqual({ node, themed: true });
+			const [, light, dark] = icon!;
+			expect(dark).toBe(light.replace(/\.svg$/, '.dark.svg'));
+			lights.add(light);
+			for (const file of [light, dark]) {
+				const svg = readFileSync(path.join(packageDir(), path.dirname(node), file), 'utf8');
+				const box = svg.match(/viewBox="0 0 (\d+) (\d+)"/);
+				expect({ file, square: box !== null && box[1] === box[2] }).toEqual({ file, square: true });
+			}
+		}
+		expect(lights.size).toBe(manifest.n8n.nodes.length);
+	});
+
 	it('ships the three workflow templates, byte for byte', () => {
 		for (const file of Object.values(TEMPLATE_FILES)) {
 			const shipped = path.join(packageDir(), 'templates', file);
