@@ -197,7 +197,7 @@ describe('Metadata', () => {
 		const account = await client.getTable('account');
 		expect(account.entitySetName).toBe('accounts');
 		expect(account.alternateKeys).toEqual([
-			{ name: 'account_accountnumber_key', columns: ['accountnumber'] },
+			{ name: 'account_accountnumber_key', columns: ['accountnumber'], status: 'Active' },
 		]);
 		const columns = await client.getColumns('contact');
 		const type = (name: string) => columns.find((c) => c.logicalName === name)?.type;
