@@ -26,6 +26,7 @@ import {
 
 export const CONTACTS_TRIGGER = 'Contacts: Dynamics 365 Trigger';
 export const CONTACTS_UPSERT = 'Contacts: Campaign Upsert';
+export const CONTACTS_MAPPING = 'Contacts: Apply Field Mapping';
 
 export interface Counts {
 	dataverse: Record<string, number>;
@@ -50,7 +51,14 @@ export function requestFigures(counts: Counts, records: number, pages: number) {
 /** Our template's contacts chain, run as n8n runs an active workflow: poll until nothing is left. */
 export async function runTemplate(
 	env: Engine,
-	options: { pageSize: number; maxRecordsPerRun: number; concurrency?: number; replay?: string },
+	options: {
+		pageSize: number;
+		maxRecordsPerRun: number;
+		concurrency?: number;
+		replay?: string;
+		/** "Campaign Refuses Duplicate Keys" on: an initial load creates without a lookup first. */
+		keyUnique?: boolean;
+	},
 	wf = env.workflow(chainOf(loadTemplate('dynamics-to-campaign.json'), CONTACTS_TRIGGER)),
 ) {
 	wf.setParameters(CONTACTS_TRIGGER, {
@@ -58,6 +66,7 @@ export async function runTemplate(
 		...(options.replay ? { replayData: options.replay } : {}),
 	});
 	if (options.concurrency) wf.setParameters(CONTACTS_UPSERT, { concurrency: options.concurrency });
+	if (options.keyUnique) wf.setParameters(CONTACTS_MAPPING, { campaignKeyUnique: true });
 	const summary = { runs: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
 	for (let i = 0; i < 100_000; i++) {
 		const run = await wf.pollAndRun(CONTACTS_TRIGGER);
@@ -337,7 +346,7 @@ export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 }
 
 export async function run(params: {
-	variant: 'ours' | 'handBuilt' | 'ceiling';
+	variant: 'ours' | 'oursUnique' | 'handBuilt' | 'ceiling';
 	count: number;
 	latencyMs: number;
 }): Promise<IDataObject> {
@@ -377,9 +386,13 @@ export async function run(params: {
 		// The load's workflow, whose trigger state the incremental run continues from.
 		let loadedWorkflow: TestWorkflow | undefined;
 		const { seconds } = await timed(async () => {
-			if (params.variant === 'ours') {
+			if (params.variant === 'ours' || params.variant === 'oursUnique') {
 				// The template's settings, except 5,000 rows per Dataverse page (its maximum).
-				const loaded = await runTemplate(env, { pageSize, maxRecordsPerRun: 5000 });
+				const loaded = await runTemplate(env, {
+					pageSize,
+					maxRecordsPerRun: 5000,
+					keyUnique: params.variant === 'oursUnique',
+				});
 				loadedWorkflow = loaded.wf;
 				const { summary } = loaded;
 				detail = summary;

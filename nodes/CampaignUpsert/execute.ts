@@ -17,6 +17,7 @@ import { planUpsert, type CampaignMatch } from '../../lib/sync/upsert-plan';
 import { campaignClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { readSyncInput } from '../shared/items';
+import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { campaignResourcePath } from '../shared/methods';
 
 /** What happened to one record, as its output item says it. */
@@ -153,18 +154,22 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			},
 		});
 		// Settings are checked once per Campaign table, before any record is written.
-		for (const { record } of records) {
-			const target = record._sync.target;
-			if (!target || access.has(accessId(target))) continue;
-			access.set(
-				accessId(target),
-				await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
-					filter: target.keyFilter,
-					unique: target.keyUnique,
-					verify: true,
-				}),
-			);
-		}
+		const resolveAll = async () => {
+			access.clear();
+			for (const { record } of records) {
+				const target = record._sync.target;
+				if (!target || access.has(accessId(target))) continue;
+				access.set(
+					accessId(target),
+					await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
+						filter: target.keyFilter,
+						unique: target.keyUnique,
+						verify: true,
+					}),
+				);
+			}
+		};
+		await checkedAgainstFreshMetadata([client], resolveAll);
 	} catch (error) {
 		throw toNodeError(node, error);
 	}

@@ -137,8 +137,10 @@ async function wantedColumns(
 	const listed = new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns]);
 	const downstream = columnsUsedDownstream(ctx).filter((c) => !listed.has(c));
 	if (downstream.length) {
-		// Only real columns go into $select; the node naming another one reports it.
-		const known = new Set((await client.getColumns(table.logicalName)).map((c) => c.logicalName));
+		// Only real columns go into $select; the node naming another one reports it. A name the
+		// cached columns lack makes them be read again: it may be a column added since.
+		const columns = await client.getColumns(table.logicalName, { mustKnow: downstream });
+		const known = new Set(columns.map((c) => c.logicalName));
 		for (const column of downstream) if (known.has(column)) listed.add(column);
 	}
 	return [...listed].sort();

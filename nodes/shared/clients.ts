@@ -3,6 +3,7 @@ import type { IDataObject } from 'n8n-workflow';
 import { campaignApiRoot } from '../../lib/campaign/auth';
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
+import { MetadataCache } from '../../lib/http/cache';
 import { n8nTransport, type N8nRequestContext } from '../../lib/http/n8n';
 import type { HttpHooks } from '../../lib/http/hooks';
 import { withRetry } from '../../lib/http/retry';
@@ -10,19 +11,51 @@ import { withRetry } from '../../lib/http/retry';
 export const DYNAMICS_CREDENTIAL = 'dynamics365Api';
 export const CAMPAIGN_CREDENTIAL = 'adobeCampaignStandardApi';
 
+/** How long runs reuse metadata read by earlier runs in the same process. */
+export const METADATA_TTL_MS = 15 * 60 * 1000;
+
+/**
+ * Metadata shared by the runs of this process (n8n's main process, or one queue-mode worker):
+ * only a cache, see MetadataCache.
+ */
+const metadataCache = new MetadataCache({ ttlMs: METADATA_TTL_MS });
+
+/**
+ * The cache a context's clients use: the shared one for runs, none for the editor's dropdowns
+ * (only load-options contexts have `getCurrentNodeParameters`), which show Dynamics and Campaign
+ * as they are now.
+ */
+function metadataFor(
+	ctx: N8nRequestContext,
+	credentialType: string,
+	base: string,
+): { metadataCache?: MetadataCache; metadataScope?: string } {
+	if ('getCurrentNodeParameters' in ctx) return {};
+	// Entries are kept apart per credential, so one credential's reads never serve another's.
+	const credentialId = ctx.getNode().credentials?.[credentialType]?.id ?? '';
+	return { metadataCache, metadataScope: `${base} ${credentialType}:${credentialId}` };
+}
+
+/** Forgets every cached metadata entry of this process (tests that change a sandbox's schema). */
+export function clearMetadataCache(): void {
+	metadataCache.clear();
+}
+
 /**
  * The one place nodes get their service clients: n8n's authenticated request helper, with our
- * retry policy (429 with Retry-After, 5xx, resets) around it.
+ * retry policy (429 with Retry-After, 5xx, resets) around it, and the process's metadata cache.
  */
 export async function dataverseClient(
 	ctx: N8nRequestContext,
 	options: { maxPageSize?: number } = {},
 ): Promise<DataverseClient> {
 	const credentials = (await ctx.getCredentials(DYNAMICS_CREDENTIAL)) as IDataObject;
+	const environmentUrl = String(credentials.environmentUrl ?? '');
 	return new DataverseClient({
 		transport: withRetry(n8nTransport(ctx, DYNAMICS_CREDENTIAL)),
-		environmentUrl: String(credentials.environmentUrl ?? ''),
+		environmentUrl,
 		maxPageSize: options.maxPageSize,
+		...metadataFor(ctx, DYNAMICS_CREDENTIAL, environmentUrl),
 	});
 }
 
@@ -32,11 +65,13 @@ export async function campaignClient(
 	hooks: HttpHooks = {},
 ): Promise<CampaignClient> {
 	const credentials = (await ctx.getCredentials(CAMPAIGN_CREDENTIAL)) as IDataObject;
+	const apiBaseUrl = campaignApiRoot({
+		apiBaseUrl: String(credentials.apiBaseUrl ?? ''),
+		organizationId: String(credentials.organizationId ?? ''),
+	});
 	return new CampaignClient({
 		transport: withRetry(n8nTransport(ctx, CAMPAIGN_CREDENTIAL), {}, hooks),
-		apiBaseUrl: campaignApiRoot({
-			apiBaseUrl: String(credentials.apiBaseUrl ?? ''),
-			organizationId: String(credentials.organizationId ?? ''),
-		}),
+		apiBaseUrl,
+		...metadataFor(ctx, CAMPAIGN_CREDENTIAL, apiBaseUrl),
 	});
 }
