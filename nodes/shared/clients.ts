@@ -4,6 +4,7 @@ import { campaignApiRoot } from '../../lib/campaign/auth';
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
 import { MetadataCache } from '../../lib/http/cache';
+import type { AdaptiveConcurrency, AdaptiveConcurrencyState } from '../../lib/http/limiter';
 import { n8nTransport, type N8nRequestContext } from '../../lib/http/n8n';
 import type { HttpHooks } from '../../lib/http/hooks';
 import { withRetry } from '../../lib/http/retry';
@@ -36,9 +37,42 @@ function metadataFor(
 	return { metadataCache, metadataScope: `${base} ${credentialType}:${credentialId}` };
 }
 
-/** Forgets every cached metadata entry of this process (tests that change a sandbox's schema). */
-export function clearMetadataCache(): void {
+/**
+ * The concurrency Campaign Upsert's last runs in this process found per Campaign credential (the
+ * credential names the instance, and whose requests count against its limits), so a run starts
+ * where the previous one ended. Only a cache: a process without it starts low and finds it again.
+ */
+const learntConcurrency = new Map<string, { state: AdaptiveConcurrencyState; at: number }>();
+const LEARNT_FOR_MS = 10 * 60 * 1000;
+const LEARNT_ENTRIES = 100;
+
+function campaignCredentialId(ctx: N8nRequestContext): string {
+	return ctx.getNode().credentials?.[CAMPAIGN_CREDENTIAL]?.id ?? '';
+}
+
+export function learntCampaignConcurrency(
+	ctx: N8nRequestContext,
+): AdaptiveConcurrencyState | undefined {
+	const found = learntConcurrency.get(campaignCredentialId(ctx));
+	return found && Date.now() - found.at < LEARNT_FOR_MS ? found.state : undefined;
+}
+
+export function rememberCampaignConcurrency(
+	ctx: N8nRequestContext,
+	state: AdaptiveConcurrencyState,
+): void {
+	const key = campaignCredentialId(ctx);
+	learntConcurrency.delete(key);
+	learntConcurrency.set(key, { state, at: Date.now() });
+	if (learntConcurrency.size > LEARNT_ENTRIES) {
+		learntConcurrency.delete(learntConcurrency.keys().next().value!);
+	}
+}
+
+/** Forgets what this process keeps across runs (tests whose services start over). */
+export function clearProcessCaches(): void {
 	metadataCache.clear();
+	learntConcurrency.clear();
 }
 
 /**
@@ -59,18 +93,23 @@ export async function dataverseClient(
 	});
 }
 
-/** `hooks` see every attempt and retry (e.g. to count throttling answers). */
+/**
+ * `hooks` see every attempt and retry (e.g. to count throttling answers); `concurrency` lets each
+ * attempt through its gate and learns from the answers.
+ */
 export async function campaignClient(
 	ctx: N8nRequestContext,
 	hooks: HttpHooks = {},
+	options: { concurrency?: AdaptiveConcurrency } = {},
 ): Promise<CampaignClient> {
 	const credentials = (await ctx.getCredentials(CAMPAIGN_CREDENTIAL)) as IDataObject;
 	const apiBaseUrl = campaignApiRoot({
 		apiBaseUrl: String(credentials.apiBaseUrl ?? ''),
 		organizationId: String(credentials.organizationId ?? ''),
 	});
+	const transport = n8nTransport(ctx, CAMPAIGN_CREDENTIAL);
 	return new CampaignClient({
-		transport: withRetry(n8nTransport(ctx, CAMPAIGN_CREDENTIAL), {}, hooks),
+		transport: withRetry(options.concurrency?.wrap(transport) ?? transport, {}, hooks),
 		apiBaseUrl,
 		...metadataFor(ctx, CAMPAIGN_CREDENTIAL, apiBaseUrl),
 	});

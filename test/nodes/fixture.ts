@@ -17,7 +17,7 @@ import {
 	TestWorkflow,
 	type WorkflowJson,
 } from '../support/harness';
-import { clearMetadataCache } from '../../nodes/shared/clients';
+import { clearProcessCaches } from '../../nodes/shared/clients';
 import { nodeTypes as packageNodeTypes } from './node-types';
 
 export interface NodeFixture {
@@ -100,8 +100,8 @@ export function useNodeFixture(
 	afterAll(async () => await fx.close?.());
 	beforeEach(async () => {
 		await reset(fx);
-		// Reset services are new services to the nodes: no metadata of an earlier test applies.
-		clearMetadataCache();
+		// Reset services are new services to the nodes: nothing learnt in an earlier test applies.
+		clearProcessCaches();
 	});
 	return fx;
 }

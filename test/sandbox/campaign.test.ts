@@ -721,4 +721,27 @@ describe('Errors', () => {
 		expect((await api('GET', 'profileAndServices/profile')).status).toBe(200);
 		expect(await admin.counters()).toMatchObject({ 'GET campaign:list': 2 });
 	});
+
+	it('throttles beyond a rate when asked to, counting only the requests it served', async () => {
+		await admin.setFaults({ maxPerSecond: 5, retryAfter: 1 });
+		try {
+			const statuses = (
+				await Promise.all(
+					Array.from({ length: 20 }, () => api('GET', 'profileAndServices/profile')),
+				)
+			).map((r) => r.status);
+			// A bucket of one second's worth: five go through at once, then five more a second.
+			const served = statuses.filter((s) => s === 200).length;
+			expect(served).toBeGreaterThanOrEqual(5);
+			expect(served).toBeLessThan(10);
+			expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+			expect((await admin.getFaults()).injected?.['429']).toBe(
+				statuses.filter((s) => s === 429).length,
+			);
+			await new Promise((resolve) => setTimeout(resolve, 1100));
+			expect((await api('GET', 'profileAndServices/profile')).status).toBe(200);
+		} finally {
+			await admin.setFaults({});
+		}
+	});
 });
