@@ -1,5 +1,5 @@
 /**
- * B6 Campaign's limits: an initial load of the template's contacts chain (key declared unique, so
+ * B7 Campaign's limits: an initial load of the template's contacts chain (key declared unique, so
  * one request per record) into a Campaign sandbox whose gateway throttles, at a number of requests
  * in flight or at a number of requests per second, answering 429 (Retry-After 1 s) beyond it.
  * Campaign Upsert with its adaptive concurrency (ceiling 50, the template's) against the same load
