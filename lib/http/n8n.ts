@@ -31,7 +31,8 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
  * (request-helpers/authentication.js, 2.40) re-runs the credential's `preAuthentication` with
  * `expired = true`, which fetches a fresh token into the hidden expirable `accessToken` field,
  * and sends the request once more. If that second attempt is a 401 too, n8n throws; we turn it
- * back into a 401 response so callers see the service's own error body.
+ * back into a 401 response so callers see the service's own error body. n8n 1.x knows only
+ * `true`/`false` there; see the second send below.
  *
  * Bodies: objects go out as JSON; strings (a `$batch` multipart body) go out untouched with the
  * caller's `Content-Type`. Responses are read as text and parsed here when they say JSON, the
@@ -46,25 +47,39 @@ export function n8nTransport(
 	return {
 		async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
 			const url = buildUrl(req.url, req.qs);
-			const requestOptions: IHttpRequestOptions = {
-				method: req.method,
-				url,
-				headers: { ...req.headers },
-				json: true,
-				encoding: 'text',
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: { ignore: true, except: [401] },
-				timeout: req.timeoutMs ?? defaultTimeoutMs,
-			};
-			if (req.body !== undefined) requestOptions.body = req.body as IHttpRequestOptions['body'];
-
-			let failure: unknown;
-			try {
-				const full = (await ctx.helpers.httpRequestWithAuthentication.call(
+			// Built anew for each send: n8n's helper may change the options it is given.
+			const send = async (
+				ignoreHttpStatusErrors: IHttpRequestOptions['ignoreHttpStatusErrors'],
+			) => {
+				const requestOptions: IHttpRequestOptions = {
+					method: req.method,
+					url,
+					headers: { ...req.headers },
+					json: true,
+					encoding: 'text',
+					returnFullResponse: true,
+					ignoreHttpStatusErrors,
+					timeout: req.timeoutMs ?? defaultTimeoutMs,
+				};
+				if (req.body !== undefined) requestOptions.body = req.body as IHttpRequestOptions['body'];
+				return (await ctx.helpers.httpRequestWithAuthentication.call(
 					ctx,
 					credentialType,
 					requestOptions,
 				)) as { statusCode: number; headers: unknown; body: unknown };
+			};
+
+			let failure: unknown;
+			try {
+				let full = await send({ ignore: true, except: [401] });
+				if (full.statusCode === 401) {
+					// Only n8n 1.x hands a 401 back here: its helper (n8n-core 1.x,
+					// request-helper-functions.js) reads any truthy `ignoreHttpStatusErrors` as "ignore
+					// every status", so it never refreshes the token. Sent again with status errors on,
+					// n8n refreshes it and repeats the request; other statuses then arrive as errors,
+					// which are turned back into responses below.
+					full = await send(false);
+				}
 				return toResponse<T>(full.statusCode, full.headers, full.body);
 			} catch (error) {
 				failure = error;

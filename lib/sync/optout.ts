@@ -42,12 +42,39 @@ export type OptOutMemory = Record<string, OptOutPairMemory>;
 export interface OptOutInput {
 	direction: OptOutDirection;
 	mappings: OptOutMapping[];
+	/** `modifiedOn`: the contact's own date (Dynamics keeps no date per column). */
 	contact?: { values: Record<string, unknown>; modifiedOn?: string };
-	profile?: { values: Record<string, unknown>; lastModified?: string };
+	/**
+	 * `flagModified`: Campaign's date of each opt-out field (`blackListEmailLastModified`, …), by
+	 * the mapping's Campaign field; `lastModified` (the profile's date) stands in where one is missing.
+	 */
+	profile?: {
+		values: Record<string, unknown>;
+		lastModified?: string;
+		flagModified?: Record<string, string | undefined>;
+	};
 	previous?: OptOutMemory;
 }
 
 export type OptOutWrite = 'dynamics' | 'campaign' | 'none';
+
+/** Which rule decided a flag: code reads this, people read `reason`. */
+export type OptOutRule =
+	| 'disabled'
+	| 'unpaired'
+	| 'unknownValue'
+	| 'inSync'
+	| 'echo'
+	/** The two sides differ and no change was seen: the opted-out side wins, whatever the dates. */
+	| 'optedOutWins'
+	| 'dynamicsChanged'
+	| 'campaignChanged'
+	/** Both sides changed: the newer change of that flag wins. */
+	| 'conflictNewerWins'
+	/** Both sides changed at the same instant (or a date is unknown): opted out wins. */
+	| 'conflictOptedOutWins'
+	/** An opted-out side the direction does not move, or an opt-in nobody was seen making. */
+	| 'notMoved';
 
 export interface OptOutDecision {
 	dynamicsField: string;
@@ -55,6 +82,7 @@ export interface OptOutDecision {
 	write: OptOutWrite;
 	/** The value to write (when write is not 'none'). */
 	value?: boolean;
+	rule: OptOutRule;
 	reason: string;
 }
 
@@ -97,34 +125,52 @@ export function validateOptOutMappings(mappings: OptOutMapping[]): string[] {
 	return problems;
 }
 
-/** A missing or empty flag means "not opted out". */
-function flag(values: Record<string, unknown>, field: string): boolean {
-	return parseBoolean(values[field]) ?? false;
+/**
+ * A flag as a side holds it: true is opted out. An empty value (null, '') is a known "no"; a field
+ * the answer does not carry is unknown (undefined), and an unknown value never moves a flag.
+ */
+function flag(values: Record<string, unknown>, field: string): boolean | undefined {
+	if (!(field in values)) return undefined;
+	const value = values[field];
+	if (value === null || value === '') return false;
+	return parseBoolean(value);
 }
 
 function formatTime(ms: number): string {
 	return new Date(ms).toISOString();
 }
 
+const SIDE_NAME = { dynamics: 'Dynamics 365', campaign: 'Campaign' } as const;
+
+/**
+ * Decides each mapped flag of one contact/profile pair. The rules, in order:
+ * - equal values move nothing;
+ * - a flag moves from opted out to opted in on the other side only when this side was seen
+ *   changing it from opted out to opted in since the last cycle (the memory holds what each side
+ *   showed then); without such a sighting the opted-out value wins, whatever the dates;
+ * - when both sides changed a flag, the newer change of that flag wins (Campaign's date of the
+ *   field against the contact's modified date), opted out winning a tie or an unknown date;
+ * - Campaign → Dynamics overwrites Dynamics when the Campaign flag changed, as the spec says.
+ */
 export function resolveOptOut(input: OptOutInput): OptOutResolution {
 	const decisions: OptOutDecision[] = [];
 	const next: OptOutMemory = { ...input.previous };
-	const none = (m: OptOutMapping, reason: string): OptOutDecision => ({
-		dynamicsField: m.dynamicsField,
-		campaignField: m.campaignField,
-		write: 'none',
-		reason,
-	});
-
 	for (const m of input.mappings) {
+		const base = { dynamicsField: m.dynamicsField, campaignField: m.campaignField };
+		const none = (rule: OptOutRule, reason: string): OptOutDecision => ({
+			...base,
+			write: 'none',
+			rule,
+			reason,
+		});
 		if (input.direction === 'disabled') {
-			decisions.push(none(m, 'opt-in/out sync is disabled'));
+			decisions.push(none('disabled', 'opt-in/out sync is disabled'));
 			continue;
 		}
 		if (!input.contact || !input.profile) {
 			decisions.push(
 				none(
-					m,
+					'unpaired',
 					input.contact
 						? 'no Campaign profile for this contact'
 						: 'no Dynamics contact for this profile',
@@ -135,51 +181,70 @@ export function resolveOptOut(input: OptOutInput): OptOutResolution {
 		const key = optOutPairKey(m);
 		const d = flag(input.contact.values, m.dynamicsField);
 		const c = flag(input.profile.values, m.campaignField);
+		if (d === undefined || c === undefined) {
+			const side =
+				d === undefined ? `Dynamics 365 "${m.dynamicsField}"` : `Campaign "${m.campaignField}"`;
+			decisions.push(none('unknownValue', `${side} was not in the answer: nothing moved`));
+			continue;
+		}
+		// No memory means nothing opted out was seen on either side: a pair is remembered only once
+		// a flag is opted out, so an opted-out value without memory is a change to opted out.
 		const prev = input.previous?.[key];
-		// Without memory both sides count as changed: the first sync aligns them.
-		const dChanged = !prev || prev.dynamics !== d;
-		const cChanged = !prev || prev.campaign !== c;
-		const toCampaign = (reason: string): OptOutDecision => ({
-			dynamicsField: m.dynamicsField,
-			campaignField: m.campaignField,
-			write: 'campaign',
-			value: d,
+		const seen = prev ?? { dynamics: false, campaign: false };
+		const dChanged = seen.dynamics !== d;
+		const cChanged = seen.campaign !== c;
+		const write = (
+			to: 'dynamics' | 'campaign',
+			rule: OptOutRule,
+			reason: string,
+		): OptOutDecision => ({
+			...base,
+			write: to,
+			value: to === 'campaign' ? d : c,
+			rule,
 			reason,
 		});
-		const toDynamics = (reason: string): OptOutDecision => ({
-			dynamicsField: m.dynamicsField,
-			campaignField: m.campaignField,
-			write: 'dynamics',
-			value: c,
-			reason,
-		});
+		const optedOutSide = d ? 'dynamics' : 'campaign';
+		const otherSide = d ? 'campaign' : 'dynamics';
 
 		let decision: OptOutDecision;
 		if (d === c) {
-			decision = none(
-				m,
-				prev?.wrote && !dChanged && !cChanged ? 'echo of our own write' : 'in sync',
-			);
+			decision =
+				prev?.wrote && !dChanged && !cChanged
+					? none('echo', 'echo of our own write')
+					: none('inSync', 'in sync');
 		} else if (input.direction === 'dynamicsToCampaign') {
 			decision = dChanged
-				? toCampaign('dynamics changed')
-				: none(m, 'campaign changed; direction is Dynamics → Campaign');
+				? write('campaign', 'dynamicsChanged', 'dynamics changed')
+				: none('notMoved', 'campaign differs; direction is Dynamics → Campaign');
 		} else if (input.direction === 'campaignToDynamics') {
 			// The spec's warning: a Campaign change overwrites a manual Dynamics edit.
 			decision = cChanged
-				? toDynamics('campaign changed')
-				: none(m, 'dynamics changed; direction is Campaign → Dynamics');
+				? write('dynamics', 'campaignChanged', 'campaign changed')
+				: none(
+						'notMoved',
+						d
+							? 'Dynamics 365 is opted out; direction is Campaign → Dynamics, and Campaign was not seen opting in'
+							: 'dynamics changed; direction is Campaign → Dynamics',
+					);
 		} else if (dChanged && !cChanged) {
-			decision = toCampaign('dynamics changed');
+			decision = write('campaign', 'dynamicsChanged', 'dynamics changed');
 		} else if (cChanged && !dChanged) {
-			decision = toDynamics('campaign changed');
-		} else {
+			decision = write('dynamics', 'campaignChanged', 'campaign changed');
+		} else if (dChanged && cChanged) {
 			decision = resolveConflict(
 				d,
 				input.contact.modifiedOn,
-				input.profile.lastModified,
-				toCampaign,
-				toDynamics,
+				input.profile.flagModified?.[m.campaignField] ?? input.profile.lastModified,
+				write,
+			);
+		} else {
+			// The sides differ and neither was seen changing (left apart by an earlier direction or a
+			// failed write): the opt-out stands until someone is seen opting in.
+			decision = write(
+				otherSide,
+				'optedOutWins',
+				`the sides differ and neither was seen changing: opted out in ${SIDE_NAME[optedOutSide]} wins`,
 			);
 		}
 		decisions.push(decision);
@@ -197,20 +262,26 @@ function resolveConflict(
 	d: boolean,
 	dynamicsModified: string | undefined,
 	campaignModified: string | undefined,
-	toCampaign: (reason: string) => OptOutDecision,
-	toDynamics: (reason: string) => OptOutDecision,
+	write: (to: 'dynamics' | 'campaign', rule: OptOutRule, reason: string) => OptOutDecision,
 ): OptOutDecision {
 	const dt = parseInstant(dynamicsModified);
 	const ct = parseInstant(campaignModified);
 	if (dt !== undefined && ct !== undefined && dt !== ct) {
 		return ct > dt
-			? toDynamics(`conflict: newer wins (campaign ${formatTime(ct)} > dynamics ${formatTime(dt)})`)
-			: toCampaign(
+			? write(
+					'dynamics',
+					'conflictNewerWins',
+					`conflict: newer wins (campaign ${formatTime(ct)} > dynamics ${formatTime(dt)})`,
+				)
+			: write(
+					'campaign',
+					'conflictNewerWins',
 					`conflict: newer wins (dynamics ${formatTime(dt)} > campaign ${formatTime(ct)})`,
 				);
 	}
-	const why =
-		dt === undefined || ct === undefined ? 'conflict, a timestamp is missing' : 'conflict tie';
-	// Opted-out (true) wins: the side holding true is the source.
-	return d ? toCampaign(`${why}: opted-out wins`) : toDynamics(`${why}: opted-out wins`);
+	const why = dt === undefined || ct === undefined ? 'conflict, a date is missing' : 'conflict tie';
+	// Opted out (true) wins: the side holding true is the source.
+	return d
+		? write('campaign', 'conflictOptedOutWins', `${why}: opted-out wins`)
+		: write('dynamics', 'conflictOptedOutWins', `${why}: opted-out wins`);
 }

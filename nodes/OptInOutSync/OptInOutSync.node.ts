@@ -8,6 +8,7 @@ import { NodeConnectionTypes } from 'n8n-workflow';
 
 import { CAMPAIGN_OPT_OUT_FIELDS } from '../../lib/sync/optout';
 import { CAMPAIGN_CREDENTIAL, DYNAMICS_CREDENTIAL } from '../shared/clients';
+import { getCampaignKeyFields, getCampaignKeyFilters } from '../shared/methods';
 import { getContactBooleanColumns } from './methods';
 import { runOptInOutSync } from './sync';
 
@@ -41,7 +42,7 @@ export class OptInOutSync implements INodeType {
 						name: 'Bidirectional',
 						value: 'bidirectional',
 						description:
-							'Both ways: the newer change wins; when both changed at the same instant, opted out wins',
+							'Both ways. An opt-out stands until someone is seen opting in on one side; when both sides changed a flag, the newer change of that flag wins, opted out winning a tie.',
 					},
 					{
 						name: 'Disabled',
@@ -52,7 +53,7 @@ export class OptInOutSync implements INodeType {
 						name: 'Unidirectional (Campaign to Microsoft Dynamics 365)',
 						value: 'campaignToDynamics',
 						description:
-							'A Campaign change overwrites the Dynamics 365 value, even one edited by hand in Dynamics 365',
+							'A Campaign change overwrites the Dynamics 365 value, even one edited by hand in Dynamics 365; an opt-out in Dynamics 365 is never cleared unless Campaign was seen opting in',
 					},
 					{
 						name: 'Unidirectional (Microsoft Dynamics 365 to Campaign)',
@@ -79,8 +80,7 @@ export class OptInOutSync implements INodeType {
 				placeholder: 'Add Mapping',
 				default: {},
 				description:
-					'Which Dynamics 365 contact field pairs with which Campaign profile opt-out field. Contacts and profiles are paired by the profile External ID = contact ID.',
-				displayOptions: { show: { direction: MAPPED_DIRECTIONS } },
+					'Which Dynamics 365 contact field pairs with which Campaign profile opt-out field (used by the Campaign to Dynamics 365 and Bidirectional directions). Contacts and profiles are paired through the Campaign key below.',
 				options: [
 					{
 						displayName: 'Mapping',
@@ -108,6 +108,35 @@ export class OptInOutSync implements INodeType {
 				],
 			},
 			{
+				displayName: 'Campaign Resource',
+				name: 'campaignResource',
+				type: 'hidden',
+				default: 'profile',
+			},
+			{
+				displayName: 'Campaign Key Name or ID',
+				name: 'campaignKey',
+				type: 'options',
+				typeOptions: { loadOptionsMethod: 'getCampaignKeyFields' },
+				default: 'externalId',
+				displayOptions: { show: { direction: MAPPED_DIRECTIONS } },
+				description:
+					'The profile field holding the Dynamics 365 contact ID: the Campaign primary key of the contact → profile mapping of the Dynamics 365 to Campaign workflow. Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
+				displayName: 'Campaign Key Filter Name or ID',
+				name: 'campaignKeyFilter',
+				type: 'options',
+				typeOptions: {
+					loadOptionsMethod: 'getCampaignKeyFilters',
+					loadOptionsDependsOn: ['campaignKey'],
+				},
+				default: '',
+				displayOptions: { show: { direction: MAPPED_DIRECTIONS } },
+				description:
+					'The Campaign filter that finds a profile by that key, as in the mapping. "By Name" uses the filter named after the key (e.g. byExternalId). Choose from the list, or specify an ID using an <a href="https://docs.n8n.io/code/expressions/">expression</a>.',
+			},
+			{
 				displayName: 'Options',
 				name: 'options',
 				type: 'collection',
@@ -123,12 +152,23 @@ export class OptInOutSync implements INodeType {
 						default: 500,
 						description: 'Records per request when reading changes',
 					},
+					{
+						displayName: 'Max Records per Run',
+						name: 'maxRecordsPerRun',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 5000,
+						description:
+							'The first cycle (and one after a change of mappings or key) checks every profile: at most this many per run, the rest in the next runs. Bounds the memory and time of each run.',
+					},
 				],
 			},
 		],
 	};
 
-	methods = { loadOptions: { getContactBooleanColumns } };
+	methods = {
+		loadOptions: { getContactBooleanColumns, getCampaignKeyFields, getCampaignKeyFilters },
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runOptInOutSync.call(this);

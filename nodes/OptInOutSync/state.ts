@@ -6,13 +6,16 @@ import type { OptOutMemory, OptOutPairMemory } from '../../lib/sync/optout';
  * What the Opt-In/Out Sync node keeps between cycles, in the workflow's static data (so it
  * survives restarts and works under queue mode). One place reads and writes it.
  *
- * The echo memory holds, per contact id, one hex digit per mapping (in `pairKeys` order): bit 0 the
+ * The memory holds, per contact id, one hex digit per mapping (in `pairKeys` order): bit 0 the
  * Dynamics value, bit 1 the Campaign value, bit 2 "we wrote Dynamics", bit 3 "we wrote Campaign";
- * `-` when the pair has no memory yet. About 40 bytes per contact, so 100,000 contacts stay
- * near 4 MB.
+ * `-` when the pair has no memory yet. Only pairs where some flag is opted out are kept: a pair
+ * with no memory is decided exactly as one whose flags were all opted in on both sides, so the
+ * state grows with the people who opted out, not with the table. Entries are packed as fixed-width
+ * text (the id's 32 hex digits, then the pair's digits) in 4,096 buckets named by the id's first
+ * three hex digits: about 36 bytes a pair, in memory as in the database.
  */
 export interface OptInOutState {
-	version: 1;
+	version: 2;
 	/** Dataverse change tracking: the delta link returned by the last complete read. */
 	deltaLink?: string;
 	/** Modified-date polling (change tracking off): the newest `modifiedon` read. */
@@ -21,35 +24,79 @@ export interface OptInOutState {
 	campaignSince?: string;
 	/** The mapping pairs (`dynamicsField>campaignField`) the memory digits refer to. */
 	pairKeys: string[];
+	/** Packed entries by bucket (see above). Read and write them with `pairCode`/`setPairCode`. */
 	memory: Record<string, string>;
+	/** Entries changed in this run, written into their buckets by `writeState`. */
+	pendingMemory?: Map<string, string | undefined>;
 	/** Contact ids whose last sync failed: read again in the next cycle. */
 	retry: string[];
-	/** Settings the checkpoints belong to: a change of mappings starts a full read. */
+	/** Settings the checkpoints belong to: a change of mappings or key starts a full pass. */
 	settings?: string;
+	/** A full pass under way (the first cycle, after a change of settings or an expired token). */
+	pass?: FullPass;
+}
+
+/**
+ * A full pass pairs every profile with its contact, a page of profiles at a time over as many
+ * cycles as it takes ("Max Records per Run" profiles each), so no cycle holds a whole table.
+ */
+export interface FullPass {
+	/** When it started: changes after this are read incrementally once it ends. */
+	startedAt: string;
+	/** The next page of profiles; absent before the first page. */
+	nextHref?: string;
+	/** Profiles looked at so far. */
+	profilesRead?: number;
+	/** Change tracking: the read of contact ids that yields the starting delta link, resumed. */
+	baselineNextLink?: string;
+	/** Change tracking: the delta link to continue from once the pass ends. */
+	baselineDeltaLink?: string;
 }
 
 const STATE_KEY = 'optInOut';
+const VERSION = 2;
 /** Bounds the retry list: past it, the oldest failures wait for their next change. */
 const MAX_RETRY = 10_000;
 
+function emptyState(): OptInOutState {
+	return { version: VERSION, pairKeys: [], memory: {}, retry: [] };
+}
+
+/**
+ * The stored state. Version 1 (before full passes) keeps its memory and checkpoints; anything else
+ * unknown starts afresh, which is safe: a pair without memory keeps every opt-out.
+ */
 export function readState(staticData: IDataObject): OptInOutState {
-	const raw = staticData[STATE_KEY] as Partial<OptInOutState> | undefined;
-	if (!raw || raw.version !== 1) return { version: 1, pairKeys: [], memory: {}, retry: [] };
-	return {
-		version: 1,
-		deltaLink: raw.deltaLink,
-		dynamicsSince: raw.dynamicsSince,
-		campaignSince: raw.campaignSince,
+	const raw = staticData[STATE_KEY] as
+		(Omit<Partial<OptInOutState>, 'version'> & { version?: number }) | undefined;
+	if (!raw || (raw.version !== 1 && raw.version !== VERSION)) return emptyState();
+	const state: OptInOutState = {
+		version: VERSION,
 		pairKeys: Array.isArray(raw.pairKeys) ? raw.pairKeys : [],
-		memory: raw.memory && typeof raw.memory === 'object' ? raw.memory : {},
+		memory: {},
 		retry: Array.isArray(raw.retry) ? raw.retry : [],
-		settings: raw.settings,
 	};
+	for (const k of ['deltaLink', 'dynamicsSince', 'campaignSince', 'settings'] as const) {
+		if (typeof raw[k] === 'string') state[k] = raw[k];
+	}
+	const memory = raw.memory && typeof raw.memory === 'object' ? raw.memory : {};
+	if (raw.version === 1) {
+		// Version 1 kept one entry per contact id: pack them.
+		for (const [id, code] of Object.entries(memory)) {
+			if (typeof code === 'string') setPairCode(state, id, code);
+		}
+		flushMemory(state);
+	} else {
+		state.memory = memory;
+		if (raw.pass && typeof raw.pass.startedAt === 'string') state.pass = raw.pass;
+	}
+	return state;
 }
 
 export function writeState(staticData: IDataObject, state: OptInOutState): void {
+	flushMemory(state);
 	const out: IDataObject = {
-		version: state.version,
+		version: VERSION,
 		pairKeys: state.pairKeys,
 		memory: state.memory,
 		retry: state.retry.slice(-MAX_RETRY),
@@ -58,7 +105,91 @@ export function writeState(staticData: IDataObject, state: OptInOutState): void 
 	if (state.dynamicsSince) out.dynamicsSince = state.dynamicsSince;
 	if (state.campaignSince) out.campaignSince = state.campaignSince;
 	if (state.settings) out.settings = state.settings;
+	if (state.pass) out.pass = state.pass as unknown as IDataObject;
 	staticData[STATE_KEY] = out;
+}
+
+// ---- The packed memory ----
+
+const ID_DIGITS = 32;
+
+/** A contact id as 32 lower-case hex digits, or undefined when it is no GUID. */
+function packedId(id: string): string | undefined {
+	const hex = id.replace(/-/g, '').toLowerCase();
+	return /^[0-9a-f]{32}$/.test(hex) ? hex : undefined;
+}
+
+function bucketOf(hex: string): string {
+	return hex.slice(0, 3);
+}
+
+function entriesOf(bucket: string, width: number): Map<string, string> {
+	const entries = new Map<string, string>();
+	for (let i = 0; i + width <= bucket.length; i += width) {
+		entries.set(bucket.slice(i, i + ID_DIGITS), bucket.slice(i + ID_DIGITS, i + width));
+	}
+	return entries;
+}
+
+/** The memory code of one pair (one digit per mapping), or undefined when none is kept. */
+export function pairCode(state: OptInOutState, id: string): string | undefined {
+	const hex = packedId(id);
+	if (!hex) return undefined;
+	if (state.pendingMemory?.has(hex)) return state.pendingMemory.get(hex);
+	const bucket = state.memory[bucketOf(hex)];
+	if (!bucket) return undefined;
+	const width = ID_DIGITS + state.pairKeys.length;
+	for (let i = 0; i + width <= bucket.length; i += width) {
+		if (bucket.startsWith(hex, i)) return bucket.slice(i + ID_DIGITS, i + width);
+	}
+	return undefined;
+}
+
+/** Keeps (or, with undefined, forgets) one pair's code until `writeState`. */
+export function setPairCode(state: OptInOutState, id: string, code: string | undefined): void {
+	const hex = packedId(id);
+	if (!hex) return;
+	(state.pendingMemory ??= new Map()).set(hex, code);
+}
+
+/** Writes the pending codes into their buckets, each touched bucket rebuilt once. */
+function flushMemory(state: OptInOutState): void {
+	const pending = state.pendingMemory;
+	if (!pending?.size) return;
+	const width = ID_DIGITS + state.pairKeys.length;
+	const byBucket = new Map<string, Array<[string, string | undefined]>>();
+	for (const [hex, code] of pending) {
+		const name = bucketOf(hex);
+		let list = byBucket.get(name);
+		if (!list) byBucket.set(name, (list = []));
+		list.push([hex, code]);
+	}
+	for (const [name, changes] of byBucket) {
+		const entries = entriesOf(state.memory[name] ?? '', width);
+		for (const [hex, code] of changes) {
+			if (code === undefined || code.length !== state.pairKeys.length) entries.delete(hex);
+			else entries.set(hex, code);
+		}
+		let packed = '';
+		for (const [hex, code] of entries) packed += hex + code;
+		if (packed) state.memory[name] = packed;
+		else delete state.memory[name];
+	}
+	pending.clear();
+}
+
+/** Every remembered pair: its contact id (lower case, with dashes) and its code. */
+export function rememberedPairs(state: OptInOutState): Array<[string, string]> {
+	flushMemory(state);
+	const width = ID_DIGITS + state.pairKeys.length;
+	const pairs: Array<[string, string]> = [];
+	for (const bucket of Object.values(state.memory)) {
+		for (const [hex, code] of entriesOf(bucket, width)) {
+			const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+			pairs.push([id, code]);
+		}
+	}
+	return pairs;
 }
 
 export function decodeMemory(code: string | undefined, pairKeys: string[]): OptOutMemory {
@@ -77,11 +208,14 @@ export function decodeMemory(code: string | undefined, pairKeys: string[]): OptO
 	return memory;
 }
 
-export function encodeMemory(memory: OptOutMemory, pairKeys: string[]): string {
-	return pairKeys
+/** The memory of one pair, or undefined when it need not be kept (no flag is opted out). */
+export function encodeMemory(memory: OptOutMemory, pairKeys: string[]): string | undefined {
+	let optedOut = false;
+	const code = pairKeys
 		.map((key) => {
 			const pair = memory[key];
 			if (!pair) return '-';
+			optedOut ||= pair.dynamics || pair.campaign;
 			const bits =
 				(pair.dynamics ? 1 : 0) |
 				(pair.campaign ? 2 : 0) |
@@ -90,4 +224,10 @@ export function encodeMemory(memory: OptOutMemory, pairKeys: string[]): string {
 			return bits.toString(16);
 		})
 		.join('');
+	return optedOut ? code : undefined;
+}
+
+/** Stores or forgets one pair's memory. */
+export function rememberPair(state: OptInOutState, id: string, memory: OptOutMemory): void {
+	setPairCode(state, id, encodeMemory(memory, state.pairKeys));
 }

@@ -1,9 +1,9 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type { CampaignRecord } from '../../lib/campaign/client';
+import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
 import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
-import { resolveOptOutFields } from '../../lib/campaign/optout-fields';
+import { resolveOptOutFields, type OptOutWireField } from '../../lib/campaign/optout-fields';
 import type { DataverseClient, DataverseRow } from '../../lib/dynamics/client';
 import { mapWithConcurrency } from '../../lib/http/limiter';
 import {
@@ -19,12 +19,26 @@ import { toNodeError } from '../shared/errors';
 import {
 	CONTACT_ID,
 	CONTACT_TABLE,
-	PROFILE_KEY,
+	DEFAULT_PROFILE_KEY,
 	PROFILE_RESOURCE,
+	readBaselineStep,
 	readCampaignChanges,
+	readContacts,
 	readDynamicsChanges,
+	readProfilePage,
+	type ProfilePage,
 } from './read';
-import { decodeMemory, encodeMemory, readState, writeState, type OptInOutState } from './state';
+import {
+	decodeMemory,
+	encodeMemory,
+	pairCode,
+	readState,
+	rememberPair,
+	rememberedPairs,
+	setPairCode,
+	writeState,
+	type OptInOutState,
+} from './state';
 
 /** The summary item of one cycle (the last item of the output). */
 export interface OptInOutSummary {
@@ -40,9 +54,12 @@ export interface OptInOutSummary {
 	unchanged: number;
 	profilesWithoutContact: number;
 	contactsWithoutProfile: number;
+	/** Profiles whose Campaign key holds no contact id. */
 	profilesWithoutExternalId: number;
 	errors: number;
 	changeDetection?: 'changeTracking' | 'modifiedOn';
+	/** A full pass over every profile (the first cycle): how far it got. */
+	fullPass?: { profilesRead: number; finished: boolean };
 	notice?: string;
 }
 
@@ -56,7 +73,8 @@ export interface OptInOutRecordItem {
 }
 
 const CONCURRENCY = 4;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Pages of contact ids (5,000 each) a cycle reads for a full pass's starting delta link. */
+const BASELINE_PAGES_PER_RUN = 40;
 
 const NOTICE_DYNAMICS_TO_CAMPAIGN =
 	'Direction is Dynamics 365 to Campaign: this node moves nothing. Map the opt-in/out fields in the contact → profile mapping of the Dynamics 365 to Campaign workflow (Apply Field Mapping).';
@@ -131,8 +149,21 @@ function flagValues(
 	wireOf: (field: string) => string = (field) => field,
 ): Record<string, unknown> {
 	const values: Record<string, unknown> = {};
-	for (const f of fields) values[f] = row[wireOf(f)];
+	for (const f of fields) if (wireOf(f) in row) values[f] = row[wireOf(f)];
 	return values;
+}
+
+/** Campaign's date of each opt-out field of a profile, by the mapping's field name. */
+function flagDates(
+	profile: CampaignRecord,
+	wire: Map<string, OptOutWireField>,
+): Record<string, string | undefined> {
+	const dates: Record<string, string | undefined> = {};
+	for (const [name, field] of wire) {
+		const value = field.lastModified ? profile[field.lastModified] : undefined;
+		dates[name] = typeof value === 'string' && value ? value : undefined;
+	}
+	return dates;
 }
 
 interface PairWork {
@@ -141,13 +172,53 @@ interface PairWork {
 	profile?: CampaignRecord;
 	contactDeleted: boolean;
 	duplicateProfiles: boolean;
+	/** The contact was read by id in a full pass: absent means it does not exist. */
+	paired?: boolean;
+	/** The profile was found by its key in this cycle, so it is known to be the only one. */
+	keyChecked?: boolean;
+}
+
+interface Settings {
+	direction: OptOutDirection;
+	mappings: OptOutMapping[];
+	pageSize: number;
+	maxRecordsPerRun: number;
+	key: string;
+	keyFilter: string;
+}
+
+function readSettings(ctx: IExecuteFunctions): Settings {
+	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+	const whole = (raw: unknown, fallback: number, max: number, name: string) => {
+		if (raw === undefined || raw === null || raw === '') return fallback;
+		const n = Number(raw);
+		if (!Number.isInteger(n) || n < 1 || n > max) {
+			throw new NodeOperationError(
+				ctx.getNode(),
+				`Options › ${name} is ${String(raw)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
+			);
+		}
+		return n;
+	};
+	return {
+		direction: ctx.getNodeParameter('direction', 0) as OptOutDirection,
+		mappings: readMappings(ctx),
+		pageSize: whole(options.pageSize, 500, 1000, 'Page Size'),
+		maxRecordsPerRun: whole(
+			options.maxRecordsPerRun,
+			5000,
+			Number.MAX_SAFE_INTEGER,
+			'Max Records per Run',
+		),
+		key: String(ctx.getNodeParameter('campaignKey', 0, DEFAULT_PROFILE_KEY) || DEFAULT_PROFILE_KEY),
+		keyFilter: String(ctx.getNodeParameter('campaignKeyFilter', 0, '') ?? ''),
+	};
 }
 
 export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const node = this.getNode();
-	const direction = this.getNodeParameter('direction', 0) as OptOutDirection;
-	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-	const pageSize = Math.min(1000, Math.max(1, Math.floor(Number(options.pageSize ?? 500))));
+	const settings = readSettings(this);
+	const { direction, mappings, pageSize } = settings;
 	const summary = emptySummary(direction);
 	const summaryItem = (): INodeExecutionData => ({
 		json: { _summary: summary as unknown as IDataObject },
@@ -163,119 +234,202 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		return [[summaryItem()]];
 	}
 
-	const mappings = readMappings(this);
 	const dynamics = await dataverseClient(this, { maxPageSize: pageSize });
 	const campaign = await campaignClient(this);
-	let profileType;
-	let wireNames: Map<string, string>;
+	let wire: Map<string, OptOutWireField>;
+	let keyAccess: KeyAccess;
 	try {
 		await checkMappings(this, dynamics, mappings);
-		profileType = await campaign.resourceType(PROFILE_RESOURCE);
+		const profileType = await campaign.resourceType(PROFILE_RESOURCE);
 		// The UI speaks the spec's names; the profile answers with its own spelling of them.
-		const wire = resolveOptOutFields(
+		wire = resolveOptOutFields(
 			profileType,
 			mappings.map((m) => m.campaignField),
 		);
-		wireNames = new Map([...wire].map(([name, w]) => [name, w.field]));
+		keyAccess = await resolveKeyAccess(
+			campaign,
+			PROFILE_RESOURCE,
+			settings.key,
+			{ filter: settings.keyFilter },
+			profileType,
+		);
 	} catch (error) {
 		throw toNodeError(node, error);
 	}
 	const dynamicsFields = [...new Set(mappings.map((m) => m.dynamicsField))];
 	const campaignFields = [...new Set(mappings.map((m) => m.campaignField))];
-	const wireOf = (name: string) => wireNames.get(name) ?? name;
-	let keyAccess: Promise<KeyAccess> | undefined;
-	const profileKey = () =>
-		(keyAccess ??= resolveKeyAccess(campaign, PROFILE_RESOURCE, PROFILE_KEY, {}, profileType));
+	const wireOf = (name: string) => wire.get(name)?.field ?? name;
 
 	const staticData = this.getWorkflowStaticData('node');
-	const state = adoptMappings(readState(staticData), mappings);
+	const state = adoptSettings(readState(staticData), settings);
 
-	let dynamicsChanges;
-	let campaignChanges;
+	// 1. What to look at: a page of every profile (a full pass), or the changes since last time.
+	const work = new Map<string, PairWork>();
+	const deleted = new Set<string>();
+	let finishPass: (() => void) | undefined;
+	let finishIncremental: (() => void) | undefined;
 	try {
-		dynamicsChanges = await readDynamicsChanges(dynamics, state, dynamicsFields, pageSize);
-		campaignChanges = await readCampaignChanges(campaign, state, pageSize);
+		const full = state.pass || (!state.deltaLink && !state.dynamicsSince);
+		if (full) {
+			finishPass = await fullPassStep();
+		} else {
+			const dynamicsChanges = await readDynamicsChanges(dynamics, state, dynamicsFields, pageSize);
+			if (dynamicsChanges.expired) {
+				summary.notice =
+					'The Dynamics 365 change-tracking token had expired: every pair is checked again in a full pass (nothing is lost).';
+				finishPass = await fullPassStep();
+			} else {
+				const campaignChanges = await readCampaignChanges(campaign, state, keyAccess.key, pageSize);
+				summary.changeDetection = dynamicsChanges.mode;
+				summary.contactsRead = dynamicsChanges.contacts.size;
+				summary.contactsDeleted = dynamicsChanges.deleted.size;
+				countProfiles(campaignChanges);
+				for (const id of dynamicsChanges.deleted) deleted.add(id);
+				// Every contact or profile that changed, plus the pairs that failed last time.
+				for (const id of [
+					...dynamicsChanges.contacts.keys(),
+					...dynamicsChanges.deleted,
+					...campaignChanges.profiles.keys(),
+					...state.retry,
+				]) {
+					work.set(id, {
+						id,
+						contact: dynamicsChanges.contacts.get(id),
+						profile: campaignChanges.profiles.get(id),
+						contactDeleted: deleted.has(id),
+						duplicateProfiles: campaignChanges.duplicates.has(id),
+					});
+				}
+				finishIncremental = () => {
+					if (dynamicsChanges.mode === 'changeTracking')
+						state.deltaLink = dynamicsChanges.deltaLink;
+					else state.dynamicsSince = dynamicsChanges.since;
+					state.campaignSince = campaignChanges.since;
+				};
+			}
+		}
 	} catch (error) {
 		throw toNodeError(node, error);
 	}
-	summary.changeDetection = dynamicsChanges.mode;
-	summary.contactsRead = dynamicsChanges.contacts.size;
-	summary.contactsDeleted = dynamicsChanges.deleted.size;
-	summary.profilesRead = campaignChanges.read;
-	summary.profilesWithoutExternalId = campaignChanges.withoutExternalId;
 
-	// Every contact or profile that changed, plus the pairs that failed last time.
-	const ids = new Set<string>([
-		...[...dynamicsChanges.contacts.keys()].map((id) => id.toLowerCase()),
-		...dynamicsChanges.deleted,
-		...campaignChanges.profiles.keys(),
-		...state.retry,
-	]);
-	const contactsById = new Map(
-		[...dynamicsChanges.contacts].map(([id, row]) => [id.toLowerCase(), row]),
-	);
-	const deleted = new Set([...dynamicsChanges.deleted].map((id) => id.toLowerCase()));
+	function countProfiles(page: ProfilePage) {
+		summary.profilesRead += page.read;
+		summary.profilesWithoutExternalId += page.withoutKey;
+	}
 
+	/**
+	 * One step of a full pass: the starting delta link first (change tracking), then pages of
+	 * profiles, each paired with its contact read by id, up to "Max Records per Run" profiles.
+	 * Returns what to store once the pairs are written.
+	 */
+	async function fullPassStep(): Promise<() => void> {
+		const table = await dynamics.getTable(CONTACT_TABLE);
+		summary.changeDetection = table.changeTrackingEnabled ? 'changeTracking' : 'modifiedOn';
+		let pass = state.pass ?? { startedAt: new Date().toISOString() };
+		if (table.changeTrackingEnabled && !pass.baselineDeltaLink) {
+			pass = await readBaselineStep(dynamics, pass, dynamicsFields, BASELINE_PAGES_PER_RUN);
+			if (!pass.baselineDeltaLink) return () => (state.pass = pass);
+		}
+		let read = 0;
+		let nextHref = pass.nextHref;
+		let finished = false;
+		while (read < settings.maxRecordsPerRun) {
+			const page = await readProfilePage(campaign, keyAccess.key, pageSize, nextHref);
+			countProfiles(page);
+			read += page.read;
+			const contacts = await readContacts(dynamics, [...page.profiles.keys()], dynamicsFields);
+			summary.contactsRead += contacts.size;
+			for (const [id, profile] of page.profiles) {
+				const contact = contacts.get(id);
+				work.set(id, {
+					id,
+					contact,
+					profile,
+					contactDeleted: !contact,
+					duplicateProfiles: page.duplicates.has(id),
+					paired: true,
+				});
+			}
+			nextHref = page.nextHref;
+			if (!nextHref) {
+				finished = true;
+				break;
+			}
+		}
+		const profilesRead = (pass.profilesRead ?? 0) + read;
+		summary.fullPass = { profilesRead, finished };
+		const step = { ...pass, profilesRead, ...(nextHref ? { nextHref } : {}) };
+		return () => {
+			if (!finished) {
+				state.pass = step;
+				return;
+			}
+			delete state.pass;
+			const baseline = step.baselineDeltaLink;
+			if (baseline) state.deltaLink = baseline;
+			else state.dynamicsSince = step.startedAt;
+			state.campaignSince = step.startedAt;
+		};
+	}
+
+	// 2. Each pair: decide per flag, then write.
 	const items: INodeExecutionData[] = [];
 	const failures: string[] = [];
 	const retry: string[] = [];
 	const continueOnFail = this.continueOnFail();
 	const pairKeys = state.pairKeys;
 
-	const results = await mapWithConcurrency([...ids], CONCURRENCY, async (id) => {
-		const work: PairWork = {
-			id,
-			contact: contactsById.get(id),
-			profile: campaignChanges.profiles.get(id),
-			contactDeleted: deleted.has(id),
-			duplicateProfiles: campaignChanges.duplicates.has(id),
-		};
+	const results = await mapWithConcurrency([...work.values()], CONCURRENCY, async (pair) => {
 		try {
-			return await syncPair(work);
+			return await syncPair(pair);
 		} catch (error) {
-			const failed = toNodeError(node, error, { recordId: id }).message;
-			return { id, failed, profile: work.profile } as const;
+			const failed = toNodeError(node, error, { recordId: pair.id }).message;
+			return { id: pair.id, failed, profile: pair.profile } as const;
 		}
 	});
 
-	async function syncPair(work: PairWork) {
-		const { id } = work;
-		if (!work.contact && !work.contactDeleted && !GUID.test(id)) {
-			// An externalId that is no contact id cannot name a contact.
-			work.contactDeleted = true;
-		}
-		if (!work.contact && !work.contactDeleted) {
-			work.contact = await dynamics.retrieve(CONTACT_TABLE, id, {
+	/** The profiles holding this key: before a write, so a duplicate is never written to blindly. */
+	async function profilesOf(client: CampaignClient, id: string) {
+		return await findByKey(client, keyAccess, id);
+	}
+
+	async function syncPair(pair: PairWork) {
+		const { id } = pair;
+		if (!pair.paired && !pair.contact && !pair.contactDeleted) {
+			pair.contact = await dynamics.retrieve(CONTACT_TABLE, id, {
 				select: [CONTACT_ID, 'modifiedon', ...dynamicsFields],
 				formattedValues: false,
 			});
-			if (!work.contact) work.contactDeleted = true;
+			if (!pair.contact) pair.contactDeleted = true;
 		}
-		if (!work.profile && !work.duplicateProfiles && !work.contactDeleted) {
-			const found = await findByKey(campaign, await profileKey(), id);
-			if (found.length > 1) work.duplicateProfiles = true;
-			work.profile = found[0];
+		if (!pair.profile && !pair.duplicateProfiles && !pair.contactDeleted) {
+			const found = await profilesOf(campaign, id);
+			if (found.length > 1) pair.duplicateProfiles = true;
+			pair.profile = found[0];
+			pair.keyChecked = true;
 		}
-		if (work.duplicateProfiles) {
+		if (pair.duplicateProfiles) {
 			throw new NodeOperationError(
 				node,
-				`Several Campaign profiles have externalId ${id}: keep one, then the flags sync again`,
+				`Several Campaign profiles have ${keyAccess.key} ${id}: keep one, then the flags sync again`,
 			);
 		}
-		const previous = decodeMemory(state.memory[id], pairKeys);
+		const previous = decodeMemory(pairCode(state, id), pairKeys);
 		const resolution = resolveOptOut({
 			direction,
 			mappings,
-			contact: work.contact
+			contact:
+				pair.contact && !pair.contactDeleted
+					? {
+							values: flagValues(pair.contact, dynamicsFields),
+							modifiedOn: String(pair.contact.modifiedon ?? ''),
+						}
+					: undefined,
+			profile: pair.profile
 				? {
-						values: flagValues(work.contact, dynamicsFields),
-						modifiedOn: String(work.contact.modifiedon ?? ''),
-					}
-				: undefined,
-			profile: work.profile
-				? {
-						values: flagValues(work.profile, campaignFields, wireOf),
-						lastModified: String(work.profile.lastModified ?? ''),
+						values: flagValues(pair.profile, campaignFields, wireOf),
+						lastModified: String(pair.profile.lastModified ?? ''),
+						flagModified: flagDates(pair.profile, wire),
 					}
 				: undefined,
 			previous,
@@ -286,15 +440,31 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			if (d.write === 'dynamics') toDynamics[d.dynamicsField] = d.value === true;
 			if (d.write === 'campaign') toCampaign[wireOf(d.campaignField)] = d.value === true;
 		}
+		const check = pair.paired
+			? // A full pass visits every profile, duplicates included, and writes each one its own
+				// way; the contact is written only for a key one profile holds.
+				Object.keys(toDynamics).length > 0
+			: Object.keys(toCampaign).length + Object.keys(toDynamics).length > 0;
+		if (!pair.keyChecked && check) {
+			// The profile came from a page or a list of changes, which may not show a second
+			// profile with the same key.
+			const found = await profilesOf(campaign, id);
+			if (found.length > 1) {
+				throw new NodeOperationError(
+					node,
+					`Several Campaign profiles have ${keyAccess.key} ${id}: keep one, then the flags sync again`,
+				);
+			}
+		}
 		if (Object.keys(toDynamics).length) await dynamics.update(CONTACT_TABLE, id, toDynamics);
-		if (Object.keys(toCampaign).length && work.profile) {
+		if (Object.keys(toCampaign).length && pair.profile) {
 			const href =
-				typeof work.profile.href === 'string'
-					? work.profile.href
-					: campaign.recordHref(PROFILE_RESOURCE, String(work.profile.PKey));
+				typeof pair.profile.href === 'string'
+					? pair.profile.href
+					: campaign.recordHref(PROFILE_RESOURCE, String(pair.profile.PKey));
 			await campaign.patch(href, toCampaign);
 		}
-		return { id, work, resolution, toDynamics, toCampaign } as const;
+		return { id, pair, resolution, toDynamics, toCampaign } as const;
 	}
 
 	for (const result of results) {
@@ -320,21 +490,21 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			}
 			continue;
 		}
-		const { work, resolution, toDynamics, toCampaign } = result;
+		const { pair, resolution, toDynamics, toCampaign } = result;
 		const base = {
 			contactid: id,
-			...(work.profile?.PKey ? { profilePKey: String(work.profile.PKey) } : {}),
+			...(pair.profile?.PKey ? { profilePKey: String(pair.profile.PKey) } : {}),
 			decisions: resolution.decisions,
 		};
-		if (work.contactDeleted) {
-			const known = state.memory[id] !== undefined;
+		if (pair.contactDeleted) {
+			const known = pairCode(state, id) !== undefined;
 			// The pair is gone: forget it, so a contact recreated with this id starts fresh.
-			delete state.memory[id];
+			setPairCode(state, id, undefined);
 			if (deleted.has(id)) {
-				if (known || work.profile) {
+				if (known || pair.profile) {
 					items.push({ json: { ...base, outcome: 'contactDeleted' }, pairedItem: { item: 0 } });
 				}
-			} else if (work.profile) {
+			} else if (pair.profile) {
 				summary.profilesWithoutContact += 1;
 				items.push({
 					json: { ...base, outcome: 'profileWithoutContact' },
@@ -343,20 +513,22 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			}
 			continue;
 		}
-		if (!work.profile) {
+		if (!pair.profile) {
 			summary.contactsWithoutProfile += 1;
 			continue;
 		}
 		summary.pairsChecked += 1;
-		state.memory[id] = encodeMemory(resolution.next, pairKeys);
+		rememberPair(state, id, resolution.next);
 		const dCount = Object.keys(toDynamics).length;
 		const cCount = Object.keys(toCampaign).length;
 		if (dCount) summary.writtenToDynamics += 1;
 		if (cCount) summary.writtenToCampaign += 1;
-		const conflicts = resolution.decisions.filter((d) => d.reason.startsWith('conflict'));
+		const conflicts = resolution.decisions.filter(
+			(d) => d.rule === 'conflictNewerWins' || d.rule === 'conflictOptedOutWins',
+		);
 		for (const c of conflicts) {
 			summary.conflicts.total += 1;
-			if (c.reason.includes('opted-out wins')) summary.conflicts.optedOutWon += 1;
+			if (c.rule === 'conflictOptedOutWins') summary.conflicts.optedOutWon += 1;
 			else if (c.write === 'campaign') summary.conflicts.dynamicsWon += 1;
 			else summary.conflicts.campaignWon += 1;
 		}
@@ -369,15 +541,10 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 	}
 
 	state.retry = retry;
-	if (dynamicsChanges.mode === 'changeTracking') state.deltaLink = dynamicsChanges.deltaLink;
-	else state.dynamicsSince = dynamicsChanges.since;
-	state.campaignSince = campaignChanges.since;
+	finishPass?.();
+	finishIncremental?.();
 	writeState(staticData, state);
 
-	if (dynamicsChanges.resynced) {
-		summary.notice =
-			'The Dynamics 365 change-tracking token had expired: every contact was read again (nothing is lost).';
-	}
 	if (failures.length && !continueOnFail) {
 		throw new NodeOperationError(
 			node,
@@ -390,16 +557,23 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 }
 
 /**
- * Ties the state to the current mappings: memory digits follow the mapping order, and a changed
- * set of mappings reads everything once so new pairs are aligned.
+ * Ties the state to the current settings: memory digits follow the mapping order, and a change of
+ * mappings or of the Campaign key starts a full pass so every pair is aligned under them.
  */
-function adoptMappings(state: OptInOutState, mappings: OptOutMapping[]): OptInOutState {
-	const pairKeys = mappings.map(optOutPairKey);
-	const settings = pairKeys.join(',');
-	if (state.settings === settings) return state;
-	const memory: Record<string, string> = {};
-	for (const [id, code] of Object.entries(state.memory)) {
-		memory[id] = encodeMemory(decodeMemory(code, state.pairKeys), pairKeys);
+function adoptSettings(state: OptInOutState, settings: Settings): OptInOutState {
+	const pairKeys = settings.mappings.map(optOutPairKey);
+	const signature = [pairKeys.join(','), settings.key, settings.keyFilter].join('|');
+	if (state.settings === signature) return state;
+	const adopted: OptInOutState = {
+		version: 2,
+		pairKeys,
+		memory: {},
+		retry: state.retry,
+		settings: signature,
+		pass: { startedAt: new Date().toISOString() },
+	};
+	for (const [id, code] of rememberedPairs(state)) {
+		setPairCode(adopted, id, encodeMemory(decodeMemory(code, state.pairKeys), pairKeys));
 	}
-	return { version: 1, pairKeys, memory, retry: state.retry, settings };
+	return adopted;
 }

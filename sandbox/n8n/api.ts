@@ -201,13 +201,17 @@ export const n8nRest = {
 	/**
 	 * Whether n8n is ready for API calls. `/healthz` answers 200 as soon as the port is open, while
 	 * migrations still run and every other route answers "starting up"; `/healthz/readiness` waits
-	 * for the database and the routes.
+	 * for the database. n8n 1.x registers its REST routes only after that, so until `GET
+	 * /rest/login` exists (it answers 401 without a login) every REST call is a 404.
 	 */
 	async isReady(baseUrl: string): Promise<boolean> {
 		try {
-			const response = await fetch(`${baseUrl}/healthz/readiness`);
-			await response.text();
-			return response.status === 200;
+			const readiness = await fetch(`${baseUrl}/healthz/readiness`);
+			await readiness.text();
+			if (readiness.status !== 200) return false;
+			const login = await fetch(`${baseUrl}/rest/login`);
+			await login.text();
+			return login.status !== 404;
 		} catch {
 			return false;
 		}
@@ -238,16 +242,24 @@ export class N8nRestClient {
 		return response.body as T;
 	}
 
-	/** The API key scopes this instance accepts. */
-	async apiKeyScopes(): Promise<string[]> {
-		return (await this.call<{ data: string[] }>('GET', '/rest/api-keys/scopes')).data;
+	/**
+	 * The API key scopes this instance accepts; undefined where API keys have no scopes (older n8n
+	 * 1.x, 1.85 among them: a key may do everything its owner may).
+	 */
+	async apiKeyScopes(): Promise<string[] | undefined> {
+		try {
+			return (await this.call<{ data: string[] }>('GET', '/rest/api-keys/scopes')).data;
+		} catch (error) {
+			if (error instanceof N8nRequestError && error.status === 404) return undefined;
+			throw error;
+		}
 	}
 
 	/** Creates a non-expiring API key; returns the raw key (shown only once by n8n). */
-	async createApiKey(label: string, scopes: string[]): Promise<string> {
+	async createApiKey(label: string, scopes: string[] | undefined): Promise<string> {
 		const response = await this.call<{ data: { rawApiKey: string } }>('POST', '/rest/api-keys', {
 			label,
-			scopes,
+			...(scopes ? { scopes } : {}),
 			expiresAt: null,
 		});
 		return response.data.rawApiKey;
@@ -282,12 +294,36 @@ export class N8nRestClient {
 	}
 }
 
+/**
+ * Older n8n 1.x (1.85 among them) leaves `status` out of the executions it lists; it is told
+ * from `finished` and `stoppedAt` there (a stopped, unfinished execution failed).
+ */
+function withStatus(execution: Execution): Execution {
+	if (execution.status) return execution;
+	const status: ExecutionStatus = execution.finished
+		? 'success'
+		: execution.stoppedAt
+			? 'error'
+			: 'running';
+	return { ...execution, status };
+}
+
 /** n8n's public API, authenticated with an API key. */
 export class N8nApi {
+	/** n8n 2.x publishes and unpublishes; 1.x knows the same calls as activate and deactivate. */
+	private readonly publication: { on: string; off: string };
+
 	constructor(
 		readonly baseUrl: string,
 		private readonly apiKey: string,
-	) {}
+		/** The n8n release answering; 2.x when omitted. */
+		n8nVersion = '2',
+	) {
+		this.publication =
+			Number(n8nVersion.split('.')[0]) < 2
+				? { on: 'activate', off: 'deactivate' }
+				: { on: 'publish', off: 'unpublish' };
+	}
 
 	private async call<T>(
 		method: string,
@@ -308,12 +344,25 @@ export class N8nApi {
 		return response.body as T;
 	}
 
-	createCredential(credential: {
+	/**
+	 * Creates a credential. n8n adds an "Allowed HTTP Request Domains" field to every credential
+	 * type; n8n 1.x's schema for it demands `allowedDomains` unless `allowedHttpRequestDomains` is
+	 * sent (its `if` also holds when the field is absent), so the editor's default, `all`, is sent
+	 * explicitly where the schema has the field.
+	 */
+	async createCredential(credential: {
 		name: string;
 		type: string;
 		data: Record<string, unknown>;
 	}): Promise<Credential> {
-		return this.call('POST', '/credentials', credential);
+		let data = credential.data;
+		if (data.allowedHttpRequestDomains === undefined) {
+			const schema = await this.credentialSchema(credential.type);
+			if (schema.properties.allowedHttpRequestDomains) {
+				data = { ...data, allowedHttpRequestDomains: 'all' };
+			}
+		}
+		return this.call('POST', '/credentials', { ...credential, data });
 	}
 
 	/** JSON schema of a credential type's fields; fails with 404 when the type is not loaded. */
@@ -349,14 +398,14 @@ export class N8nApi {
 	publishWorkflow(id: string, versionId?: string): Promise<Workflow> {
 		return this.call(
 			'POST',
-			`/workflows/${encodeURIComponent(id)}/publish`,
+			`/workflows/${encodeURIComponent(id)}/${this.publication.on}`,
 			versionId ? { versionId } : {},
 		);
 	}
 
 	/** Unpublishes (deactivates) the workflow: its trigger stops. */
 	unpublishWorkflow(id: string): Promise<Workflow> {
-		return this.call('POST', `/workflows/${encodeURIComponent(id)}/unpublish`);
+		return this.call('POST', `/workflows/${encodeURIComponent(id)}/${this.publication.off}`);
 	}
 
 	async listExecutions(query: ListExecutionsQuery = {}): Promise<Execution[]> {
@@ -366,11 +415,13 @@ export class N8nApi {
 			undefined,
 			{ ...query },
 		);
-		return response.data;
+		return response.data.map(withStatus);
 	}
 
-	getExecution(id: string, includeData = true): Promise<Execution> {
-		return this.call('GET', `/executions/${encodeURIComponent(id)}`, undefined, { includeData });
+	async getExecution(id: string, includeData = true): Promise<Execution> {
+		return withStatus(
+			await this.call('GET', `/executions/${encodeURIComponent(id)}`, undefined, { includeData }),
+		);
 	}
 
 	/** Retries a failed execution; `loadWorkflow` runs the current workflow instead of the saved one. */

@@ -11,7 +11,14 @@ import * as os from 'os';
 import * as path from 'path';
 
 import { N8nApi, N8nRestClient, n8nRest } from './api';
-import { isRuntimeInstalled, runCommand, runtimeEnv, runtimePaths } from './install-runtime';
+import {
+	N8N_VERSION,
+	defaultRuntimeDir,
+	isRuntimeInstalled,
+	runCommand,
+	runtimeEnv,
+	runtimePaths,
+} from './install-runtime';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -41,15 +48,19 @@ export interface StartN8nOptions {
 	withoutPackage?: boolean;
 	/** Extra environment for n8n; wins over the defaults below. */
 	env?: Record<string, string>;
-	/** Runtime cache folder (see install-runtime.ts). */
+	/** The n8n release to run (installed with install-runtime.ts); defaults to N8N_VERSION. */
+	n8nVersion?: string;
+	/** Runtime folder of that release (see install-runtime.ts). */
 	runtimeDir?: string;
 	/** Receives progress lines and n8n's output; silent when omitted. */
 	log?: (line: string) => void;
-	/** How long to wait for `/healthz/readiness`. */
+	/** How long to wait for `/healthz/readiness` and the REST routes. */
 	startTimeoutMs?: number;
 }
 
 export interface N8nInstance {
+	/** The n8n release running. */
+	version: string;
 	baseUrl: string;
 	port: number;
 	/** Process id of n8n, also the id of its process group. */
@@ -71,10 +82,11 @@ const MAX_LOG_LINES = 5000;
 
 export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstance> {
 	const log = options.log ?? (() => undefined);
-	const runtimeDir = options.runtimeDir;
-	if (!isRuntimeInstalled(runtimeDir)) {
+	const version = options.n8nVersion ?? N8N_VERSION;
+	const runtimeDir = options.runtimeDir ?? defaultRuntimeDir(version);
+	if (!isRuntimeInstalled(runtimeDir, version)) {
 		throw new Error(
-			'The n8n runtime is not installed: run `npx ts-node --transpile-only sandbox/n8n/install-runtime.ts` first',
+			`n8n ${version} is not installed: run \`npm run n8n:install -- --n8n ${version}\` first`,
 		);
 	}
 	const paths = runtimePaths(runtimeDir);
@@ -185,15 +197,16 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 		const cookie = await ownerCookie(baseUrl);
 		const rest = new N8nRestClient(baseUrl, cookie);
 		const available = await rest.apiKeyScopes();
-		const scopes = available.filter((scope) =>
+		const scopes = available?.filter((scope) =>
 			API_KEY_SCOPE_PREFIXES.some((prefix) => scope.startsWith(prefix)),
 		);
 		const apiKey = await rest.createApiKey(`e2e ${new Date().toISOString()}`, scopes);
-		const api = new N8nApi(baseUrl, apiKey);
+		const api = new N8nApi(baseUrl, apiKey, version);
 
 		if (packageName) await assertPackageLoaded(rest, packageName, userFolder);
 		log(`[n8n] ready after ${Math.round((Date.now() - started) / 1000)}s`);
 		return {
+			version,
 			baseUrl,
 			port,
 			pid: child.pid ?? -1,
@@ -242,7 +255,7 @@ async function waitForReadiness(
 		await new Promise((resolve) => setTimeout(resolve, 500));
 	}
 	throw new Error(
-		`n8n was not ready (${baseUrl}/healthz/readiness) within ${timeoutMs} ms:\n${tail(logs)}`,
+		`n8n was not ready (${baseUrl}/healthz/readiness, then /rest/login) within ${timeoutMs} ms:\n${tail(logs)}`,
 	);
 }
 

@@ -1,10 +1,11 @@
 import { Dynamics365Api } from '../../credentials/Dynamics365Api.credentials';
 import { n8nTransport, type HttpResponse } from '../../lib/http';
 import { startDataverseSandbox, type DataverseSandbox } from '../../sandbox/dataverse';
+import { DataverseSandboxAdmin } from '../../sandbox/dataverse/admin';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import { axiosTransport } from '../support/axios-transport';
 import { dynamicsTokens, sandboxDynamicsSettings } from '../support/tokens';
-import { n8nTestContext } from '../unit/http/n8n-context';
+import { n8nTestContext, type N8nTestContextOptions } from '../unit/http/n8n-context';
 import { ENVIRONMENT_URL_EXPRESSION, environmentUrlOf } from '../../lib/dynamics/auth';
 import { resolveCredentialExpression, runCredentialTest } from './credential-test';
 
@@ -22,15 +23,19 @@ beforeEach(() => {
 	sandbox.server.resetCounters();
 });
 
-function context(overrides: Record<string, string> = {}) {
-	return n8nTestContext(credential, {
-		environmentUrl: sandbox.url,
-		tenantId: defaults.tenantId,
-		clientId: defaults.clientId,
-		clientSecret: defaults.clientSecret,
-		authorityHost: sandbox.url,
-		...overrides,
-	});
+function context(overrides: Record<string, string> = {}, options: N8nTestContextOptions = {}) {
+	return n8nTestContext(
+		credential,
+		{
+			environmentUrl: sandbox.url,
+			tenantId: defaults.tenantId,
+			clientId: defaults.clientId,
+			clientSecret: defaults.clientSecret,
+			authorityHost: sandbox.url,
+			...overrides,
+		},
+		options,
+	);
 }
 
 function whoAmI(c: ReturnType<typeof context>): Promise<HttpResponse> {
@@ -133,6 +138,31 @@ describe('Microsoft Dynamics 365 (Dataverse) API credential', () => {
 		expect(c.tokenRuns()).toBe(2);
 		expect(tokenRequests()).toBe(2);
 		expect(sandbox.server.getCounters()['GET api']).toBe(3);
+	});
+
+	it('refreshes an expired token on n8n 1.x too, whose helper hands every 401 back as an answer', async () => {
+		const c = context({}, { n8nV1StatusHandling: true });
+		expect((await whoAmI(c)).status).toBe(200);
+		await new DataverseSandboxAdmin(sandbox.url).expireTokens();
+		const res = await whoAmI(c);
+		expect(res.status).toBe(200);
+		expect(c.tokenRuns()).toBe(2);
+		expect(tokenRequests()).toBe(2);
+		// The 401, the request again with status errors on (n8n refreshes there), its repeat.
+		expect(sandbox.server.getCounters()['GET api']).toBe(4);
+	});
+
+	it('on n8n 1.x, still answers other error statuses as responses with the service body', async () => {
+		const c = context({}, { n8nV1StatusHandling: true });
+		expect((await whoAmI(c)).status).toBe(200);
+		await new DataverseSandboxAdmin(sandbox.url).expireTokens();
+		const res = await n8nTransport(c.ctx, 'dynamics365Api').request({
+			method: 'GET',
+			url: `${sandbox.url}/api/data/v9.2/contacts(00000000-0000-0000-0000-00000000dead)`,
+		});
+		expect(res.status).toBe(404);
+		expect(res.body).toMatchObject({ error: { code: expect.any(String) } });
+		expect(c.tokenRuns()).toBe(2);
 	});
 
 	it('returns the second 401 as a response instead of refreshing again', async () => {

@@ -4,6 +4,7 @@ import path from 'path';
 import type { IDataObject, INode } from 'n8n-workflow';
 
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
+import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
 import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
 import type { TestWorkflow, WorkflowJson } from '../support/harness';
 import { chain, node, useNodeFixture } from './fixture';
@@ -55,6 +56,11 @@ describe('Opt-In/Out Sync', () => {
 			records: items.filter((i) => !('_summary' in i)) as unknown as OptInOutRecordItem[],
 			error: result.nodes[SYNC]?.error,
 		};
+	}
+
+	/** The contact ids whose pair the node remembers. */
+	function remembered(wf: TestWorkflow): string[] {
+		return rememberedPairs(readState(wf.staticData(SYNC))).map(([id]) => id);
 	}
 
 	/** A contact and its profile, paired by externalId = contactid. */
@@ -111,11 +117,10 @@ describe('Opt-In/Out Sync', () => {
 			const props = new OptInOutSync().description.properties;
 			const notice = props.find((p) => p.type === 'notice')!;
 			expect(notice.displayOptions?.show?.direction).toEqual(['dynamicsToCampaign']);
+			// Shown whatever the direction: n8n drops the values of hidden parameters, and the
+			// template ships Disabled with its mappings ready.
 			const mappings = props.find((p) => p.name === 'mappings')!;
-			expect(mappings.displayOptions?.show?.direction).toEqual([
-				'campaignToDynamics',
-				'bidirectional',
-			]);
+			expect(mappings.displayOptions).toBeUndefined();
 		});
 
 		it('Campaign to Dynamics 365: a Campaign change overwrites the Dynamics value, never the reverse', async () => {
@@ -333,8 +338,7 @@ describe('Opt-In/Out Sync', () => {
 			const { id, pkey } = await pair({ donotemail: true }, { blackListEmail: true });
 			const wf = workflow({ direction: 'bidirectional' });
 			await cycle(wf);
-			const before = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
-			expect(before.memory[id]).toBeDefined();
+			expect(remembered(wf)).toContain(id);
 			await fx.dataverse.deleteRecord('contact', id);
 			const { summary, records } = await cycle(wf);
 			expect(summary).toMatchObject({ contactsDeleted: 1, writtenToCampaign: 0, errors: 0 });
@@ -342,8 +346,83 @@ describe('Opt-In/Out Sync', () => {
 				expect.objectContaining({ contactid: id, outcome: 'contactDeleted' }),
 			]);
 			expect((await profile(pkey)).blackListEmail).toBe(true);
-			const state = wf.staticData(SYNC).optInOut as { memory: Record<string, string> };
-			expect(state.memory[id]).toBeUndefined();
+			expect(remembered(wf)).not.toContain(id);
+		});
+	});
+
+	describe('First cycle, bounded (#14)', () => {
+		it('pairs every profile a page at a time over several runs, each reading at most "Max Records per Run" profiles, and then reads only changes', async () => {
+			const pairs = [];
+			for (let i = 0; i < 14; i++) pairs.push(await pair({ donotemail: i % 3 === 0 }));
+			const wf = workflow({
+				direction: 'bidirectional',
+				options: { pageSize: 2, maxRecordsPerRun: 5 },
+			});
+			const progress: Array<{ profilesRead: number; finished: boolean } | undefined> = [];
+			for (let i = 0; i < 3; i++) {
+				const { summary, error } = await cycle(wf);
+				expect(error).toBeUndefined();
+				expect(summary.profilesRead).toBeLessThanOrEqual(6);
+				progress.push(summary.fullPass);
+			}
+			// Pages of 2 until at least 5 profiles were read in the run.
+			expect(progress).toEqual([
+				{ profilesRead: 6, finished: false },
+				{ profilesRead: 12, finished: false },
+				{ profilesRead: 14, finished: true },
+			]);
+			for (const [i, p] of pairs.entries()) {
+				expect((await profile(p.pkey)).blackListEmail).toBe(i % 3 === 0);
+			}
+			// Only the pairs where something is opted out are remembered.
+			expect(remembered(wf).sort()).toEqual(
+				pairs
+					.filter((_, i) => i % 3 === 0)
+					.map((p) => p.id)
+					.sort(),
+			);
+			// A change made during the pass, then the next cycles read changes only.
+			await fx.dataverse.editRecord('contact', pairs[1].id, { donotphone: true });
+			const next = await cycle(wf);
+			expect(next.summary.fullPass).toBeUndefined();
+			expect(next.summary).toMatchObject({ contactsRead: 1, writtenToCampaign: 1 });
+			expect((await profile(pairs[1].pkey)).blackListPhone).toBe(true);
+		});
+	});
+
+	describe('Pairing by the Campaign key (#14)', () => {
+		it('pairs contacts and profiles through the key and filter chosen in the settings', async () => {
+			const resources = await fx.campaign.resources();
+			const profileDefinition = resources.find((r) => r.name === 'profile')!;
+			await fx.campaign.defineResource({
+				...profileDefinition,
+				fields: [
+					...profileDefinition.fields,
+					{ name: 'cusCrmReference', type: 'string', label: 'CRM reference', length: 64 },
+				],
+				filters: [
+					...(profileDefinition.filters ?? []),
+					{ name: 'crmReference', field: 'cusCrmReference', label: 'By CRM reference' },
+				],
+			});
+			const [id] = await fx.dataverse.seed('contact', [
+				{ firstname: 'Key', donotemail: true, donotphone: false },
+			]);
+			const [p] = await fx.campaign.insert('profile', [
+				{ email: 'key@example.com', externalId: 'legacy-7', cusCrmReference: id },
+			]);
+			const wf = workflow({
+				direction: 'bidirectional',
+				campaignKey: 'cusCrmReference',
+				campaignKeyFilter: 'crmReference',
+			});
+			const { summary } = await cycle(wf);
+			expect(summary).toMatchObject({ pairsChecked: 1, writtenToCampaign: 1, errors: 0 });
+			expect((await profile(p.PKey)).blackListEmail).toBe(true);
+			// A later change of that contact finds the profile through the same filter.
+			await fx.dataverse.editRecord('contact', id, { donotphone: true });
+			expect((await cycle(wf)).summary).toMatchObject({ writtenToCampaign: 1, errors: 0 });
+			expect((await profile(p.PKey)).blackListPhone).toBe(true);
 		});
 	});
 

@@ -77,7 +77,7 @@ describe('npm pack in a clean checkout', () => {
 		let icons = 0;
 		for (const file of built) {
 			const code = readFileSync(path.join(packageDir(), file), 'utf8');
-			for (const [, icon] of code.matchAll(/file:([^'"`]+)/g)) {
+			for (const [, icon] of code.matchAll(/['"`]file:([^'"`]+)['"`]/g)) {
 				const shipped = path.posix.normalize(path.posix.join(path.posix.dirname(file), icon));
 				expect(files).toContain(shipped);
 				icons++;

@@ -23,9 +23,20 @@ export interface N8nTestContext {
 	tokenRuns(): number;
 }
 
+export interface N8nTestContextOptions {
+	/**
+	 * Behave like n8n 1.x's request helper (n8n-core 1.x, request-helper-functions.js
+	 * `convertN8nRequestToAxios`): any truthy `ignoreHttpStatusErrors`, the `{ ignore, except }`
+	 * form included, turns off status errors altogether, so a 401 comes back as an answer and n8n
+	 * never refreshes the token. The rest is n8n-core's real helper.
+	 */
+	n8nV1StatusHandling?: boolean;
+}
+
 export function n8nTestContext(
 	type: ICredentialType,
 	data: ICredentialDataDecryptedObject,
+	options: N8nTestContextOptions = {},
 ): N8nTestContext {
 	const credentials = new TestCredentialsHelper([type]);
 	credentials.setCredentials(type.name, data);
@@ -42,6 +53,16 @@ export function n8nTestContext(
 		credentialsHelper: credentials,
 	} as unknown as IWorkflowExecuteAdditionalData;
 	const helpers = getRequestHelperFunctions({} as Workflow, node, additionalData);
+	if (options.n8nV1StatusHandling) {
+		const current = helpers.httpRequestWithAuthentication;
+		helpers.httpRequestWithAuthentication = async function (this: IExecuteFunctions, ...args) {
+			const [credentialType, request, ...rest] = args;
+			const v1Request = request.ignoreHttpStatusErrors
+				? { ...request, ignoreHttpStatusErrors: true }
+				: request;
+			return await current.call(this, credentialType, v1Request, ...rest);
+		};
+	}
 	const silent = () => undefined;
 	const ctx = {
 		helpers,

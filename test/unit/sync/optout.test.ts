@@ -65,6 +65,7 @@ describe('Opt-in/out', () => {
 			...pair,
 			write: 'dynamics',
 			value: true,
+			rule: 'campaignChanged',
 			reason: 'campaign changed',
 		});
 		// Dynamics edited by hand, Campaign unchanged: left alone until Campaign changes.
@@ -79,6 +80,7 @@ describe('Opt-in/out', () => {
 			...pair,
 			write: 'campaign',
 			value: true,
+			rule: 'dynamicsChanged',
 			reason: 'dynamics changed',
 		});
 	});
@@ -102,6 +104,7 @@ describe('Opt-in/out', () => {
 				...pair,
 				write: 'dynamics',
 				value: true,
+				rule: 'conflictNewerWins',
 				reason:
 					'conflict: newer wins (campaign 2024-05-01T12:00:03.000Z > dynamics 2024-05-01T12:00:01.000Z)',
 			});
@@ -135,13 +138,112 @@ describe('Opt-in/out', () => {
 			).toMatchObject({ write: 'campaign', value: true, reason: 'conflict tie: opted-out wins' });
 		});
 
-		it('aligns both sides on the first sync, opted-out winning when times are unknown', () => {
-			expect(decide(input(false, true, {}, ['', '']))).toMatchObject({
+		it('aligns both sides on the first cycle with opted out winning, whatever the dates', () => {
+			// The profile was written after the contact (it always is, by the first workflow).
+			// No memory: nothing opted out was seen before, so the opted-out side is the one that moved.
+			expect(decide(input(true, false))).toMatchObject({
+				write: 'campaign',
+				value: true,
+				rule: 'dynamicsChanged',
+			});
+			expect(
+				decide(input(false, true, {}, ['2024-05-02T00:00:00Z', '2024-05-01T00:00:00Z'])),
+			).toMatchObject({
 				write: 'dynamics',
 				value: true,
-				reason: 'conflict, a timestamp is missing: opted-out wins',
+				rule: 'campaignChanged',
 			});
 		});
+
+		it('opts in on the other side only after seeing this side opt in', () => {
+			const both = { [key]: { dynamics: true, campaign: true } };
+			expect(decide(input(false, true, { previous: both }))).toMatchObject({
+				write: 'campaign',
+				value: false,
+				rule: 'dynamicsChanged',
+			});
+			// Sides apart with no change seen (e.g. left so by Campaign → Dynamics): opted out stays.
+			const apart = { [key]: { dynamics: false, campaign: true } };
+			expect(decide(input(false, true, { previous: apart }))).toMatchObject({
+				write: 'dynamics',
+				value: true,
+				rule: 'optedOutWins',
+			});
+		});
+
+		it("decides a conflict by the date of that flag in Campaign, not the profile's", () => {
+			const p = { [key]: { dynamics: true, campaign: false } };
+			const i = input(false, true, { previous: p }, [
+				'2024-05-01T12:00:05Z',
+				'2024-05-01T12:00:09Z',
+			]);
+			i.profile!.flagModified = { denyListEmail: '2024-05-01T12:00:01Z' };
+			expect(decide(i)).toMatchObject({
+				write: 'campaign',
+				value: false,
+				rule: 'conflictNewerWins',
+			});
+		});
+
+		it('never moves a flag on a value the answer did not carry', () => {
+			const both = { [key]: { dynamics: true, campaign: true } };
+			expect(decide(input(true, true, { previous: both, profile: { values: {} } }))).toMatchObject({
+				write: 'none',
+				rule: 'unknownValue',
+			});
+		});
+	});
+
+	describe('Campaign → Dynamics', () => {
+		it('on the first cycle moves an opt-out, never an opt-in nobody was seen making', () => {
+			const direction = 'campaignToDynamics' as const;
+			expect(decide(input(true, false, { direction }))).toMatchObject({
+				write: 'none',
+				rule: 'notMoved',
+			});
+			expect(decide(input(false, true, { direction }))).toMatchObject({
+				write: 'dynamics',
+				value: true,
+				rule: 'campaignChanged',
+			});
+			// Seen opting in, in Campaign: Dynamics follows.
+			const both = { [key]: { dynamics: true, campaign: true } };
+			expect(decide(input(true, false, { direction, previous: both }))).toMatchObject({
+				write: 'dynamics',
+				value: false,
+				rule: 'campaignChanged',
+			});
+		});
+	});
+
+	it('keeps every opt-out over any sequence of cycles where nobody opts in', () => {
+		// A small deterministic generator: users only ever opt out; cycles see any interleaving.
+		let seed = 7;
+		const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+		for (let trial = 0; trial < 300; trial++) {
+			let d = random() < 0.5;
+			let c = random() < 0.5;
+			let previous: Record<string, { dynamics: boolean; campaign: boolean }> | undefined;
+			const everOut = { d, c };
+			for (let cycle = 0; cycle < 6; cycle++) {
+				if (random() < 0.3) d = true;
+				if (random() < 0.3) c = true;
+				everOut.d ||= d;
+				everOut.c ||= c;
+				const times: [string, string] = [
+					new Date(Date.UTC(2024, 0, 1, 0, 0, Math.floor(random() * 60))).toISOString(),
+					new Date(Date.UTC(2024, 0, 1, 0, 0, Math.floor(random() * 60))).toISOString(),
+				];
+				const result = resolveOptOut(input(d, c, { previous }, times));
+				const decision = result.decisions[0];
+				if (decision.write === 'dynamics') d = decision.value!;
+				if (decision.write === 'campaign') c = decision.value!;
+				previous = result.next;
+				if (everOut.d || everOut.c) {
+					expect([d, c, decision.rule]).toEqual([true, true, decision.rule]);
+				}
+			}
+		}
 	});
 
 	it('suppresses echoes: the value we wrote does not bounce back', () => {
