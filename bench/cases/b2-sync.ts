@@ -7,6 +7,7 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
 
 import { mapWithConcurrency } from '../../lib/http/limiter';
+import { profiled, type ProfileSummary } from '../profile';
 
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import type { TestWorkflow, WorkflowJson } from '../../test/support/harness';
@@ -58,6 +59,8 @@ export async function runTemplate(
 		replay?: string;
 		/** "Campaign Refuses Duplicate Keys" on: an initial load creates without a lookup first. */
 		keyUnique?: boolean;
+		/** Called after each run (e.g. to read the sandboxes' counters). */
+		afterRun?: () => Promise<void>;
 	},
 	wf = env.workflow(chainOf(loadTemplate('dynamics-to-campaign.json'), CONTACTS_TRIGGER)),
 ) {
@@ -79,6 +82,7 @@ export async function runTemplate(
 		}
 		const errors = run.output(CONTACTS_UPSERT, 1);
 		if (errors.length) throw new Error(`records failed: ${JSON.stringify(errors[0])}`);
+		await options.afterRun?.();
 	}
 	return { wf, summary };
 }
@@ -304,6 +308,9 @@ async function runCeiling(sandbox: SandboxProcess, count: number) {
  * again: Campaign requests per changed record in an incremental run (a lookup and a PATCH each),
  * apart from the resource metadata every run reads once.
  */
+const DATAVERSE_METADATA = /EntityDefinitions/;
+const CAMPAIGN_METADATA = /campaign:(metadata|filters)/;
+
 async function incrementalRun(
 	sandbox: SandboxProcess,
 	env: Engine,
@@ -327,14 +334,54 @@ async function incrementalRun(
 	}
 	const campaign = await sandbox.campaignAdmin.counters();
 	const all = sumCounters(campaign, /^(?!POST ims:token)/);
-	const metadata = sumCounters(campaign, /metadata/);
+	const metadata = sumCounters(campaign, CAMPAIGN_METADATA);
 	return {
 		changes,
 		runs: summary.runs,
 		campaignRequests: all,
 		campaignMetadataRequests: metadata,
+		dataverseMetadataRequests: sumCounters(
+			await sandbox.dataverseAdmin.counters(),
+			DATAVERSE_METADATA,
+		),
 		campaignRequestsPerChange: all / changes,
 		campaignRecordRequestsPerChange: (all - metadata) / changes,
+	};
+}
+
+/** Metadata requests of each run, from the counters before and after it. */
+function metadataPerRun(sandbox: SandboxProcess) {
+	const runs: Array<{ dataverse: number; campaign: number }> = [];
+	let before = { dataverse: 0, campaign: 0 };
+	return {
+		runs,
+		async afterRun() {
+			const c = await counts(sandbox);
+			const now = {
+				dataverse: sumCounters(c.dataverse, DATAVERSE_METADATA),
+				campaign: sumCounters(c.campaign, CAMPAIGN_METADATA),
+			};
+			runs.push({
+				dataverse: now.dataverse - before.dataverse,
+				campaign: now.campaign - before.campaign,
+			});
+			before = now;
+		},
+	};
+}
+
+/** Polls that find nothing, as an active workflow's trigger makes every minute on a quiet table. */
+async function idlePolls(sandbox: SandboxProcess, wf: TestWorkflow, polls = 5) {
+	await sandbox.dataverseAdmin.resetCounters();
+	await sandbox.campaignAdmin.resetCounters();
+	for (let i = 0; i < polls; i++) {
+		if (await wf.poll(CONTACTS_TRIGGER)) throw new Error('an idle poll found changes');
+	}
+	const c = await counts(sandbox);
+	return {
+		polls,
+		dataverseRequestsPerPoll: sumCounters(c.dataverse, /^(?!POST token)/) / polls,
+		campaignRequestsPerPoll: sumCounters(c.campaign, /^(?!POST ims:token)/) / polls,
 	};
 }
 
@@ -349,6 +396,8 @@ export async function run(params: {
 	variant: 'ours' | 'oursUnique' | 'handBuilt' | 'ceiling';
 	count: number;
 	latencyMs: number;
+	/** Profile the load (CPU), for the report's profile; its speed is not a figure. */
+	profile?: boolean;
 }): Promise<IDataObject> {
 	const sandbox = await startSandboxProcess();
 	try {
@@ -385,13 +434,15 @@ export async function run(params: {
 		let detail: IDataObject;
 		// The load's workflow, whose trigger state the incremental run continues from.
 		let loadedWorkflow: TestWorkflow | undefined;
-		const { seconds } = await timed(async () => {
+		const metadata = metadataPerRun(sandbox);
+		const load = async () => {
 			if (params.variant === 'ours' || params.variant === 'oursUnique') {
 				// The template's settings, except 5,000 rows per Dataverse page (its maximum).
 				const loaded = await runTemplate(env, {
 					pageSize,
 					maxRecordsPerRun: 5000,
 					keyUnique: params.variant === 'oursUnique',
+					afterRun: metadata.afterRun,
 				});
 				loadedWorkflow = loaded.wf;
 				const { summary } = loaded;
@@ -405,6 +456,11 @@ export async function run(params: {
 					created: result.output('Create Profile').length,
 				};
 			}
+		};
+		let profile: ProfileSummary | undefined;
+		const { seconds } = await timed(async () => {
+			if (params.profile) profile = (await profiled(load)).profile;
+			else await load();
 		});
 		const profiles = (await sandbox.campaignAdmin.dump('profile')).records.length;
 		if (profiles !== params.count) {
@@ -415,6 +471,7 @@ export async function run(params: {
 		const c = await counts(sandbox);
 		const incremental =
 			loadedWorkflow && (await incrementalRun(sandbox, env, loadedWorkflow, params.count));
+		const idle = loadedWorkflow && (await idlePolls(sandbox, loadedWorkflow));
 		return {
 			variant: params.variant,
 			records: params.count,
@@ -425,6 +482,8 @@ export async function run(params: {
 			counters: c as unknown as IDataObject,
 			detail: detail!,
 			...(incremental ? { incremental } : {}),
+			...(idle ? { idle, metadataPerRun: metadata.runs } : {}),
+			...(profile ? { profile: profile as unknown as IDataObject } : {}),
 			peakRssBytes: peakRss(),
 			rssBeforeBytes: rssBefore,
 			sandboxPeakRssBytes: sandbox.peakRss(),
