@@ -2,8 +2,9 @@
  * B7 Campaign's limits: an initial load of the template's contacts chain (key declared unique, so
  * one request per record) into a Campaign sandbox whose gateway throttles, at a number of requests
  * in flight or at a number of requests per second, answering 429 (Retry-After 1 s) beyond it.
- * Campaign Upsert with its adaptive concurrency (ceiling 50, the template's) against the same load
- * with today's fixed setting (50 at once). Failed records go to the error output and are counted.
+ * Campaign Upsert with its adaptive concurrency (the template's Concurrency as its ceiling) against
+ * the same load with the fixed setting it had before (the template's 50 at once). Failed records go
+ * to the error output and are counted.
  */
 import type { IDataObject } from 'n8n-workflow';
 
@@ -28,8 +29,8 @@ export interface LimitsParams {
 	maxPerSecond?: number;
 }
 
-/** The template's Concurrency setting. */
-const TEMPLATE_CONCURRENCY = 50;
+/** The template's Concurrency before it became a ceiling, when it was fixed. */
+const FIXED_CONCURRENCY = 50;
 
 export async function run(params: LimitsParams): Promise<IDataObject> {
 	const sandbox = await startSandboxProcess();
@@ -48,10 +49,12 @@ export async function run(params: LimitsParams): Promise<IDataObject> {
 		const wf = engine(sandbox).workflow(template);
 		wf.setParameters(CONTACTS_TRIGGER, { options: { pageSize: 5000, maxRecordsPerRun: 5000 } });
 		wf.setParameters(CONTACTS_MAPPING, { campaignKeyUnique: true });
-		wf.setParameters(CONTACTS_UPSERT, {
-			concurrency: TEMPLATE_CONCURRENCY,
-			adaptConcurrency: params.variant === 'adaptive',
-		});
+		if (params.variant === 'fixed') {
+			wf.setParameters(CONTACTS_UPSERT, {
+				concurrency: FIXED_CONCURRENCY,
+				adaptConcurrency: false,
+			});
+		}
 		const totals = { runs: 0, created: 0, failed: 0, throttledRetries: 0 };
 		const concurrencyPerRun: number[] = [];
 		const { seconds } = await timed(async () => {
@@ -69,9 +72,15 @@ export async function run(params: LimitsParams): Promise<IDataObject> {
 		});
 		const counters = await sandbox.campaignAdmin.counters();
 		const requests = sumCounters(counters, /^(?!POST ims:token)/);
-		const throttled = (await sandbox.campaignAdmin.getFaults()).injected?.['429'] ?? 0;
+		const faults = await sandbox.campaignAdmin.getFaults();
+		const throttled = faults.injected?.['429'] ?? 0;
 		const served = requests - throttled;
-		const bound = params.maxPerSecond ?? (params.maxConcurrent! * 1000) / params.latencyMs;
+		// A concurrency limit's bound: the places ÷ how long a request really held one (the latency
+		// plus the sandbox's own time on this machine); the nominal one uses the latency alone.
+		const heldMs = faults.held?.requests ? faults.held.ms / faults.held.requests : undefined;
+		const nominal = params.maxPerSecond ?? (params.maxConcurrent! * 1000) / params.latencyMs;
+		const bound =
+			params.maxPerSecond ?? (params.maxConcurrent! * 1000) / (heldMs ?? params.latencyMs);
 		if (totals.created + totals.failed !== params.count) {
 			throw new Error(
 				`${totals.created} created and ${totals.failed} failed of ${params.count} records`,
@@ -88,6 +97,8 @@ export async function run(params: LimitsParams): Promise<IDataObject> {
 			throttledShare: throttled / requests,
 			servedPerSecond: served / seconds,
 			boundPerSecond: bound,
+			nominalBoundPerSecond: nominal,
+			...(heldMs !== undefined ? { heldMs } : {}),
 			ratioToBound: served / seconds / bound,
 			concurrencyPerRun,
 		};

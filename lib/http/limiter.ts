@@ -66,6 +66,7 @@ const PROBE_AFTER_MS = 5_000;
 const PROBE_AFTER_MAX_MS = 60_000;
 /** Latency that grows past twice the quiet latency (and this much more) means a queue forms. */
 const LATENCY_SLACK_MS = 50;
+const LATENCY_WARM_UP = 100;
 
 /**
  * Finds how many requests a service takes at once: a gate that lets at most `current` requests
@@ -141,10 +142,12 @@ export class AdaptiveConcurrency {
 		return {
 			request: async <T>(req: HttpRequest): Promise<HttpResponse<T>> => {
 				const level = await this.acquire();
+				// The gate was full if this request took its last place or others wait behind it.
+				const full = level >= this.current || this.waiting.length > 0;
 				const started = this.now();
 				try {
 					const response = await transport.request<T>(req);
-					this.observe(level, this.now() - started, THROTTLED.includes(response.status));
+					this.observe(level, this.now() - started, THROTTLED.includes(response.status), full);
 					return response;
 				} finally {
 					this.release();
@@ -153,8 +156,17 @@ export class AdaptiveConcurrency {
 		};
 	}
 
-	/** One answer: the requests in flight when it was sent, its latency, whether it was throttled. */
-	observe(level: number, latencyMs: number, throttled: boolean): void {
+	/**
+	 * One answer: the requests in flight when it was sent, its latency, whether it was throttled,
+	 * and whether the gate was full when it was sent (only then does a clean answer say that the
+	 * level itself went well).
+	 */
+	observe(
+		level: number,
+		latencyMs: number,
+		throttled: boolean,
+		full = level >= this.current,
+	): void {
 		const now = this.now();
 		this.answers++;
 		const roundTrip = Math.max(this.smoothedMs ?? latencyMs, 1);
@@ -195,13 +207,16 @@ export class AdaptiveConcurrency {
 			this.usedSince = now;
 		}
 		const quiet = this.quietMs ?? latencyMs;
-		const queued = (this.smoothedMs ?? 0) > 2 * quiet + LATENCY_SLACK_MS;
+		// Latency is judged once enough answers have come to know the quiet level: the first ones
+		// also carry the start of the run (connections, compilation), which says nothing of a queue.
+		const queued =
+			this.answers - this.throttled > LATENCY_WARM_UP &&
+			(this.smoothedMs ?? 0) > 2 * quiet + LATENCY_SLACK_MS;
 		if (queued) {
 			if (mayCut) this.cut(this.limit * 0.9, now);
 			return;
 		}
-		// Only an answer to a request sent through a full gate says the level itself went well.
-		if (level < this.current) return;
+		if (!full) return;
 		// Growth: one more per answer at first (doubling each round trip), then one more per round
 		// trip; once the service has throttled, one more per second at most, as a rate limit's
 		// allowance for bursts may take that long to show the level is too high.
@@ -230,7 +245,9 @@ export class AdaptiveConcurrency {
 	}
 
 	private noteLatency(ms: number): void {
-		this.smoothedMs = this.smoothedMs === undefined ? ms : this.smoothedMs * 0.9 + ms * 0.1;
+		// Smoothed over a few dozen answers, so that one slow moment (a pause of this process) is not
+		// taken for a queue at the service.
+		this.smoothedMs = this.smoothedMs === undefined ? ms : this.smoothedMs * 0.95 + ms * 0.05;
 		// The quiet latency is the lowest of the last window of answers (or of the one before), so
 		// it follows a service whose latency changes for good.
 		this.quietWindowMin = Math.min(this.quietWindowMin, ms);

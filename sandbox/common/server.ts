@@ -45,6 +45,12 @@ export interface FaultSettings {
 	maxPerSecond?: number;
 	/** Read-only: faults injected since these settings were set, by kind. */
 	injected?: Partial<Record<FaultKind, number>>;
+	/**
+	 * Read-only, with `maxConcurrent`: the requests served since these settings were set and the
+	 * time they held their places in all (from arrival to the end of the answer), so a benchmark can
+	 * tell the most a client could get: `maxConcurrent` ÷ the mean time a place is held.
+	 */
+	held?: { requests: number; ms: number };
 }
 
 export interface Reply {
@@ -147,7 +153,12 @@ export class SandboxServer {
 	}
 
 	setFaults(settings: FaultSettings): void {
-		this.faults = { ...settings, script: [...(settings.script ?? [])], injected: {} };
+		this.faults = {
+			...settings,
+			script: [...(settings.script ?? [])],
+			injected: {},
+			held: undefined,
+		};
 		this.random = seededRandom(settings.seed ?? 1);
 		this.bucket = { tokens: settings.maxPerSecond ?? 0, at: Date.now() };
 	}
@@ -301,7 +312,13 @@ export class SandboxServer {
 		if (max === undefined) return false;
 		if (this.inFlight >= max) return this.refuse(res);
 		this.inFlight++;
-		res.once('close', () => this.inFlight--);
+		const arrived = Date.now();
+		const held = (this.faults.held ??= { requests: 0, ms: 0 });
+		res.once('close', () => {
+			this.inFlight--;
+			held.requests++;
+			held.ms += Date.now() - arrived;
+		});
 		return false;
 	}
 

@@ -151,6 +151,7 @@ describe('benchmark report', () => {
 					seconds: 110,
 					servedPerSecond: 200 * ratioToBound,
 					boundPerSecond: 200,
+					nominalBoundPerSecond: 200,
 					ratioToBound,
 					throttled: Math.round(throttledShare * 20_000),
 					throttledShare,
