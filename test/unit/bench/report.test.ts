@@ -180,6 +180,29 @@ describe('benchmark report', () => {
 		expect(text).toContain('≤ 1.01: **met** (1.0004 over 1,999,999 records, B3)');
 	});
 
+	it('shows where the time of a load goes, before (kept in bench/profile-before.json) and after', () => {
+		const after = result('b2-profile-20ms', {
+			records: 20_000,
+			recordsPerSecond: 650,
+			metadataPerRun: [
+				{ dataverse: 4, campaign: 2 },
+				{ dataverse: 0, campaign: 0 },
+			],
+			detail: { time: { pollMs: 2000, transformMs: 600, upsertMs: 27_000 } },
+			profile: {
+				seconds: 30,
+				top: [{ name: 'connect', percent: 10 }],
+				areas: [{ name: 'our nodes and clients (lib/, nodes/)', percent: 5 }],
+			},
+		});
+		const text = report([after]);
+		expect(text).toContain('### Where the time goes (20 ms, key declared unique)');
+		expect(text).toMatch(/\| Records\/s \(under the profiler\) \| [\d,]+ \| 650 \|/);
+		expect(text).toMatch(/\| Metadata requests of each run \| 29, 29, 29, 29 \| 6, 0 \|/);
+		expect(text).toContain('| Campaign Upsert |');
+		expect(text).toContain('5.0% our nodes and clients (lib/, nodes/)');
+	});
+
 	it('reports a failed case with its error instead of figures', () => {
 		const failed: CaseResult = {
 			id: 'b3-500000',
