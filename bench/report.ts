@@ -452,8 +452,15 @@ function beforeMetadata(): string[] {
 /** Point 3 of the report: where the time of a load goes, before and after. */
 function profileSection(after: R | undefined): string[] {
 	const before = readBefore();
-	if (!after?.profile && !before) return [];
 	const lines = ['### Where the time goes (20 ms, key declared unique)', ''];
+	if (!after?.profile) {
+		return [
+			...lines,
+			'Not profiled in this run: the full `npm run bench` profiles the 20,000-contact load and sets it',
+			'beside the profile kept from before issue #20 (`bench/profile-before.json`).',
+			'',
+		];
+	}
 	const list = (p: R | undefined, key: 'top' | 'areas') =>
 		((p?.[key] as Array<{ name: string; percent: number }>) ?? []).map(
 			(e) => `${n(e.percent, 1)}% ${e.name.replace(/\|/g, '\\|')}`,

@@ -42,12 +42,12 @@ function plan(): Plan[] {
 	}
 	const q = quick;
 	const b2Count = q ? 2000 : 20_000;
-	const b3Sizes = q ? [2000, 10_000] : B3_FULL;
+	const b3Sizes = q ? [1000, 5000] : B3_FULL;
 	const cases: Plan[] = [
 		{
 			id: 'b1',
 			caseName: 'b1',
-			params: { count: q ? 10_000 : 100_000, repeat: 2 },
+			params: { count: q ? 5000 : 100_000, repeat: 2 },
 			timeoutSeconds: 900,
 		},
 	];
@@ -80,7 +80,7 @@ function plan(): Plan[] {
 		});
 	}
 	const changes = q ? 100 : 1000;
-	for (const profiles of q ? [10_000, 2000] : [100_000, 10_000]) {
+	for (const profiles of q ? [5000, 1000] : [100_000, 10_000]) {
 		cases.push({
 			id: `b5-${profiles}`,
 			caseName: 'b5',
