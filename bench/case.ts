@@ -11,6 +11,7 @@ const CASES: Record<string, () => Promise<{ run(params: never): Promise<IDataObj
 	b4: () => import('./cases/b4-events'),
 	b5: () => import('./cases/b5-optout'),
 	b6: () => import('./cases/b6-optout-first-cycle'),
+	b7: () => import('./cases/b7-limits'),
 	'seed-profiles': () => import('./cases/seed-profiles'),
 };
 

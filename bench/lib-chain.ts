@@ -42,7 +42,7 @@ export async function templateLibChain(
 	let columns: Awaited<ReturnType<typeof syncColumns>>;
 	let campaignFields: Awaited<ReturnType<typeof syncCampaignFields>>;
 	try {
-		columns = await syncColumns(dv.client, 'contact', { withChoices: true });
+		columns = await syncColumns(dv.client, 'contact', { choicesFor: ['gendercode'] });
 		campaignFields = await syncCampaignFields(cp.client, 'profile');
 	} finally {
 		dv.close();

@@ -11,6 +11,7 @@ import readline from 'node:readline';
 import type { INodeType, IVersionedNodeType } from 'n8n-workflow';
 
 import { CampaignSandboxAdmin } from '../sandbox/campaign/admin';
+import { isRuntimeInstalled, runtimePaths } from '../sandbox/n8n/install-runtime';
 import { DataverseSandboxAdmin } from '../sandbox/dataverse/admin';
 import { sandboxCredentials } from '../test/nodes/fixture';
 import { nodeTypes as packageNodeTypes } from '../test/nodes/node-types';
@@ -22,13 +23,14 @@ import {
 } from '../test/support/harness';
 
 export const ROOT = path.resolve(__dirname, '..');
-const RUNTIME_NODES = path.join(ROOT, '.runtime/n8n/node_modules/n8n-nodes-base/dist/nodes');
+/** n8n's own nodes, from the runtime `npm run n8n:install` (and `npm start`) installs. */
+const RUNTIME_NODES = path.join(runtimePaths().n8nHome, 'node_modules/n8n-nodes-base/dist/nodes');
 
 /** Versions of the built-in nodes used by the peers (the current ones of n8n 2.40). */
 export const BUILT_IN_VERSIONS = { filter: 2.2, set: 3.4, httpRequest: 4.2 } as const;
 
 export function runtimeInstalled(): boolean {
-	return fs.existsSync(path.join(RUNTIME_NODES, 'Filter/Filter.node.js'));
+	return isRuntimeInstalled() && fs.existsSync(path.join(RUNTIME_NODES, 'Filter/Filter.node.js'));
 }
 
 /** n8n's own Filter, Edit Fields (Set) and HTTP Request nodes, from the installed n8n runtime. */

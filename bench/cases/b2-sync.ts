@@ -7,6 +7,7 @@
 import type { IDataObject, IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
 
 import { mapWithConcurrency } from '../../lib/http/limiter';
+import { profiled, type ProfileSummary } from '../profile';
 
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import type { TestWorkflow, WorkflowJson } from '../../test/support/harness';
@@ -26,6 +27,7 @@ import {
 
 export const CONTACTS_TRIGGER = 'Contacts: Dynamics 365 Trigger';
 export const CONTACTS_UPSERT = 'Contacts: Campaign Upsert';
+export const CONTACTS_MAPPING = 'Contacts: Apply Field Mapping';
 
 export interface Counts {
 	dataverse: Record<string, number>;
@@ -50,7 +52,16 @@ export function requestFigures(counts: Counts, records: number, pages: number) {
 /** Our template's contacts chain, run as n8n runs an active workflow: poll until nothing is left. */
 export async function runTemplate(
 	env: Engine,
-	options: { pageSize: number; maxRecordsPerRun: number; concurrency?: number; replay?: string },
+	options: {
+		pageSize: number;
+		maxRecordsPerRun: number;
+		concurrency?: number;
+		replay?: string;
+		/** "Campaign Refuses Duplicate Keys" on: an initial load creates without a lookup first. */
+		keyUnique?: boolean;
+		/** Called after each run (e.g. to read the sandboxes' counters). */
+		afterRun?: () => Promise<void>;
+	},
 	wf = env.workflow(chainOf(loadTemplate('dynamics-to-campaign.json'), CONTACTS_TRIGGER)),
 ) {
 	wf.setParameters(CONTACTS_TRIGGER, {
@@ -58,20 +69,37 @@ export async function runTemplate(
 		...(options.replay ? { replayData: options.replay } : {}),
 	});
 	if (options.concurrency) wf.setParameters(CONTACTS_UPSERT, { concurrency: options.concurrency });
-	const summary = { runs: 0, created: 0, updated: 0, unchanged: 0, failed: 0 };
+	if (options.keyUnique) wf.setParameters(CONTACTS_MAPPING, { campaignKeyUnique: true });
+	const summary = { runs: 0, created: 0, updated: 0, unchanged: 0, failed: 0, concurrency: 0 };
+	// Where the time went: the trigger's polls, the transform nodes, Campaign Upsert (n8n's
+	// execution times of each node), the engine around them.
+	const time = { pollMs: 0, runMs: 0, upsertMs: 0, transformMs: 0 };
 	for (let i = 0; i < 100_000; i++) {
-		const run = await wf.pollAndRun(CONTACTS_TRIGGER);
-		if (!run) break;
+		const polled = Date.now();
+		const items = await wf.poll(CONTACTS_TRIGGER);
+		time.pollMs += Date.now() - polled;
+		if (!items) break;
+		const started = Date.now();
+		const run = await wf.run(CONTACTS_TRIGGER, items, 'trigger');
+		time.runMs += Date.now() - started;
+		for (const [name, runs] of Object.entries(run.run.data.resultData.runData)) {
+			const ms = runs.reduce((sum, r) => sum + (r.executionTime ?? 0), 0);
+			if (name === CONTACTS_UPSERT) time.upsertMs += ms;
+			else if (name !== CONTACTS_TRIGGER) time.transformMs += ms;
+		}
 		if (run.error) throw run.error;
 		summary.runs++;
 		const last = run.output(CONTACTS_UPSERT).at(-1)?._summary as IDataObject | undefined;
 		for (const key of ['created', 'updated', 'unchanged', 'failed'] as const) {
 			summary[key] += Number(last?.[key] ?? 0);
 		}
+		// The concurrency Campaign Upsert reached in the last run.
+		summary.concurrency = Number(last?.concurrency ?? 0);
 		const errors = run.output(CONTACTS_UPSERT, 1);
 		if (errors.length) throw new Error(`records failed: ${JSON.stringify(errors[0])}`);
+		await options.afterRun?.();
 	}
-	return { wf, summary };
+	return { wf, summary, time };
 }
 
 const GENDER_EXPR =
@@ -230,6 +258,18 @@ export const CEILING_CONCURRENCY = 100;
  * Campaign Upsert and HTTP Request use), many at a time. No workflow that needs one request per
  * record can go faster on this machine.
  */
+/** A profile as the template's mapping writes one (the ceiling looks these up by key). */
+export function ceilingProfile(i: number): IDataObject {
+	return {
+		externalId: `6f1c2b7e-0000-4000-8000-${String(i).padStart(12, '0')}`,
+		firstName: `Firstname${i}`,
+		lastName: `Lastname${i}`,
+		email: `first.last${i}@example.com`,
+		birthDate: '1980-06-15',
+		gender: i % 2 ? 'male' : 'female',
+	};
+}
+
 function ceilingNode(campaignApi: string): INodeType {
 	return {
 		description: {
@@ -260,7 +300,9 @@ function ceilingNode(campaignApi: string): INodeType {
 
 async function runCeiling(sandbox: SandboxProcess, count: number) {
 	const campaignApi = `${sandbox.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
-	const env = engine(sandbox, true, { 'bench.oneRequestPerItem': ceilingNode(campaignApi) });
+	const env = engine(sandbox, true, {
+		'bench.oneRequestPerItem': ceilingNode(campaignApi),
+	});
 	const wf = env.workflow({
 		name: 'B2 ceiling',
 		nodes: [
@@ -284,7 +326,7 @@ async function runCeiling(sandbox: SandboxProcess, count: number) {
 		],
 		connections: { Start: { main: [[{ node: 'Lookups', type: 'main', index: 0 }]] } },
 	});
-	const input = Array.from({ length: count }, (_, i) => ({ json: { externalId: `ext-${i}` } }));
+	const input = Array.from({ length: count }, (_, i) => ({ json: ceilingProfile(i) }));
 	const result = await wf.run('Start', [input]);
 	if (result.error) throw result.error;
 	if (result.output('Lookups').length !== count) throw new Error('lookups went missing');
@@ -295,6 +337,9 @@ async function runCeiling(sandbox: SandboxProcess, count: number) {
  * again: Campaign requests per changed record in an incremental run (a lookup and a PATCH each),
  * apart from the resource metadata every run reads once.
  */
+const DATAVERSE_METADATA = /EntityDefinitions/;
+const CAMPAIGN_METADATA = /campaign:(metadata|filters)/;
+
 async function incrementalRun(
 	sandbox: SandboxProcess,
 	env: Engine,
@@ -318,14 +363,54 @@ async function incrementalRun(
 	}
 	const campaign = await sandbox.campaignAdmin.counters();
 	const all = sumCounters(campaign, /^(?!POST ims:token)/);
-	const metadata = sumCounters(campaign, /metadata/);
+	const metadata = sumCounters(campaign, CAMPAIGN_METADATA);
 	return {
 		changes,
 		runs: summary.runs,
 		campaignRequests: all,
 		campaignMetadataRequests: metadata,
+		dataverseMetadataRequests: sumCounters(
+			await sandbox.dataverseAdmin.counters(),
+			DATAVERSE_METADATA,
+		),
 		campaignRequestsPerChange: all / changes,
 		campaignRecordRequestsPerChange: (all - metadata) / changes,
+	};
+}
+
+/** Metadata requests of each run, from the counters before and after it. */
+function metadataPerRun(sandbox: SandboxProcess) {
+	const runs: Array<{ dataverse: number; campaign: number }> = [];
+	let before = { dataverse: 0, campaign: 0 };
+	return {
+		runs,
+		async afterRun() {
+			const c = await counts(sandbox);
+			const now = {
+				dataverse: sumCounters(c.dataverse, DATAVERSE_METADATA),
+				campaign: sumCounters(c.campaign, CAMPAIGN_METADATA),
+			};
+			runs.push({
+				dataverse: now.dataverse - before.dataverse,
+				campaign: now.campaign - before.campaign,
+			});
+			before = now;
+		},
+	};
+}
+
+/** Polls that find nothing, as an active workflow's trigger makes every minute on a quiet table. */
+async function idlePolls(sandbox: SandboxProcess, wf: TestWorkflow, polls = 5) {
+	await sandbox.dataverseAdmin.resetCounters();
+	await sandbox.campaignAdmin.resetCounters();
+	for (let i = 0; i < polls; i++) {
+		if (await wf.poll(CONTACTS_TRIGGER)) throw new Error('an idle poll found changes');
+	}
+	const c = await counts(sandbox);
+	return {
+		polls,
+		dataverseRequestsPerPoll: sumCounters(c.dataverse, /^(?!POST token)/) / polls,
+		campaignRequestsPerPoll: sumCounters(c.campaign, /^(?!POST ims:token)/) / polls,
 	};
 }
 
@@ -337,17 +422,19 @@ export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 }
 
 export async function run(params: {
-	variant: 'ours' | 'handBuilt' | 'ceiling';
+	variant: 'ours' | 'oursUnique' | 'handBuilt' | 'ceiling';
 	count: number;
 	latencyMs: number;
+	/** Profile the load (CPU), for the report's profile; its speed is not a figure. */
+	profile?: boolean;
 }): Promise<IDataObject> {
 	const sandbox = await startSandboxProcess();
 	try {
 		if (params.variant === 'ceiling') {
 			for (let i = 0; i < params.count; i += 10_000) {
-				const profiles = Array.from({ length: Math.min(10_000, params.count - i) }, (_, k) => ({
-					externalId: `ext-${i + k}`,
-				}));
+				const profiles = Array.from({ length: Math.min(10_000, params.count - i) }, (_, k) =>
+					ceilingProfile(i + k),
+				);
 				await sandbox.campaignAdmin.insert('profile', profiles);
 			}
 			await sandbox.campaignAdmin.setLatency(params.latencyMs);
@@ -376,13 +463,18 @@ export async function run(params: {
 		let detail: IDataObject;
 		// The load's workflow, whose trigger state the incremental run continues from.
 		let loadedWorkflow: TestWorkflow | undefined;
-		const { seconds } = await timed(async () => {
-			if (params.variant === 'ours') {
+		const metadata = metadataPerRun(sandbox);
+		const load = async () => {
+			if (params.variant === 'ours' || params.variant === 'oursUnique') {
 				// The template's settings, except 5,000 rows per Dataverse page (its maximum).
-				const loaded = await runTemplate(env, { pageSize, maxRecordsPerRun: 5000 });
+				const loaded = await runTemplate(env, {
+					pageSize,
+					maxRecordsPerRun: 5000,
+					keyUnique: params.variant === 'oursUnique',
+					afterRun: metadata.afterRun,
+				});
 				loadedWorkflow = loaded.wf;
-				const { summary } = loaded;
-				detail = summary;
+				detail = { ...loaded.summary, time: loaded.time };
 			} else {
 				const wf = env.workflow(handBuiltWorkflow(sandbox, pageSize));
 				const result = await wf.run('Start', [[{ json: {} }]]);
@@ -392,6 +484,11 @@ export async function run(params: {
 					created: result.output('Create Profile').length,
 				};
 			}
+		};
+		let profile: ProfileSummary | undefined;
+		const { seconds } = await timed(async () => {
+			if (params.profile) profile = (await profiled(load)).profile;
+			else await load();
 		});
 		const profiles = (await sandbox.campaignAdmin.dump('profile')).records.length;
 		if (profiles !== params.count) {
@@ -402,6 +499,7 @@ export async function run(params: {
 		const c = await counts(sandbox);
 		const incremental =
 			loadedWorkflow && (await incrementalRun(sandbox, env, loadedWorkflow, params.count));
+		const idle = loadedWorkflow && (await idlePolls(sandbox, loadedWorkflow));
 		return {
 			variant: params.variant,
 			records: params.count,
@@ -412,6 +510,8 @@ export async function run(params: {
 			counters: c as unknown as IDataObject,
 			detail: detail!,
 			...(incremental ? { incremental } : {}),
+			...(idle ? { idle, metadataPerRun: metadata.runs } : {}),
+			...(profile ? { profile: profile as unknown as IDataObject } : {}),
 			peakRssBytes: peakRss(),
 			rssBeforeBytes: rssBefore,
 			sandboxPeakRssBytes: sandbox.peakRss(),

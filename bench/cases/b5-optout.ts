@@ -81,7 +81,22 @@ export async function run(params: { profiles: number; changes: number }): Promis
 		const wf = engine(sandbox).workflow(template);
 		await sandbox.dataverseAdmin.resetCounters();
 		await sandbox.campaignAdmin.resetCounters();
-		const first = await timed(() => cycle(wf));
+		// The first cycle checks every pair, over as many runs as "Max Records per Run" allows, and
+		// lasts until the node is settled: its full pass has ended and a run checks at most the one
+		// pair its cursors read again.
+		const first = await timed(async () => {
+			let checked = 0;
+			for (let runs = 1; ; runs++) {
+				const summary = await cycle(wf);
+				checked += Number(summary?.pairsChecked ?? 0);
+				const pass = summary?.fullPass as { finished?: boolean } | undefined;
+				const settled = Number(summary?.pairsChecked ?? 0) <= 1;
+				if ((!pass || pass.finished) && settled) {
+					return { ...summary, runs, pairsCheckedInAll: checked };
+				}
+				if (runs > params.profiles) throw new Error('the first cycle did not end');
+			}
+		});
 		const firstRequests = await requests(sandbox);
 
 		// Spread the changes over the table: every k-th pair, alternating sides.

@@ -8,6 +8,7 @@
  * filter names without `by`, PATCH answering 204 without a body, and PKeys that change between
  * calls, so every href and PKey used comes from the latest answer, never from storage.
  */
+import { MetadataCache } from '../http/cache';
 import type { HttpMethod, HttpRequest, HttpResponse, Transport } from '../http/types';
 import { CampaignApiError, isDeterministicCampaignAnswer, readCampaignError } from './errors';
 import {
@@ -33,6 +34,13 @@ export interface CampaignClientOptions {
 	transport: Transport;
 	/** e.g. `https://mc.adobe.io/<organization>/campaign` */
 	apiBaseUrl: string;
+	/**
+	 * Where resource metadata is kept across clients (e.g. one per process, for a bounded time); by
+	 * default it is kept for the life of this client only.
+	 */
+	metadataCache?: MetadataCache;
+	/** Tells apart the entries of different organizations or credentials in a shared cache. */
+	metadataScope?: string;
 }
 
 /** `profileAndServices/profile`, `profileAndServicesExt/profile`, `profileAndServicesExt/cusX`. */
@@ -78,6 +86,11 @@ export function campaignQuery(params: Record<string, string | number | undefined
 export class CampaignClient {
 	readonly apiBase: string;
 	private readonly transport: Transport;
+	private readonly metadataCache: MetadataCache;
+	private readonly metadataScope: string;
+	/** Cache entries this client has used, and its mark (to tell earlier runs' entries). */
+	private readonly metadataUsed = new Set<string>();
+	private readonly metadataMark: number;
 
 	constructor(options: CampaignClientOptions) {
 		this.transport = options.transport;
@@ -88,6 +101,9 @@ export class CampaignClient {
 			);
 		}
 		this.apiBase = base;
+		this.metadataCache = options.metadataCache ?? new MetadataCache({ ttlMs: Infinity });
+		this.metadataMark = this.metadataCache.mark();
+		this.metadataScope = options.metadataScope ?? base;
 	}
 
 	// ---- requests --------------------------------------------------------------------------
@@ -137,8 +153,51 @@ export class CampaignClient {
 		replaySafe?: boolean,
 	): Promise<T> {
 		const { response, route } = await this.exchange<T>(method, pathOrHref, body, replaySafe);
-		if (response.status >= 400) throw campaignError(response, route);
+		if (response.status >= 400) throw this.noteStaleMetadata(campaignError(response, route));
 		return response.body;
+	}
+
+	// ---- metadata cache ------------------------------------------------------------------------
+
+	/**
+	 * Something derived from metadata, kept in the metadata cache under `kind` and `name` (e.g. a key
+	 * filter checked against the data). Values are frozen.
+	 */
+	cachedMetadata<T>(kind: string, name: string, load: () => Promise<T>): Promise<T> {
+		const key = this.metadataKey(kind, name);
+		this.metadataUsed.add(key);
+		return this.metadataCache.get(key, load);
+	}
+
+	/** Drops one entry of `cachedMetadata`. */
+	forgetMetadata(kind: string, name: string): void {
+		this.metadataCache.invalidate(this.metadataKey(kind, name));
+	}
+
+	private metadataKey(kind: string, name: string): string {
+		return [this.metadataScope, kind, name].join('\u0000');
+	}
+
+	/**
+	 * Drops the cached metadata this client used that earlier runs had read: a settings problem
+	 * found against it, or an answer naming a field or value it does not know, may come from a
+	 * change made in Campaign since. True when anything was dropped (reading again may then help).
+	 */
+	forgetCachedMetadata(): boolean {
+		let forgot = false;
+		for (const key of this.metadataUsed) {
+			if (this.metadataCache.loadedBefore(key, this.metadataMark)) {
+				this.metadataCache.invalidate(key);
+				forgot = true;
+			}
+		}
+		return forgot;
+	}
+
+	/** An answer that names a field, value or filter Campaign does not know drops cached metadata. */
+	private noteStaleMetadata(error: CampaignApiError): CampaignApiError {
+		if (STALE_METADATA_ANSWER.test(error.serviceMessage)) this.forgetCachedMetadata();
+		return error;
 	}
 
 	// ---- reading ---------------------------------------------------------------------------
@@ -290,19 +349,27 @@ export class CampaignClient {
 
 	// ---- metadata ----------------------------------------------------------------------------
 
-	/** A resource's fields (types, lengths, enumeration values, link targets) and filters href. */
-	async resourceType(resource: ResourcePath): Promise<CampaignResourceType> {
+	/**
+	 * A resource's fields (types, lengths, enumeration values, link targets) and filters href
+	 * (cached, see `metadataCache`).
+	 */
+	resourceType(resource: ResourcePath): Promise<CampaignResourceType> {
 		const { api, name } = parseResourcePath(resource);
-		// Resources linked to the profile are described under the API they are read from; the others
-		// under `customResources/resourceType` (CS help/api/using/custom-resources.md).
-		const body = await this.send<unknown>('GET', `${api}/resourceType/${name}`);
-		return readResourceType(body, name);
+		return this.cachedMetadata('resourceType', `${api}/${name}`, async () => {
+			// Resources linked to the profile are described under the API they are read from; the
+			// others under `customResources/resourceType` (CS help/api/using/custom-resources.md).
+			const body = await this.send<unknown>('GET', `${api}/resourceType/${name}`);
+			return readResourceType(body, name);
+		});
 	}
 
-	/** The filters of a resource (a second GET on its metadata's filters href). */
+	/** The filters of a resource (a second GET on its metadata's filters href; cached). */
 	async filters(type: CampaignResourceType): Promise<CampaignFilterInfo[]> {
-		if (!type.filtersHref) return [];
-		return readFilters(await this.send<unknown>('GET', type.filtersHref));
+		const href = type.filtersHref;
+		if (!href) return [];
+		return await this.cachedMetadata('filters', href, async () =>
+			readFilters(await this.send<unknown>('GET', href)),
+		);
 	}
 
 	/** The custom resources linked to the profile. */
@@ -322,6 +389,15 @@ function isNoSuchRecord(response: HttpResponse<unknown>): boolean {
 	const { code, message } = readCampaignError(response.body, response.status);
 	return code === 'XTK-170036' && /'@id = @/.test(message);
 }
+
+/**
+ * Campaign's answers for a field or value its metadata does not (or no longer) describe: an
+ * unknown attribute, an enumeration value that is not valid, a read-only property (CS
+ * troubleshooting.md; experience-cloud.en help/campaign/api/limitations.md, "Error codes and
+ * messages"); and "Unknown filter", the sandbox's wording for a filter that does not exist (Adobe
+ * documents none). At worst a match costs one more metadata read.
+ */
+const STALE_METADATA_ANSWER = /attribute unknown|is not valid for|read-only|unknown filter/i;
 
 /** Keeps `_forcePagination=true` on a next page's URL, should Campaign leave it out. */
 function forcePagination(url: string): string {

@@ -154,19 +154,20 @@ export async function findByKey(
 	return found.filter((record) => holdsKey(record, access.key, text));
 }
 
+/** Checks the key filter on a record that holds a key; false when no record holds one yet. */
 async function verifyKeyFilter(
 	client: CampaignClient,
 	access: KeyAccess,
 	resource: string,
 	settings: KeySettings,
-) {
+): Promise<boolean> {
 	let sample: CampaignRecord | undefined;
 	for await (const page of client.listPages(access.path, { lineCount: 20 })) {
 		sample = page.records.find((r) => canonical(r[access.key]) !== '');
 		break;
 	}
 	// An empty resource holds nothing a lookup could miss.
-	if (!sample) return;
+	if (!sample) return false;
 	const value = String(sample[access.key]);
 	const found = await findByKey(client, access, value);
 	if (!found.some((r) => access.key in r && canonical(r[access.key]) === canonical(value))) {
@@ -174,6 +175,7 @@ async function verifyKeyFilter(
 			`The Campaign filter "${access.filter.name}" does not find "${resource}" records by ${access.key}: it found nothing for ${access.key} = ${JSON.stringify(value)}, which a record holds. Choose the filter that tests ${access.key} as the ${settings.filter}`,
 		);
 	}
+	return true;
 }
 
 /** How records of a resource are found by a key field, checked against its metadata. */
@@ -206,6 +208,14 @@ export async function resolveKeyAccess(
 		parameter: filter.parameters[0],
 		unique: options.unique === true,
 	};
-	if (options.verify) await verifyKeyFilter(client, access, resource, settings);
+	if (options.verify) {
+		// A check made on a record is kept with the metadata it rests on; one that found no record to
+		// check is made again next time.
+		const check = `${path}\u0000${key}\u0000${filter.segment}\u0000${access.parameter}`;
+		const checked = await client.cachedMetadata('keyFilterChecked', check, () =>
+			verifyKeyFilter(client, access, resource, settings),
+		);
+		if (!checked) client.forgetMetadata('keyFilterChecked', check);
+	}
 	return access;
 }

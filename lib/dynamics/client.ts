@@ -3,6 +3,7 @@
  * It takes a Transport that already authenticates and retries; it only shapes requests and reads
  * responses.
  */
+import { MetadataCache } from '../http/cache';
 import type { HttpMethod, HttpRequest, HttpResponse, Transport } from '../http/types';
 import { environmentUrlOf } from './auth';
 import {
@@ -46,6 +47,13 @@ export interface DataverseClientOptions {
 	apiVersion?: '9.2';
 	/** Default rows per page (`odata.maxpagesize`), at most 5000. */
 	maxPageSize?: number;
+	/**
+	 * Where table metadata is kept across clients (e.g. one per process, for a bounded time); by
+	 * default it is kept for the life of this client only.
+	 */
+	metadataCache?: MetadataCache;
+	/** Tells apart the entries of different environments or credentials in a shared cache. */
+	metadataScope?: string;
 }
 
 export interface OrderBy {
@@ -326,8 +334,11 @@ export class DataverseClient {
 	readonly apiBase: string;
 	private readonly transport: Transport;
 	private readonly defaultPageSize: number;
-	private readonly tables = new Map<string, Promise<TableInfo>>();
-	private readonly columns = new Map<string, Promise<ColumnInfo[]>>();
+	private readonly metadataCache: MetadataCache;
+	private readonly metadataScope: string;
+	/** Cache entries this client has used, and its mark (to tell earlier runs' entries). */
+	private readonly metadataUsed = new Set<string>();
+	private readonly metadataMark: number;
 
 	constructor(options: DataverseClientOptions) {
 		this.transport = options.transport;
@@ -339,6 +350,9 @@ export class DataverseClient {
 		}
 		this.apiBase = `${environment}/api/data/v${options.apiVersion ?? '9.2'}/`;
 		this.defaultPageSize = clampPageSize(options.maxPageSize, MAX_PAGE_SIZE);
+		this.metadataCache = options.metadataCache ?? new MetadataCache({ ttlMs: Infinity });
+		this.metadataMark = this.metadataCache.mark();
+		this.metadataScope = options.metadataScope ?? this.apiBase;
 	}
 
 	// ---- requests --------------------------------------------------------------------------
@@ -391,7 +405,7 @@ export class DataverseClient {
 		init: RequestInit = {},
 	): Promise<HttpResponse<T>> {
 		const { response, route } = await this.exchange<T>(method, pathOrUrl, init);
-		if (response.status >= 400) throw apiError(response, route);
+		if (response.status >= 400) throw this.noteStaleMetadata(apiError(response, route));
 		return response;
 	}
 
@@ -431,17 +445,48 @@ export class DataverseClient {
 			.sort((a, b) => a.logicalName.localeCompare(b.logicalName));
 	}
 
-	/** One table's metadata with its alternate keys; cached for the life of this client. */
+	// ---- metadata cache ------------------------------------------------------------------------
+
+	private metadataKey(kind: string, ...names: string[]): string {
+		return [this.metadataScope, kind, ...names].join('\u0000');
+	}
+
+	private metadata<T>(key: string, load: () => Promise<T>): Promise<T> {
+		this.metadataUsed.add(key);
+		return this.metadataCache.get(key, load);
+	}
+
+	/**
+	 * Drops the cached metadata this client used that earlier runs had read: a settings problem
+	 * found against it, or an answer naming something it does not know, may come from a change
+	 * made in Dynamics since. True when anything was dropped (reading again may then help).
+	 */
+	forgetCachedMetadata(): boolean {
+		let forgot = false;
+		for (const key of this.metadataUsed) {
+			if (this.metadataCache.loadedBefore(key, this.metadataMark)) {
+				this.metadataCache.invalidate(key);
+				forgot = true;
+			}
+		}
+		return forgot;
+	}
+
+	/**
+	 * An answer that says Dataverse does not know a name, or that a table's change tracking is
+	 * off, may contradict cached metadata: it is dropped so the next read sees the change.
+	 */
+	private noteStaleMetadata(error: DataverseApiError): DataverseApiError {
+		if (STALE_METADATA_ANSWER.test(error.serviceMessage)) this.forgetCachedMetadata();
+		return error;
+	}
+
+	/** One table's metadata with its alternate keys (cached, see `metadataCache`). */
 	getTable(logicalName: string): Promise<TableInfo> {
 		assertIdentifier(logicalName, 'table name');
-		let cached = this.tables.get(logicalName);
-		if (!cached) {
-			cached = this.fetchTable(logicalName);
-			// A failed lookup is not cached, so a later call can succeed.
-			cached.catch(() => this.tables.delete(logicalName));
-			this.tables.set(logicalName, cached);
-		}
-		return cached;
+		return this.metadata(this.metadataKey('table', logicalName), () =>
+			this.fetchTable(logicalName),
+		);
 	}
 
 	private async fetchTable(logicalName: string): Promise<TableInfo> {
@@ -464,8 +509,8 @@ export class DataverseClient {
 
 	/** Drops what this client cached of a table, so the next read asks Dataverse again. */
 	forgetTable(logicalName: string): void {
-		this.tables.delete(logicalName);
-		this.columns.delete(logicalName);
+		this.metadataCache.invalidate(this.metadataKey('table', logicalName));
+		this.metadataCache.invalidate(this.metadataKey('columns', logicalName));
 	}
 
 	/**
@@ -477,21 +522,25 @@ export class DataverseClient {
 	 */
 	async createMetadata(path: string, definition: Record<string, unknown>): Promise<string> {
 		const response = await this.send('POST', path, { body: definition, replaySafe: false });
-		this.tables.clear();
-		this.columns.clear();
+		// Every table's metadata of this environment may have changed (a new table, column or key).
+		this.metadataCache.invalidateWhere((key) => key.startsWith(this.metadataKey('')));
 		return String(response.headers['odata-entityid'] ?? '');
 	}
 
-	/** The columns of a table with their types; cached for the life of this client. */
-	getColumns(table: string): Promise<ColumnInfo[]> {
+	/**
+	 * The columns of a table with their types (cached, see `metadataCache`). Names in `mustKnow`
+	 * (logical names or `_<x>_value` properties) that the cached columns lack make them be read
+	 * again, once per name while the entry lives: they may have been added since.
+	 */
+	async getColumns(table: string, options: { mustKnow?: string[] } = {}): Promise<ColumnInfo[]> {
 		assertIdentifier(table, 'table name');
-		let cached = this.columns.get(table);
-		if (!cached) {
-			cached = this.fetchColumns(table);
-			cached.catch(() => this.columns.delete(table));
-			this.columns.set(table, cached);
-		}
-		return cached;
+		const key = this.metadataKey('columns', table);
+		const load = () => this.fetchColumns(table);
+		const columns = await this.metadata(key, load);
+		const unknown = (options.mustKnow ?? []).filter((name) => !hasColumn(columns, name));
+		if (!unknown.length) return columns;
+		const again = this.metadataCache.reload(key, `unknown:${unknown.sort().join(',')}`, load);
+		return again ? await again : columns;
 	}
 
 	private async fetchColumns(table: string): Promise<ColumnInfo[]> {
@@ -552,9 +601,26 @@ export class DataverseClient {
 		});
 	}
 
-	/** The choices of a picklist, state, status or boolean column. */
-	async getOptions(table: string, column: string): Promise<OptionInfo[]> {
+	/** The choices of a picklist, state, status or boolean column (cached, see `metadataCache`). */
+	getOptions(table: string, column: string): Promise<OptionInfo[]> {
 		assertIdentifier(column);
+		return this.metadata(this.metadataKey('options', table, column), () =>
+			this.fetchOptions(table, column),
+		);
+	}
+
+	/**
+	 * Reads the choices of a column again because a row carries a value or label they lack (an
+	 * option added or renamed since they were read): once per such value while the entry lives.
+	 * Undefined when they were already read again for it.
+	 */
+	reloadOptions(table: string, column: string, reason: string): Promise<OptionInfo[]> | undefined {
+		const key = this.metadataKey('options', table, column);
+		this.metadataUsed.add(key);
+		return this.metadataCache.reload(key, reason, () => this.fetchOptions(table, column));
+	}
+
+	private async fetchOptions(table: string, column: string): Promise<OptionInfo[]> {
 		const columns = await this.getColumns(table);
 		const info = columns.find((c) => c.logicalName === column);
 		if (!info) throw new Error(`Table ${table} has no column ${column}`);
@@ -787,7 +853,9 @@ export class DataverseClient {
 			if (fromToken && expired(response)) {
 				throw new DeltaTokenExpiredError(response.status, error.code, error.message, route);
 			}
-			throw new DataverseApiError(response.status, error.code, error.message, route);
+			throw this.noteStaleMetadata(
+				new DataverseApiError(response.status, error.code, error.message, route),
+			);
 		}
 		const body = typeof response.body === 'object' && response.body ? response.body : undefined;
 		const page = splitChanges(Array.isArray(body?.value) ? body.value : []);
@@ -1150,6 +1218,21 @@ function isReplaySafe(item: BatchItem): boolean {
 		(op) =>
 			op.method === 'GET' || op.method === 'DELETE' || op.method === 'PATCH' || op.method === 'PUT',
 	);
+}
+
+/**
+ * What Dataverse's OData layer answers for a name it does not know in a query or a path ("Could
+ * not find a property named 'x' on type …", "Resource not found for the segment 'x'."), and for a
+ * change-tracking read of a table whose tracking is off ("Entity: x isn't enabled for change
+ * tracking."). The code (0x80060888) alone also covers refused key URLs, which say nothing about
+ * metadata.
+ */
+const STALE_METADATA_ANSWER =
+	/could not find a property named|resource not found for the segment|enabled for change tracking/i;
+
+/** Whether `name` (a logical name or a lookup's `_<x>_value`) is one of `columns`. */
+function hasColumn(columns: readonly ColumnInfo[], name: string): boolean {
+	return columns.some((c) => c.logicalName === name || c.property === name);
 }
 
 function apiError(response: HttpResponse<unknown>, route: string): DataverseApiError {

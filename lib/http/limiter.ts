@@ -1,3 +1,5 @@
+import type { HttpRequest, HttpResponse, Transport } from './types';
+
 function checkMax(max: number): void {
 	if (!Number.isInteger(max) || max < 1) {
 		throw new RangeError(`Concurrency must be a whole number of at least 1, got ${max}`);
@@ -39,3 +41,241 @@ export async function mapWithConcurrency<T, R>(
 	if (failed) throw firstError;
 	return results;
 }
+
+export interface AdaptiveConcurrencyOptions {
+	/** The most requests in flight, whatever the answers (the user's setting). */
+	max: number;
+	/** Requests in flight at the start (default: up to 8). */
+	initial?: number;
+	/** Grow fast (one more per clean answer) until the first sign of a limit (default true). */
+	slowStart?: boolean;
+	/** Keep `initial` whatever the answers: a fixed concurrency that is only observed. */
+	fixed?: boolean;
+	/** Clock in milliseconds. */
+	now?: () => number;
+}
+
+/** What an `AdaptiveConcurrency` has learnt, to start another run where this one ended. */
+export interface AdaptiveConcurrencyState {
+	limit: number;
+	slowStart: boolean;
+}
+
+/** How long the level that was throttled is kept as a ceiling before it is tried again. */
+const PROBE_AFTER_MS = 5_000;
+const PROBE_AFTER_MAX_MS = 60_000;
+/** Latency that grows past twice the quiet latency (and this much more) means a queue forms. */
+const LATENCY_SLACK_MS = 50;
+const LATENCY_WARM_UP = 100;
+
+/**
+ * Finds how many requests a service takes at once: a gate that lets at most `current` requests
+ * through, and a controller that moves `current` with the answers (in the manner of TCP's
+ * congestion control, per request). It grows while answers come back clean and fast: by one per
+ * answer at first, then by one per round trip. On 429 or 503 (throttling) it falls to what the
+ * service really served in the last round trip, and below the level the refused request was sent
+ * at: that is the service's concurrency for a concurrency limit, and its rate times the round trip
+ * for a rate limit. When latency climbs well above its quiet level (a queue forming at the
+ * service) it falls by a tenth per round trip. It never exceeds `max`. A level that was throttled
+ * is kept as a ceiling for a while, then tried again, so a limit that rose is found too, at the
+ * cost of a throttled answer or so per try.
+ */
+export class AdaptiveConcurrency {
+	private readonly max: number;
+	private readonly now: () => number;
+	private readonly fixed: boolean;
+	private limit: number;
+	private slowStart: boolean;
+	private inFlight = 0;
+	private readonly waiting: Array<(level: number) => void> = [];
+	/** The level last throttled, kept as a ceiling until `probeAt`; then tried again (a probe). */
+	private ceiling: number | undefined;
+	private probeAt = 0;
+	/** The ceiling the last probe started from. */
+	private probedFrom: number | undefined;
+	private throttledOnce = false;
+	private probeAfterMs = PROBE_AFTER_MS;
+	private lastCut = -Infinity;
+	/** Lowest latency seen lately (the service without a queue), and a smoothed latency. */
+	private quietMs: number | undefined;
+	private quietWindowMin = Infinity;
+	private quietWindowCount = 0;
+	private smoothedMs: number | undefined;
+	/** When the recent clean answers came back, oldest first. */
+	private readonly served: number[] = [];
+	/** The most requests in flight in the current round trip, and when that round trip began. */
+	private usedPeak = 0;
+	private usedSince = 0;
+	/** Answers seen, and how many were throttled. */
+	answers = 0;
+	throttled = 0;
+
+	constructor(options: AdaptiveConcurrencyOptions) {
+		checkMax(options.max);
+		this.max = options.max;
+		this.now = options.now ?? (() => Date.now());
+		this.limit = Math.min(this.max, Math.max(1, options.initial ?? 8));
+		this.slowStart = options.slowStart ?? true;
+		this.fixed = options.fixed === true;
+	}
+
+	/** Requests let through at once now. */
+	get current(): number {
+		return Math.max(1, Math.floor(this.limit));
+	}
+
+	/**
+	 * What it has learnt: the level it runs at, or the last throttled level when it runs lower
+	 * because fewer requests came (the end of a run).
+	 */
+	state(): AdaptiveConcurrencyState {
+		return { limit: Math.max(this.limit, this.ceiling ?? 0), slowStart: this.slowStart };
+	}
+
+	/** The level found (see `state`), as a whole number of requests. */
+	get found(): number {
+		return Math.max(1, Math.floor(this.state().limit));
+	}
+
+	/** The transport with this gate in front: each attempt waits for its turn and is observed. */
+	wrap(transport: Transport): Transport {
+		return {
+			request: async <T>(req: HttpRequest): Promise<HttpResponse<T>> => {
+				const level = await this.acquire();
+				// The gate was full if this request took its last place or others wait behind it.
+				const full = level >= this.current || this.waiting.length > 0;
+				const started = this.now();
+				try {
+					const response = await transport.request<T>(req);
+					this.observe(level, this.now() - started, THROTTLED.includes(response.status), full);
+					return response;
+				} finally {
+					this.release();
+				}
+			},
+		};
+	}
+
+	/**
+	 * One answer: the requests in flight when it was sent, its latency, whether it was throttled,
+	 * and whether the gate was full when it was sent (only then does a clean answer say that the
+	 * level itself went well).
+	 */
+	observe(
+		level: number,
+		latencyMs: number,
+		throttled: boolean,
+		full = level >= this.current,
+	): void {
+		const now = this.now();
+		this.answers++;
+		const roundTrip = Math.max(this.smoothedMs ?? latencyMs, 1);
+		// One cut per round trip: the answers to requests sent before a cut tell nothing new.
+		const mayCut = now - this.lastCut >= roundTrip;
+		if (throttled) this.throttled++;
+		if (this.fixed) return;
+		if (throttled) {
+			this.throttledOnce = true;
+			if (!mayCut) return;
+			// What the service served in the last round trip, once a clean answer tells how long
+			// a round trip is.
+			const served =
+				this.smoothedMs === undefined ? Infinity : this.servedWithin(this.smoothedMs, now);
+			this.cut(Math.min(level - 1, served), now);
+			// A probe past the last ceiling that finds about the same limit again is tried less often;
+			// a limit found elsewhere starts the waits over.
+			this.probeAfterMs =
+				this.probedFrom !== undefined && this.current <= this.probedFrom + 1
+					? Math.min(this.probeAfterMs * 2, PROBE_AFTER_MAX_MS)
+					: PROBE_AFTER_MS;
+			this.ceiling = this.current;
+			this.probeAt = now + this.probeAfterMs;
+			return;
+		}
+		this.noteLatency(latencyMs);
+		this.served.push(now);
+		this.servedWithin(2 * roundTrip, now);
+		this.usedPeak = Math.max(this.usedPeak, level);
+		if (now - this.usedSince >= roundTrip) {
+			// After throttling, a limit the requests did not fill for a whole round trip (the others
+			// wait out their Retry-After) is brought down to what they used, so that the refused
+			// requests do not all come back at once above the service's limit.
+			if (this.ceiling !== undefined && this.usedPeak < this.current) {
+				this.limit = Math.max(1, this.usedPeak);
+			}
+			this.usedPeak = 0;
+			this.usedSince = now;
+		}
+		const quiet = this.quietMs ?? latencyMs;
+		// Latency is judged once enough answers have come to know the quiet level: the first ones
+		// also carry the start of the run (connections, compilation), which says nothing of a queue.
+		const queued =
+			this.answers - this.throttled > LATENCY_WARM_UP &&
+			(this.smoothedMs ?? 0) > 2 * quiet + LATENCY_SLACK_MS;
+		if (queued) {
+			if (mayCut) this.cut(this.limit * 0.9, now);
+			return;
+		}
+		if (!full) return;
+		// Growth: one more per answer at first (doubling each round trip), then one more per round
+		// trip; once the service has throttled, one more per second at most, as a rate limit's
+		// allowance for bursts may take that long to show the level is too high.
+		const step = this.slowStart ? 1 : 1 / this.limit;
+		this.limit += this.throttledOnce ? Math.min(step, roundTrip / 1000 / this.limit) : step;
+		if (this.ceiling !== undefined) {
+			if (now < this.probeAt) this.limit = Math.min(this.limit, this.ceiling + 0.99);
+			else [this.probedFrom, this.ceiling] = [this.ceiling, undefined];
+		}
+		this.limit = Math.min(this.limit, this.max);
+		this.wake();
+	}
+
+	/** Clean answers within the last `ms` (older ones are forgotten). */
+	private servedWithin(ms: number, now: number): number {
+		let first = 0;
+		while (first < this.served.length && this.served[first] < now - ms) first++;
+		this.served.splice(0, first);
+		return this.served.length;
+	}
+
+	private cut(to: number, now: number): void {
+		this.limit = Math.max(1, Math.min(this.limit, to));
+		this.slowStart = false;
+		this.lastCut = now;
+	}
+
+	private noteLatency(ms: number): void {
+		// Smoothed over a few dozen answers, so that one slow moment (a pause of this process) is not
+		// taken for a queue at the service.
+		this.smoothedMs = this.smoothedMs === undefined ? ms : this.smoothedMs * 0.95 + ms * 0.05;
+		// The quiet latency is the lowest of the last window of answers (or of the one before), so
+		// it follows a service whose latency changes for good.
+		this.quietWindowMin = Math.min(this.quietWindowMin, ms);
+		this.quietMs = Math.min(this.quietMs ?? ms, this.quietWindowMin);
+		if (++this.quietWindowCount >= 200) {
+			this.quietMs = this.quietWindowMin;
+			this.quietWindowMin = Infinity;
+			this.quietWindowCount = 0;
+		}
+	}
+
+	/** Waits for a turn; resolves with the requests in flight once this one is let through. */
+	private acquire(): Promise<number> | number {
+		if (this.inFlight < this.current && !this.waiting.length) return ++this.inFlight;
+		return new Promise<number>((resolve) => this.waiting.push(resolve));
+	}
+
+	private release(): void {
+		this.inFlight--;
+		this.wake();
+	}
+
+	private wake(): void {
+		while (this.waiting.length && this.inFlight < this.current) {
+			this.waiting.shift()!(++this.inFlight);
+		}
+	}
+}
+
+/** Answers by which a service says "too many requests": throttling, and 503 when overloaded. */
+const THROTTLED = [429, 503];

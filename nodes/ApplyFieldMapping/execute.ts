@@ -2,11 +2,18 @@ import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-wor
 import { NodeOperationError } from 'n8n-workflow';
 
 import { cloneRecord } from '../../lib/sync/envelope';
-import { compileMapping, type FieldMapping, type TableMapping } from '../../lib/sync/mapping';
+import {
+	compileMapping,
+	type CompiledMapping,
+	type FieldMapping,
+	type MappingResult,
+	type TableMapping,
+} from '../../lib/sync/mapping';
+import { hasColumn } from '../../lib/sync/values';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
-import { syncCampaignFields, syncColumns } from '../shared/metadata';
+import { checkedAgainstFreshMetadata, syncCampaignFields, syncColumns } from '../shared/metadata';
 import { locatorValue } from '../shared/properties';
 import { checkTable, tableParameter } from '../shared/table';
 
@@ -127,31 +134,52 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const table = tableParameter(this);
 	checkTable(this, table, records);
 
-	let compiled;
+	let compiled: CompiledMapping;
 	let mapping: TableMapping;
+	let results: Array<MappingResult | undefined>;
 	try {
 		const dataverse = await dataverseClient(this);
-		const tableInfo = await dataverse.getTable(table);
-		const chosenKey =
-			(this.getNodeParameter('dynamicsKey', 0, '') as string) || tableInfo.primaryIdAttribute;
-		if (chosenKey !== tableInfo.primaryIdAttribute) {
-			throw new NodeOperationError(
-				this.getNode(),
-				`The Microsoft Dynamics 365 primary key of "${table}" is "${tableInfo.primaryIdAttribute}", not "${chosenKey}"`,
-				{
-					description:
-						'The primary key is detected from the table and cannot be chosen. Clear the setting: choose its one option, the detected key.',
-				},
-			);
+		const campaign = await campaignClient(this);
+		const compile = async () =>
+			await checkedAgainstFreshMetadata([dataverse, campaign], async () => {
+				const tableInfo = await dataverse.getTable(table);
+				const chosenKey =
+					(this.getNodeParameter('dynamicsKey', 0, '') as string) || tableInfo.primaryIdAttribute;
+				if (chosenKey !== tableInfo.primaryIdAttribute) {
+					throw new NodeOperationError(
+						this.getNode(),
+						`The Microsoft Dynamics 365 primary key of "${table}" is "${tableInfo.primaryIdAttribute}", not "${chosenKey}"`,
+						{
+							description:
+								'The primary key is detected from the table and cannot be chosen. Clear the setting: choose its one option, the detected key.',
+						},
+					);
+				}
+				const read = readMapping(this, tableInfo.primaryIdAttribute);
+				checkLock(this, read);
+				const [columns, campaignFields] = await Promise.all([
+					syncColumns(dataverse, table),
+					syncCampaignFields(campaign, read.campaignResource),
+				]);
+				// Every settings problem is reported here, before any record is written.
+				return [read, compileMapping(read, columns, campaignFields)] as const;
+			});
+		const applyAll = () =>
+			records.map(({ record }) => (record._sync.error ? undefined : compiled.apply(record)));
+		[mapping, compiled] = await compile();
+		results = applyAll();
+		// Records that lack a mapped column may come from a Dynamics table that lost it since cached
+		// metadata was read: the settings are checked again against metadata read now.
+		const lacking = results.some(
+			(r, i) => r && !r.ok && !hasColumn(records[i].record, r.error.field),
+		);
+		if (
+			lacking &&
+			[dataverse.forgetCachedMetadata(), campaign.forgetCachedMetadata()].includes(true)
+		) {
+			[mapping, compiled] = await compile();
+			results = applyAll();
 		}
-		mapping = readMapping(this, tableInfo.primaryIdAttribute);
-		checkLock(this, mapping);
-		const [columns, campaignFields] = await Promise.all([
-			syncColumns(dataverse, table, { withChoices: true }),
-			syncCampaignFields(await campaignClient(this), mapping.campaignResource),
-		]);
-		// Every settings problem is reported here, before any record is written.
-		compiled = compileMapping(mapping, columns, campaignFields);
 		// Claimed only by settings that are valid: a refused mapping must not block a good one.
 		claimTables(this, mapping);
 	} catch (error) {
@@ -160,9 +188,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 
 	const node = this.getNode().name;
 	let failed = 0;
-	const out = records.map(({ record, index }) => {
-		if (record._sync.error) return recordItem(record, index);
-		const result = compiled.apply(record);
+	const out = records.map(({ record, index }, i) => {
+		const result = results[i];
+		if (!result) return recordItem(record, index);
 		if (result.ok) return recordItem(result.record, index);
 		failed++;
 		// The record travels on, marked, so Campaign Upsert reports it with the run's other outcomes.

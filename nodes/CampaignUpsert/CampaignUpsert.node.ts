@@ -41,7 +41,15 @@ export class CampaignUpsert implements INodeType {
 				typeOptions: { minValue: 1, maxValue: 200 },
 				default: 20,
 				description:
-					'The most records written to Campaign at the same time. When Campaign answers 429 or 503 (too many requests), that record waits as long as Campaign asks and is sent again, holding its place, so a throttled run slows down instead of failing; the summary item counts these answers under "throttled".',
+					'The most records written to Campaign at the same time. With "Adapt Concurrency" on, a ceiling: the node finds how many Campaign takes. When Campaign answers 429 or 503 (too many requests), that record waits as long as Campaign asks and is sent again, holding its place, so a throttled run slows down instead of failing; the summary item counts these answers under "throttled" and gives the concurrency reached under "concurrency".',
+			},
+			{
+				displayName: 'Adapt Concurrency',
+				name: 'adaptConcurrency',
+				type: 'boolean',
+				default: true,
+				description:
+					"Whether to find the concurrency Campaign allows instead of always using the Concurrency setting: start low, send more records at once while Campaign's answers come back fast and clean, fewer as soon as it answers 429 or 503 or its answers slow down, never more than Concurrency. Campaign publishes no limit; it depends on the licence. Later runs start where the last one ended.",
 			},
 		],
 	};

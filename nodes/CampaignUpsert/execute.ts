@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { CampaignApiError, type CampaignClient } from '../../lib/campaign/client';
 import { isDuplicateKeyError, namesCause } from '../../lib/campaign/errors';
 import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
-import { mapWithConcurrency } from '../../lib/http/limiter';
+import { AdaptiveConcurrency, mapWithConcurrency } from '../../lib/http/limiter';
 import { TransportError } from '../../lib/http/types';
 import type { SyncRecord, SyncTarget } from '../../lib/sync/envelope';
 import {
@@ -14,9 +14,14 @@ import {
 	type RecordOutcome,
 } from '../../lib/sync/summary';
 import { planUpsert, type CampaignMatch } from '../../lib/sync/upsert-plan';
-import { campaignClient } from '../shared/clients';
+import {
+	campaignClient,
+	learntCampaignConcurrency,
+	rememberCampaignConcurrency,
+} from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { readSyncInput } from '../shared/items';
+import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { campaignResourcePath } from '../shared/methods';
 
 /** What happened to one record, as its output item says it. */
@@ -131,12 +136,21 @@ async function upsertRecord(
 	}
 }
 
+function startConcurrency(ctx: IExecuteFunctions, max: number, adapt: boolean) {
+	if (!adapt) return new AdaptiveConcurrency({ max, initial: max, slowStart: false, fixed: true });
+	const state = learntCampaignConcurrency(ctx);
+	return new AdaptiveConcurrency({
+		max,
+		...(state ? { initial: state.limit, slowStart: state.slowStart } : {}),
+	});
+}
+
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const { records, runs, strays } = readSyncInput(this);
-	const concurrency = Math.max(
-		1,
-		Math.floor(this.getNodeParameter('concurrency', 0, 20) as number),
-	);
+	// The most records in flight; with "Adapt Concurrency" on, the ceiling of what Campaign is asked.
+	const max = Math.max(1, Math.floor(this.getNodeParameter('concurrency', 0, 20) as number));
+	const adapt = this.getNodeParameter('adaptConcurrency', 0, true) !== false;
+	const concurrency = startConcurrency(this, max, adapt);
 	// Answers 429/503 (Campaign's gateway throttling) that were waited out and retried.
 	let throttled = 0;
 	const continueOnFail = this.continueOnFail();
@@ -145,31 +159,40 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let client: CampaignClient;
 	const access = new Map<string, KeyAccess>();
 	try {
-		client = await campaignClient(this, {
-			onRetry: ({ reason }) => {
-				if (reason.kind === 'status' && (reason.status === 429 || reason.status === 503)) {
-					throttled++;
-				}
+		client = await campaignClient(
+			this,
+			{
+				onRetry: ({ reason }) => {
+					if (reason.kind === 'status' && (reason.status === 429 || reason.status === 503)) {
+						throttled++;
+					}
+				},
 			},
-		});
+			{ concurrency },
+		);
 		// Settings are checked once per Campaign table, before any record is written.
-		for (const { record } of records) {
-			const target = record._sync.target;
-			if (!target || access.has(accessId(target))) continue;
-			access.set(
-				accessId(target),
-				await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
-					filter: target.keyFilter,
-					unique: target.keyUnique,
-					verify: true,
-				}),
-			);
-		}
+		const resolveAll = async () => {
+			access.clear();
+			for (const { record } of records) {
+				const target = record._sync.target;
+				if (!target || access.has(accessId(target))) continue;
+				access.set(
+					accessId(target),
+					await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
+						filter: target.keyFilter,
+						unique: target.keyUnique,
+						verify: true,
+					}),
+				);
+			}
+		};
+		await checkedAgainstFreshMetadata([client], resolveAll);
 	} catch (error) {
 		throw toNodeError(node, error);
 	}
 
-	const results = await mapWithConcurrency(records, concurrency, async ({ record }) => {
+	// Records beyond what Campaign is asked at once wait at the gate of the client's transport.
+	const results = await mapWithConcurrency(records, max, async ({ record }) => {
 		const meta = record._sync;
 		const base: UpsertResult = { outcome: 'failed', table: meta.table, id: meta.id };
 		if (meta.error) return { ...base, error: `${meta.error.message} (in ${meta.error.node})` };
@@ -192,6 +215,8 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			return failed({ ...base, resource: meta.target.resource, key: meta.target.key }, error);
 		}
 	});
+
+	if (adapt) rememberCampaignConcurrency(this, concurrency.state());
 
 	const outcomes = [
 		...results.map((result, i) => ({ result, index: records[i].index })),
@@ -226,6 +251,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			_summary: {
 				...summaryItem(summary).summary,
 				...(throttled ? { throttled } : {}),
+				concurrency: concurrency.found,
 				...(runs[0] ? { run: runs[0].report } : {}),
 			},
 		} as IDataObject,

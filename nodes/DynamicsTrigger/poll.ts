@@ -137,8 +137,10 @@ async function wantedColumns(
 	const listed = new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...p.columns]);
 	const downstream = columnsUsedDownstream(ctx).filter((c) => !listed.has(c));
 	if (downstream.length) {
-		// Only real columns go into $select; the node naming another one reports it.
-		const known = new Set((await client.getColumns(table.logicalName)).map((c) => c.logicalName));
+		// Only real columns go into $select; the node naming another one reports it. A name the
+		// cached columns lack makes them be read again: it may be a column added since.
+		const columns = await client.getColumns(table.logicalName, { mustKnow: downstream });
+		const known = new Set(columns.map((c) => c.logicalName));
 		for (const column of downstream) if (known.has(column)) listed.add(column);
 	}
 	return [...listed].sort();
@@ -201,35 +203,31 @@ export function toRecord(
 	addedColumns?: string[],
 ): SyncRecord | undefined {
 	const record: Record<string, unknown> = {};
-	const labels: Record<string, string> = {};
-	const lookupTables: Record<string, string> = {};
-	for (const [key, value] of Object.entries(row)) {
-		if (key.endsWith(FORMATTED)) {
-			labels[key.slice(0, -FORMATTED.length)] = String(value);
-		} else if (key.endsWith(LOOKUP_TABLE)) {
-			lookupTables[key.slice(0, -LOOKUP_TABLE.length).replace(/^_(.+)_value$/, '$1')] =
-				String(value);
-		} else if (!key.startsWith('@') && !key.includes('@')) {
+	let labels: Record<string, string> | undefined;
+	let lookupTables: Record<string, string> | undefined;
+	// One pass, built in place: this runs for every row of every page.
+	for (const key in row) {
+		const value = row[key];
+		if (!key.includes('@')) {
 			record[key] = value;
+		} else if (key.endsWith(FORMATTED)) {
+			(labels ??= {})[key.slice(0, -FORMATTED.length)] = String(value);
+		} else if (key.endsWith(LOOKUP_TABLE)) {
+			(lookupTables ??= {})[key.slice(0, -LOOKUP_TABLE.length).replace(/^_(.+)_value$/, '$1')] =
+				String(value);
 		}
 	}
 	const id = record[table.primaryIdAttribute];
 	if (typeof id !== 'string') return undefined;
 	const version = record.versionnumber ?? row['@odata.etag'];
-	return {
-		...record,
-		_sync: {
-			table: table.logicalName,
-			id,
-			op: 'upsert',
-			load,
-			...(version !== undefined ? { version: String(version) } : {}),
-			...(typeof record.modifiedon === 'string' ? { modifiedOn: record.modifiedon } : {}),
-			...(Object.keys(labels).length ? { labels } : {}),
-			...(Object.keys(lookupTables).length ? { lookupTables } : {}),
-			...(addedColumns ? { addedColumns } : {}),
-		},
-	};
+	const sync: SyncRecord['_sync'] = { table: table.logicalName, id, op: 'upsert', load };
+	if (version !== undefined) sync.version = String(version);
+	if (typeof record.modifiedon === 'string') sync.modifiedOn = record.modifiedon;
+	if (labels) sync.labels = labels;
+	if (lookupTables) sync.lookupTables = lookupTables;
+	if (addedColumns) sync.addedColumns = addedColumns;
+	record._sync = sync;
+	return record as SyncRecord;
 }
 
 /** How a load's records are marked: a re-read for added columns is a set of incremental changes. */

@@ -4,7 +4,7 @@ import { compileReplacements, type Replacement } from '../../lib/sync/replacemen
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
-import { syncColumns } from '../shared/metadata';
+import { checkedAgainstFreshMetadata, syncColumns } from '../shared/metadata';
 import { locatorValue } from '../shared/properties';
 import { checkTable, tableParameter } from '../shared/table';
 
@@ -23,10 +23,18 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	}));
 	let replacements;
 	try {
-		const columns = rules.length
-			? await syncColumns(await dataverseClient(this), table, { withChoices: true })
-			: undefined;
-		replacements = compileReplacements(rules, { columns });
+		if (rules.length) {
+			const client = await dataverseClient(this);
+			// The choices of the replaced fields give a new value its label.
+			const choicesFor = rules.map((r) => r.field);
+			replacements = await checkedAgainstFreshMetadata([client], async () =>
+				compileReplacements(rules, {
+					columns: await syncColumns(client, table, { choicesFor, records }),
+				}),
+			);
+		} else {
+			replacements = compileReplacements(rules);
+		}
 	} catch (error) {
 		throw toNodeError(this.getNode(), error);
 	}

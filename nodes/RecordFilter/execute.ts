@@ -4,7 +4,7 @@ import { compileFilter, type FilterCombinator, type FilterRule } from '../../lib
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
-import { syncColumns } from '../shared/metadata';
+import { checkedAgainstFreshMetadata, syncColumns } from '../shared/metadata';
 import { checkTable, tableParameter } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
@@ -19,10 +19,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	let filter;
 	try {
 		// Rules are checked against the table's columns before any record moves.
-		const columns = rules.length
-			? await syncColumns(await dataverseClient(this), table, { withChoices: true })
-			: undefined;
-		filter = compileFilter({ rules, combinator, deleteFilteredOut, columns });
+		if (rules.length) {
+			const client = await dataverseClient(this);
+			filter = await checkedAgainstFreshMetadata([client], async () =>
+				compileFilter({
+					rules,
+					combinator,
+					deleteFilteredOut,
+					columns: await syncColumns(client, table),
+				}),
+			);
+		} else {
+			filter = compileFilter({ rules, combinator, deleteFilteredOut });
+		}
 	} catch (error) {
 		throw toNodeError(this.getNode(), error);
 	}

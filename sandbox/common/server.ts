@@ -37,8 +37,20 @@ export interface FaultSettings {
 	 * served gets 429 with `Retry-After` (counted under `injected['429']`).
 	 */
 	maxConcurrent?: number;
+	/**
+	 * A gateway's rate limit: at most this many requests per second (a bucket that holds one
+	 * second's worth and refills steadily); a request beyond it gets 429 with `Retry-After` and does
+	 * not count against the rate.
+	 */
+	maxPerSecond?: number;
 	/** Read-only: faults injected since these settings were set, by kind. */
 	injected?: Partial<Record<FaultKind, number>>;
+	/**
+	 * Read-only, with `maxConcurrent`: the requests served since these settings were set and the
+	 * time they held their places in all (from arrival to the end of the answer), so a benchmark can
+	 * tell the most a client could get: `maxConcurrent` ÷ the mean time a place is held.
+	 */
+	held?: { requests: number; ms: number };
 }
 
 export interface Reply {
@@ -117,6 +129,8 @@ export class SandboxServer {
 	private random: () => number = seededRandom(1);
 	private readonly counters = new Map<string, number>();
 	private inFlight = 0;
+	/** The rate limit's bucket: requests it still lets through, and when it was last refilled. */
+	private bucket = { tokens: 0, at: 0 };
 	private readonly sockets = new Set<import('node:net').Socket>();
 	baseUrl = '';
 
@@ -139,8 +153,14 @@ export class SandboxServer {
 	}
 
 	setFaults(settings: FaultSettings): void {
-		this.faults = { ...settings, script: [...(settings.script ?? [])], injected: {} };
+		this.faults = {
+			...settings,
+			script: [...(settings.script ?? [])],
+			injected: {},
+			held: undefined,
+		};
 		this.random = seededRandom(settings.seed ?? 1);
+		this.bucket = { tokens: settings.maxPerSecond ?? 0, at: Date.now() };
 	}
 
 	/** The settings in force, with how many faults of each kind they have injected so far. */
@@ -275,19 +295,39 @@ export class SandboxServer {
 		this.send(res, reply);
 	}
 
-	/** The concurrency throttle: true when the request was answered 429. */
+	/** The rate and concurrency throttles: true when the request was answered 429. */
 	private throttled(res: http.ServerResponse): boolean {
+		const rate = this.faults.maxPerSecond;
+		if (rate !== undefined) {
+			const now = Date.now();
+			this.bucket.tokens = Math.min(
+				rate,
+				this.bucket.tokens + ((now - this.bucket.at) / 1000) * rate,
+			);
+			this.bucket.at = now;
+			if (this.bucket.tokens < 1) return this.refuse(res);
+			this.bucket.tokens -= 1;
+		}
 		const max = this.faults.maxConcurrent;
 		if (max === undefined) return false;
-		if (this.inFlight >= max) {
-			const injected = (this.faults.injected ??= {});
-			injected['429'] = (injected['429'] ?? 0) + 1;
-			this.tooManyRequests(res, String(this.faults.retryAfter ?? 1));
-			return true;
-		}
+		if (this.inFlight >= max) return this.refuse(res);
 		this.inFlight++;
-		res.once('close', () => this.inFlight--);
+		const arrived = Date.now();
+		const held = (this.faults.held ??= { requests: 0, ms: 0 });
+		res.once('close', () => {
+			this.inFlight--;
+			held.requests++;
+			held.ms += Date.now() - arrived;
+		});
 		return false;
+	}
+
+	/** Answers a throttled request 429 and counts it. */
+	private refuse(res: http.ServerResponse): true {
+		const injected = (this.faults.injected ??= {});
+		injected['429'] = (injected['429'] ?? 0) + 1;
+		this.tooManyRequests(res, String(this.faults.retryAfter ?? 1));
+		return true;
 	}
 
 	/** Applies the next scripted fault or a rate-drawn one; true when the request was consumed. */

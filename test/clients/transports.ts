@@ -4,6 +4,7 @@
  */
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
+import type { MetadataCache } from '../../lib/http/cache';
 import type { CampaignSandbox } from '../../sandbox/campaign';
 import type { DataverseSandbox } from '../../sandbox/dataverse';
 import { axiosTransport } from '../support/axios-transport';
@@ -19,11 +20,14 @@ export interface Wired<T> {
 	close(): void;
 }
 
-export function campaignClientFor(sandbox: CampaignSandbox): Wired<CampaignClient> {
+export function campaignClientFor(
+	sandbox: CampaignSandbox,
+	options: { metadataCache?: MetadataCache } = {},
+): Wired<CampaignClient> {
 	const auth = campaignTokens(sandboxCampaignSettings(sandbox.url));
 	const transport = axiosTransport({ auth });
 	return {
-		client: new CampaignClient({ transport, apiBaseUrl: sandbox.apiBase }),
+		client: new CampaignClient({ transport, apiBaseUrl: sandbox.apiBase, ...options }),
 		close() {
 			transport.close();
 			auth.close();
@@ -33,7 +37,7 @@ export function campaignClientFor(sandbox: CampaignSandbox): Wired<CampaignClien
 
 export function dataverseClientFor(
 	sandbox: DataverseSandbox,
-	options: { maxPageSize?: number } = {},
+	options: { maxPageSize?: number; metadataCache?: MetadataCache } = {},
 ): Wired<DataverseClient> {
 	const auth = dynamicsTokens(sandboxDynamicsSettings(sandbox.url));
 	const transport = axiosTransport({ auth });

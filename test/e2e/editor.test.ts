@@ -79,7 +79,14 @@ const OPENED_DROPDOWNS: Record<string, Array<{ parameter: string; option: RegExp
  */
 const OPENED_LISTS: Record<
 	string,
-	Array<{ parameter: string; lists: string; search: string; finds: string; screenshot?: string }>
+	Array<{
+		parameter: string;
+		byName?: string;
+		lists: string;
+		search: string;
+		finds: string;
+		screenshot?: string;
+	}>
 > = {
 	'Contacts: Dynamics 365 Trigger': [
 		{
@@ -94,7 +101,7 @@ const OPENED_LISTS: Record<
 			parameter: 'table',
 			lists: 'Contact',
 			search: 'email',
-			finds: 'Email Send (adobe_emailsend)',
+			finds: 'Adobe Campaign Email Send (adobe_emailsend)',
 			screenshot: 'node-contacts-apply-field-mapping-table-list.png',
 		},
 		{
@@ -107,9 +114,11 @@ const OPENED_LISTS: Record<
 	'Email Events Export': [
 		{
 			parameter: 'clickTable',
+			// The template names the activity tables (the node may create them): switch to the list.
+			byName: 'adobe_emailclick',
 			lists: 'Contact',
 			search: 'click',
-			finds: 'Email URL Click (adobe_emailclick)',
+			finds: 'Adobe Campaign Email URL Click (adobe_emailclick)',
 		},
 	],
 };
@@ -317,20 +326,26 @@ async function expectDropdownLists(
 }
 
 /**
- * Opens the resource locator list of `parameter` ("From list", its default mode): it lists
+ * Opens the resource locator list of `parameter` ("From list", its default mode, or after
+ * switching from "By Name" when the template names the entry `byName`): it lists
  * `lists`, in alphabetical order after the current choice (which n8n shows first), and a search
  * finds `finds` and narrows the list to matching entries. Returns with the searched list open.
  */
 async function expectLocatorLists(
 	page: Page,
 	seen: Watch,
-	list: { parameter: string; lists: string; search: string; finds: string },
+	list: { parameter: string; byName?: string; lists: string; search: string; finds: string },
 ): Promise<void> {
 	const input = parameterInput(page, list.parameter);
 	await input.scrollIntoViewIfNeeded();
-	expect(await input.locator('[data-test-id="rlc-mode-selector"] input').inputValue()).toBe(
-		'From list',
-	);
+	const mode = input.locator('[data-test-id="rlc-mode-selector"] input');
+	if (list.byName) {
+		expect(await mode.inputValue()).toBe('By Name');
+		expect(await input.locator('[data-test-id="rlc-input"]').inputValue()).toBe(list.byName);
+		await mode.click();
+		await page.locator('.el-select-dropdown__item:visible', { hasText: /^From list$/ }).click();
+	}
+	expect(await mode.inputValue()).toBe('From list');
 	await input.locator('[data-test-id="rlc-input"]').click();
 	const entries = async () =>
 		await page.locator('[data-test-id="rlc-item"]:visible').evaluateAll((items) =>
@@ -495,8 +510,17 @@ describe('n8n editor with this package (chromium)', () => {
 				for (const list of OPENED_LISTS[node.name] ?? []) {
 					await expectLocatorLists(page, seen, list);
 					if (list.screenshot) await settledScreenshot(page, seen, list.screenshot);
-					// Choosing the current entry again closes the list (Escape would close the panel).
-					await page.locator('[data-test-id="rlc-item"][class*="selected"]:visible').click();
+					// Choosing the current entry again closes the list (Escape would close the panel);
+					// a list switched from "By Name" has none: choose the entry it found, the same table.
+					await page
+						.locator(
+							list.byName
+								? '[data-test-id="rlc-item"]:visible'
+								: '[data-test-id="rlc-item"][class*="selected"]:visible',
+							list.byName ? { hasText: list.finds } : {},
+						)
+						.first()
+						.click();
 					await page
 						.locator('[data-test-id="rlc-search"]:visible')
 						.waitFor({ state: 'hidden', timeout: 10_000 });

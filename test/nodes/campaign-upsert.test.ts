@@ -209,6 +209,32 @@ describe('Campaign Upsert', () => {
 		}
 	}, 60_000);
 
+	it("finds the concurrency Campaign's gateway allows, with far fewer throttled answers than a fixed Concurrency", async () => {
+		await fx.dataverse.generate('contact', 60, 6);
+		const throttledWith = async (adaptConcurrency: boolean) => {
+			await fx.campaign.reset({ profiles: 0 });
+			// Campaign's gateway serves 3 requests at a time, the others get 429 (retry after 1 s).
+			await fx.campaign.setLatency(20);
+			await fx.campaign.setFaults({ maxConcurrent: 3, retryAfter: 1 });
+			const { json, names } = syncWorkflow({ concurrency: 12 });
+			const wf = fx.workflow(json);
+			wf.setParameters(names.upsert, { adaptConcurrency });
+			const [run] = await runUntilQuiet(wf, names.trigger);
+			const summary = summaryOf(run, names.upsert);
+			expect(summary).toMatchObject({ created: 60, failed: 0 });
+			return { throttled: Number(summary.throttled ?? 0), concurrency: summary.concurrency };
+		};
+		try {
+			const fixed = await throttledWith(false);
+			const adaptive = await throttledWith(true);
+			expect(fixed.concurrency).toBe(12);
+			expect(adaptive.concurrency).toBeLessThanOrEqual(3);
+			expect(adaptive.throttled).toBeLessThan(fixed.throttled / 3);
+		} finally {
+			await fx.campaign.setFaults({});
+		}
+	}, 60_000);
+
 	it('ends each run with a summary item: created, updated, deleted, unchanged, skipped, failed, backlog', async () => {
 		const ids = await fx.dataverse.seed('contact', [
 			{ firstname: 'A' },

@@ -17,6 +17,7 @@ import {
 	TestWorkflow,
 	type WorkflowJson,
 } from '../support/harness';
+import { clearProcessCaches } from '../../nodes/shared/clients';
 import { nodeTypes as packageNodeTypes } from './node-types';
 
 export interface NodeFixture {
@@ -97,7 +98,11 @@ export function useNodeFixture(
 		Object.assign(fx, await startNodeFixture(options, extraNodes));
 	});
 	afterAll(async () => await fx.close?.());
-	beforeEach(async () => await reset(fx));
+	beforeEach(async () => {
+		await reset(fx);
+		// Reset services are new services to the nodes: nothing learnt in an earlier test applies.
+		clearProcessCaches();
+	});
 	return fx;
 }
 

@@ -758,4 +758,46 @@ describe('Errors', () => {
 		expect((await api('GET', 'profileAndServices/profile')).status).toBe(200);
 		expect(await admin.counters()).toMatchObject({ 'GET campaign:list': 2 });
 	});
+
+	it('serves a number of requests at a time when asked to, telling how long each held its place', async () => {
+		await admin.setLatency(300);
+		await admin.setFaults({ maxConcurrent: 2, retryAfter: 1 });
+		try {
+			const statuses = (
+				await Promise.all(Array.from({ length: 5 }, () => api('GET', 'profileAndServices/profile')))
+			).map((r) => r.status);
+			expect(statuses.filter((s) => s === 200).length).toBe(2);
+			expect(statuses.filter((s) => s === 429).length).toBe(3);
+			const { held, injected } = await admin.getFaults();
+			expect(injected?.['429']).toBe(3);
+			expect(held?.requests).toBe(2);
+			expect(held!.ms).toBeGreaterThanOrEqual(2 * 300);
+		} finally {
+			await admin.setFaults({});
+			await admin.setLatency(0);
+		}
+	});
+
+	it('throttles beyond a rate when asked to, counting only the requests it served', async () => {
+		await admin.setFaults({ maxPerSecond: 5, retryAfter: 1 });
+		try {
+			const statuses = (
+				await Promise.all(
+					Array.from({ length: 20 }, () => api('GET', 'profileAndServices/profile')),
+				)
+			).map((r) => r.status);
+			// A bucket of one second's worth: five go through at once, then five more a second.
+			const served = statuses.filter((s) => s === 200).length;
+			expect(served).toBeGreaterThanOrEqual(5);
+			expect(served).toBeLessThan(10);
+			expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+			expect((await admin.getFaults()).injected?.['429']).toBe(
+				statuses.filter((s) => s === 429).length,
+			);
+			await new Promise((resolve) => setTimeout(resolve, 1100));
+			expect((await api('GET', 'profileAndServices/profile')).status).toBe(200);
+		} finally {
+			await admin.setFaults({});
+		}
+	});
 });

@@ -25,28 +25,41 @@ function report(cases: CaseResult[]): string {
 	return renderReport(results);
 }
 
-const b2 = (variant: string, latencyMs: number, recordsPerSecond: number) =>
-	result(`b2-${variant}-${latencyMs}ms`, {
+const b2 = (variant: string, latencyMs: number, recordsPerSecond: number, records = 20_000) => {
+	const perRecord = variant === 'oursUnique' ? 1.0003 : 2.0003;
+	return result(`b2-${variant}-${latencyMs}ms`, {
 		variant,
-		records: 20_000,
+		records,
 		latencyMs,
 		recordsPerSecond,
-		campaignRequestsPerRecord: variant === 'ours' ? 1.0004 : 2,
+		seconds: records / recordsPerSecond,
+		campaignRequests: records * perRecord,
+		campaignRequestsPerRecord: perRecord,
 		dataverseRequestsPerRecord: 0.005,
 		dataverseContactReads: 5,
 		dataverseRequests: 100,
-		incremental:
-			variant === 'ours'
-				? {
-						changes: 200,
-						runs: 1,
-						campaignRequests: 402,
-						campaignMetadataRequests: 2,
-						campaignRequestsPerChange: 2.01,
-						campaignRecordRequestsPerChange: 2,
-					}
-				: undefined,
+		incremental: variant.startsWith('ours')
+			? {
+					changes: records / 100,
+					runs: 1,
+					campaignRequests: records / 50,
+					campaignMetadataRequests: 0,
+					dataverseMetadataRequests: 0,
+					campaignRequestsPerChange: 2,
+					campaignRecordRequestsPerChange: 2,
+				}
+			: undefined,
+		...(variant.startsWith('ours')
+			? {
+					idle: { polls: 5, dataverseRequestsPerPoll: 1, campaignRequestsPerPoll: 0 },
+					metadataPerRun: [
+						{ dataverse: 4, campaign: 2 },
+						{ dataverse: 0, campaign: 0 },
+					],
+				}
+			: {}),
 	});
+};
 
 const b3 = (count: number, peakMiB: number, microsecondsPerRecord: number) =>
 	result(
@@ -68,15 +81,91 @@ const b3 = (count: number, peakMiB: number, microsecondsPerRecord: number) =>
 describe('benchmark report', () => {
 	it('judges B2 against the same run’s peer and explains a miss with the measured ceiling', () => {
 		const text = report([
-			b2('ours', 20, 1200),
+			b2('ours', 20, 600),
+			b2('oursUnique', 20, 1200),
 			b2('handBuilt', 20, 600),
 			result('b2-ceiling-20ms', { requestsPerSecond: 1300, concurrency: 100, records: 20_000 }),
 		]);
-		expect(text).toContain('≥ 5× the hand-built workflow at 20 ms: **missed** (2.00×)');
+		expect(text).toContain(
+			'≥ 5× the hand-built workflow at 20 ms: the template **missed** (1.00×), with the key declared unique **missed** (2.00×)',
+		);
 		expect(text).toContain('5× the hand-built workflow at 20 ms is 3,000 records/s');
 		expect(text).toContain('does 1,300 requests/s on this machine (2.3× short of the target)');
-		expect(text).toContain('during a replay: not measured');
+		expect(text).toContain('During a replay (one lookup per record), ≤ 1.01: not measured');
 		expect(text).toContain('≤ 2 Campaign requests per record in incremental runs: **met** (2.00');
+		expect(text).toContain(
+			'with the key declared unique (one request per record) **met** (1,200 records/s, 0.92× the ceiling’s 1,300 requests/s)',
+		);
+	});
+
+	it('judges the requests per record of each initial-load variant by what it can reach', () => {
+		const twoEach = report([b2('ours', 20, 600), b2('oursUnique', 20, 1200)]);
+		expect(twoEach).toContain('≤ 1.01: **met** (1.0003); the template as shipped');
+		expect(twoEach).toContain('≤ 2.01: **met** (2.0003)');
+		const tooMany = b2('oursUnique', 20, 1200);
+		(tooMany.result as Record<string, unknown>).campaignRequestsPerRecord = 2.0003;
+		expect(report([b2('ours', 20, 600), tooMany])).toContain('≤ 1.01: **missed** (2.0003)');
+	});
+
+	it('judges a quiet poll and the metadata of busy runs', () => {
+		const text = report([b2('ours', 20, 600)]);
+		expect(text).toContain(
+			'A quiet poll costs 1 Dataverse request and nothing in Campaign: **met** (1.00 and 0.00)',
+		);
+		expect(text).toContain(
+			'A busy run reads ≤ 1 metadata request per table: **met** for every run after the process’s first (at most 0)',
+		);
+		const costly = b2('ours', 20, 600);
+		(costly.result as Record<string, unknown>).idle = {
+			polls: 5,
+			dataverseRequestsPerPoll: 2,
+			campaignRequestsPerPoll: 0,
+		};
+		expect(report([costly])).toContain('nothing in Campaign: **missed** (2.00 and 0.00)');
+	});
+
+	it('does not judge speeds or memory at the quick run’s sizes, and says so', () => {
+		const text = report([
+			b2('oursUnique', 20, 400, 2000),
+			b2('handBuilt', 20, 200, 2000),
+			result('b2-ceiling-20ms', { requestsPerSecond: 300, concurrency: 100, records: 2000 }),
+			b3(2000, 300, 700),
+			b3(10_000, 310, 690),
+		]);
+		expect(text).toContain('with the key declared unique not judged at 2,000 records (2.00×)');
+		expect(text).toContain('(one request per record) not judged at 2,000 records');
+		expect(text).toContain('peak memory 1.03× (target ≤ 1.2×: not judged)');
+		expect(text).not.toMatch(/10,000 vs 2,000[^\n]*\*\*met\*\*/);
+		expect(text).toContain('in incremental runs: not judged at 20 changes');
+	});
+
+	it('judges the adaptive concurrency against the limit’s bound and the share answered 429', () => {
+		const b7 = (variant: string, ratioToBound: number, throttledShare: number) =>
+			result(
+				`b7-concurrency-${variant}`,
+				{
+					variant,
+					count: 20_000,
+					latencyMs: 100,
+					maxConcurrent: 20,
+					seconds: 110,
+					servedPerSecond: 200 * ratioToBound,
+					boundPerSecond: 200,
+					nominalBoundPerSecond: 200,
+					ratioToBound,
+					throttled: Math.round(throttledShare * 20_000),
+					throttledShare,
+					failed: variant === 'fixed' ? 40 : 0,
+					concurrencyPerRun: [19, 19],
+				},
+				{ variant },
+			);
+		expect(report([b7('adaptive', 0.95, 0.004), b7('fixed', 0.9, 0.17)])).toContain(
+			'20 at a time, 100 ms: ≥ 0.9× the bound with ≤ 1% answered 429: **met** (0.95×, 0.40%); the fixed setting: 0.90×, 17.00% answered 429, 40 records failed.',
+		);
+		expect(report([b7('adaptive', 0.95, 0.02)])).toContain(
+			'answered 429: **missed** (0.95×, 2.00%)',
+		);
 	});
 
 	it('judges B3 memory and time per record against the smallest replay, whatever order they ran in', () => {
@@ -88,7 +177,51 @@ describe('benchmark report', () => {
 			'1,999,999 vs 100,000: peak memory 1.50× (target ≤ 1.2×: **missed**); CPU time per record of the nodes’ process 1.03× (linear time, ≤ 1.2×: **met**)',
 		);
 		expect(text).toContain('it is included above');
-		expect(text).toContain('during a replay: **met** (1.0004 over 1,999,999 records, B3)');
+		expect(text).toContain('≤ 1.01: **met** (1.0004 over 1,999,999 records, B3)');
+	});
+
+	it('shows where the time of a load goes, before (kept in bench/profile-before.json) and after', () => {
+		const after = result('b2-profile-20ms', {
+			records: 20_000,
+			recordsPerSecond: 650,
+			metadataPerRun: [
+				{ dataverse: 4, campaign: 2 },
+				{ dataverse: 0, campaign: 0 },
+			],
+			detail: { time: { pollMs: 2000, transformMs: 600, upsertMs: 27_000 } },
+			profile: {
+				seconds: 30,
+				top: [{ name: 'connect', percent: 10 }],
+				areas: [{ name: 'our nodes and clients (lib/, nodes/)', percent: 5 }],
+			},
+		});
+		const text = report([after]);
+		expect(text).toContain('### Where the time goes (20 ms, key declared unique)');
+		expect(text).toMatch(/\| Records\/s \(under the profiler\) \| [\d,]+ \| 650 \|/);
+		expect(text).toMatch(/\| Metadata requests of each run \| 29, 29, 29, 29 \| 6, 0 \|/);
+		expect(text).toContain('| Campaign Upsert |');
+		expect(text).toContain('5.0% our nodes and clients (lib/, nodes/)');
+	});
+
+	it('judges B6 memory at 1,000,000 pairs against 100,000, and dates figures kept from a --scale run', () => {
+		const b6 = (pairs: number, peakMiB: number, measuredAt?: string): CaseResult => ({
+			...result(
+				`b6-${pairs}`,
+				{ pairs, runs: pairs / 5000, peakRssBytes: peakMiB * 1024 * 1024 },
+				{ pairs },
+			),
+			...(measuredAt ? { measuredAt } : {}),
+		});
+		const flat = report([b6(100_000, 550), b6(1_000_000, 600)]);
+		expect(flat).toContain('## B6 Opt-out first cycle');
+		expect(flat).toContain('1,000,000 pairs vs 100,000: 1.09× (target ≤ 1.2×: **met**)');
+		expect(flat).not.toContain('Kept from an earlier');
+		const grown = report([b6(100_000, 550), b6(1_000_000, 980, '2026-11-20T00:00:00.000Z')]);
+		expect(grown).toContain('1.78× (target ≤ 1.2×: **missed**)');
+		expect(grown).toContain('Kept from an earlier `--scale` run, not measured by this one: b6-1000000');
+		expect(report([b6(100_000, 550)])).toContain(
+			'not measured (the 1,000,000-pair case runs with `npm run bench -- --scale`)',
+		);
 	});
 
 	it('reports a failed case with its error instead of figures', () => {
