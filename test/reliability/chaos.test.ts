@@ -108,7 +108,9 @@ describe('Chaos convergence (10% faults on both services)', () => {
 			await fx.dataverse.generate('contact', CONTACTS, seed);
 			const wf = fx.workflow(loadTemplate('dynamics-to-campaign'));
 			// Smaller runs under heavy faults: a retried execution then repeats 1,000 records, not 5,000.
-			wf.setParameters(CONTACTS_TRIGGER, { options: { pageSize: 500, maxRecordsPerRun: 1000 } });
+			// Small pages: metadata is kept across runs, so the pages are nearly all Dataverse serves,
+			// and every kind of fault must hit it (about 450 requests, 45 faults over 6 kinds).
+			wf.setParameters(CONTACTS_TRIGGER, { options: { pageSize: 50, maxRecordsPerRun: 1000 } });
 			await faultsOn(seed);
 			await syncUntilQuiet(wf, CONTACTS_TRIGGER, CONTACTS_UPSERT);
 
