@@ -40,6 +40,7 @@ import {
 } from '../../lib/sync/events';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
+import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { readSettings, type ExportSettings } from './settings';
 import { readExportState, writeExportState, type ExportState, type KeptFailure } from './state';
 import { prepareTargets } from './targets';
@@ -208,13 +209,18 @@ class CampaignSide {
 
 	async eventSource(): Promise<EventSource> {
 		const s = this.settings;
-		return (this.source ??= await resolveEventSource(await this.get(), {
-			resource: s.campaign.resource,
-			filter: s.campaign.filter,
-			parameter: s.campaign.parameter,
-			dateField: s.campaign.dateField,
-			fields: { 'Event Fields › Event ID': s.fields.eventId },
-		}));
+		const client = await this.get();
+		// A problem found against metadata an earlier run read is checked again against metadata
+		// read now: the administrator may have published the filter or field since.
+		return (this.source ??= await checkedAgainstFreshMetadata([client], async () =>
+			resolveEventSource(client, {
+				resource: s.campaign.resource,
+				filter: s.campaign.filter,
+				parameter: s.campaign.parameter,
+				dateField: s.campaign.dateField,
+				fields: { 'Event Fields › Event ID': s.fields.eventId },
+			}),
+		));
 	}
 
 	/** How events are found by id (to retry them); an Error says why they cannot be. */
@@ -222,18 +228,21 @@ class CampaignSide {
 		return (this.eventKey ??= (async () => {
 			const source = await this.eventSource();
 			try {
-				return await resolveKeyAccess(
-					await this.get(),
-					source.path,
-					this.settings.fields.eventId,
-					{
-						filter: this.settings.campaign.eventKeyFilter || undefined,
-						settings: {
-							key: 'Event Fields › Event ID in Email Events Export',
-							filter: 'Campaign Events › Event ID Filter in Email Events Export',
+				const client = await this.get();
+				return await checkedAgainstFreshMetadata([client], async () =>
+					resolveKeyAccess(
+						client,
+						source.path,
+						this.settings.fields.eventId,
+						{
+							filter: this.settings.campaign.eventKeyFilter || undefined,
+							settings: {
+								key: 'Event Fields › Event ID in Email Events Export',
+								filter: 'Campaign Events › Event ID Filter in Email Events Export',
+							},
 						},
-					},
-					source.type,
+						source.type,
+					),
 				);
 			} catch (error) {
 				return error instanceof Error ? error : new Error(String(error));
@@ -243,14 +252,18 @@ class CampaignSide {
 
 	/** The profile key setting, checked against Campaign's metadata as the other nodes do. */
 	profileKeyAccess(): Promise<KeyAccess> {
-		return (this.profileKey ??= (async () =>
-			await resolveKeyAccess(await this.get(), PROFILE_RESOURCE, this.settings.profileKey, {
-				filter: this.settings.profileKeyFilter || undefined,
-				settings: {
-					key: 'Campaign Profile Key in Email Events Export',
-					filter: 'Profile Key Filter in Email Events Export',
-				},
-			}))());
+		return (this.profileKey ??= (async () => {
+			const client = await this.get();
+			return await checkedAgainstFreshMetadata([client], async () =>
+				resolveKeyAccess(client, PROFILE_RESOURCE, this.settings.profileKey, {
+					filter: this.settings.profileKeyFilter || undefined,
+					settings: {
+						key: 'Campaign Profile Key in Email Events Export',
+						filter: 'Profile Key Filter in Email Events Export',
+					},
+				}),
+			);
+		})());
 	}
 }
 
@@ -554,7 +567,17 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 	let blocked: Work | undefined;
 	try {
 		const dataverse = await dataverseClient(this);
-		const targets = await prepareTargets(this, dataverse, settings, enabled);
+		const created: string[] = [];
+		const targets = await prepareTargets(this, dataverse, settings, enabled, created).catch(
+			async (error: unknown) => {
+				// A problem found against metadata an earlier run read is checked once more against
+				// metadata read now (a table, column or key added since); the keys were waited for.
+				if (!(error instanceof NodeOperationError) || !dataverse.forgetCachedMetadata()) {
+					throw error;
+				}
+				return await prepareTargets(this, dataverse, settings, enabled, created, 0);
+			},
+		);
 		if (targets.created.length) summary.created = targets.created;
 		const campaign = new CampaignSide(this, settings);
 		const staticData = this.getWorkflowStaticData('node');

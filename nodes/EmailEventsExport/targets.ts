@@ -210,9 +210,10 @@ export async function prepareTargets(
 	dataverse: DataverseClient,
 	settings: ExportSettings,
 	enabled: ReadonlySet<EmailEventType>,
+	/** What the node created, added to by this call (kept over a second call). */
+	created: string[] = [],
 	waitMs = KEY_WAIT_MS,
 ): Promise<Targets> {
-	const created: string[] = [];
 	const problems: string[] = [];
 	const entitySets = new Map<EmailEventType, string>();
 	const ready: Array<{ spec: ActivityTableSpec; info: TableInfo }> = [];

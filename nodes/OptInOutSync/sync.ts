@@ -15,6 +15,7 @@ import {
 	type OptOutMapping,
 } from '../../lib/sync/optout';
 import { campaignClient, dataverseClient } from '../shared/clients';
+import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { toNodeError } from '../shared/errors';
 import {
 	CONTACT_ID,
@@ -239,20 +240,25 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 	let wire: Map<string, OptOutWireField>;
 	let keyAccess: KeyAccess;
 	try {
-		await checkMappings(this, dynamics, mappings);
-		const profileType = await campaign.resourceType(PROFILE_RESOURCE);
-		// The UI speaks the spec's names; the profile answers with its own spelling of them.
-		wire = resolveOptOutFields(
-			profileType,
-			mappings.map((m) => m.campaignField),
-		);
-		keyAccess = await resolveKeyAccess(
-			campaign,
-			PROFILE_RESOURCE,
-			settings.key,
-			{ filter: settings.keyFilter },
-			profileType,
-		);
+		// A problem found against metadata an earlier run read is checked again against metadata
+		// read now: a column, field or filter may have been added since.
+		[wire, keyAccess] = await checkedAgainstFreshMetadata([dynamics, campaign], async () => {
+			await checkMappings(this, dynamics, mappings);
+			const profileType = await campaign.resourceType(PROFILE_RESOURCE);
+			// The UI speaks the spec's names; the profile answers with its own spelling of them.
+			const fields = resolveOptOutFields(
+				profileType,
+				mappings.map((m) => m.campaignField),
+			);
+			const access = await resolveKeyAccess(
+				campaign,
+				PROFILE_RESOURCE,
+				settings.key,
+				{ filter: settings.keyFilter },
+				profileType,
+			);
+			return [fields, access] as const;
+		});
 	} catch (error) {
 		throw toNodeError(node, error);
 	}

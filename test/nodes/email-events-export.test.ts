@@ -605,6 +605,27 @@ describe('Email Events Export', () => {
 			expect(summary.noContact).toBe(0);
 		});
 
+		it('exports as soon as the administrator publishes the modified-since filter a run found missing (metadata read again, not kept 15 minutes)', async () => {
+			const { pkeys } = await contactsWithProfiles(3, 31);
+			const documented = (await fx.campaign.resources()).find((r) => r.name === 'cusEmailEvent')!;
+			await fx.campaign.defineResource({
+				...documented,
+				filters: (documented.filters ?? []).filter((f) => f.name !== 'byModifiedSince'),
+			});
+			await fx.campaign.simulateDelivery({ profiles: pkeys, bounceRate: 0, seed: 31 });
+			const wf = exportWorkflow();
+			const refused = await wf.run('Start');
+			expect(refused.status).toBe('error');
+			expect(String(refused.nodes.Export.error?.message)).toMatch(
+				/"cusEmailEvent" has no filter "byModifiedSince"/,
+			);
+			await fx.campaign.defineResource(documented);
+			const { summary, errors } = await runExport(wf);
+			expect(errors).toEqual([]);
+			expect(summary.exported.total).toBe((await campaignEvents()).length);
+			expect(summary.exported.total).toBeGreaterThan(0);
+		});
+
 		it('pairs events through the Campaign Profile Key chosen in the settings, with its filter', async () => {
 			const resources = await fx.campaign.resources();
 			const profile = resources.find((r) => r.name === 'profile')!;

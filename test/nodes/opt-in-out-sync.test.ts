@@ -427,6 +427,45 @@ describe('Opt-In/Out Sync', () => {
 		});
 	});
 
+	it('works as soon as the administrator publishes the key filter a run found missing (its metadata read again, not kept 15 minutes)', async () => {
+		const resources = await fx.campaign.resources();
+		const profileDefinition = resources.find((r) => r.name === 'profile')!;
+		const field = {
+			name: 'cusCrmReference',
+			type: 'string' as const,
+			label: 'CRM reference',
+			length: 64,
+		};
+		await fx.campaign.defineResource({
+			...profileDefinition,
+			fields: [...profileDefinition.fields, field],
+		});
+		const [id] = await fx.dataverse.seed('contact', [
+			{ firstname: 'Late', donotemail: true, donotphone: false },
+		]);
+		const [p] = await fx.campaign.insert('profile', [
+			{ email: 'late@example.com', externalId: 'legacy-8', cusCrmReference: id },
+		]);
+		const wf = workflow({
+			direction: 'bidirectional',
+			campaignKey: 'cusCrmReference',
+			campaignKeyFilter: 'crmReference',
+		});
+		expect(String((await cycle(wf)).error?.message)).toMatch(/has no filter "crmReference"/);
+		await fx.campaign.defineResource({
+			...profileDefinition,
+			fields: [...profileDefinition.fields, field],
+			filters: [
+				...(profileDefinition.filters ?? []),
+				{ name: 'crmReference', field: 'cusCrmReference', label: 'By CRM reference' },
+			],
+		});
+		const { summary, error } = await cycle(wf);
+		expect(error).toBeUndefined();
+		expect(summary).toMatchObject({ pairsChecked: 1, writtenToCampaign: 1, errors: 0 });
+		expect((await profile(p.PKey)).blackListEmail).toBe(true);
+	});
+
 	describe('Dataverse as Microsoft documents it (#15)', () => {
 		it('keeps its delta link when a read without changes answers an empty body, and reads only changes after', async () => {
 			const first = await pair();
