@@ -251,17 +251,20 @@ export function renderReport(results: BenchResults): string {
 }
 
 /**
- * Cases a full run kept from an earlier `--scale` run: measured on the code of that day, which the
- * report says rather than mixing them silently with this run's figures.
+ * Cases kept from an earlier run (a full run keeps the `--scale` sizes, a `--scale` or `--only` run
+ * keeps the others): measured on the code of that day, which the report says rather than mixing
+ * them silently with this run's figures.
  */
 function keptNotes(results: BenchResults, cases: CaseResult[]): string[] {
 	const kept = cases.filter((c) => c.measuredAt && c.measuredAt < results.date);
 	return kept.length
 		? [
 				'',
-				`Kept from an earlier \`--scale\` run, not measured by this one: ${kept
+				`Kept from an earlier run, not measured by this one: ${kept
 					.map((c) => `${c.id} (${c.measuredAt})`)
-					.join(', ')}. Run \`npm run bench -- --scale\` to measure them on this code.`,
+					.join(
+						', ',
+					)}. \`npm run bench\` measures the smaller sizes, \`npm run bench -- --scale\` the largest.`,
 			]
 		: [];
 }
