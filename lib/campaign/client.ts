@@ -184,14 +184,7 @@ export class CampaignClient {
 	 * change made in Campaign since. True when anything was dropped (reading again may then help).
 	 */
 	forgetCachedMetadata(): boolean {
-		let forgot = false;
-		for (const key of this.metadataUsed) {
-			if (this.metadataCache.loadedBefore(key, this.metadataMark)) {
-				this.metadataCache.invalidate(key);
-				forgot = true;
-			}
-		}
-		return forgot;
+		return this.metadataCache.invalidateLoadedBefore(this.metadataUsed, this.metadataMark);
 	}
 
 	/** An answer that names a field, value or filter Campaign does not know drops cached metadata. */

@@ -462,14 +462,7 @@ export class DataverseClient {
 	 * made in Dynamics since. True when anything was dropped (reading again may then help).
 	 */
 	forgetCachedMetadata(): boolean {
-		let forgot = false;
-		for (const key of this.metadataUsed) {
-			if (this.metadataCache.loadedBefore(key, this.metadataMark)) {
-				this.metadataCache.invalidate(key);
-				forgot = true;
-			}
-		}
-		return forgot;
+		return this.metadataCache.invalidateLoadedBefore(this.metadataUsed, this.metadataMark);
 	}
 
 	/**

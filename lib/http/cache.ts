@@ -77,6 +77,20 @@ export class MetadataCache {
 		return this.start(key, load, reloadedFor).value as Promise<T>;
 	}
 
+	/**
+	 * Drops those of `keys` that were loaded before `mark` (by earlier runs): what a run used and
+	 * did not read itself. True when anything was dropped (reading again may then help).
+	 */
+	invalidateLoadedBefore(keys: Iterable<string>, mark: number): boolean {
+		let dropped = false;
+		for (const key of keys) {
+			if (!this.loadedBefore(key, mark)) continue;
+			this.entries.delete(key);
+			dropped = true;
+		}
+		return dropped;
+	}
+
 	/** Drops the entry under `key`: an answer showed it is stale. */
 	invalidate(key: string): void {
 		this.entries.delete(key);
