@@ -49,6 +49,8 @@ export interface AdaptiveConcurrencyOptions {
 	initial?: number;
 	/** Grow fast (one more per clean answer) until the first sign of a limit (default true). */
 	slowStart?: boolean;
+	/** What an earlier run learnt (see `state`): it starts there instead of `initial`. */
+	learnt?: AdaptiveConcurrencyState;
 	/** Keep `initial` whatever the answers: a fixed concurrency that is only observed. */
 	fixed?: boolean;
 	/** Clock in milliseconds. */
@@ -59,6 +61,14 @@ export interface AdaptiveConcurrencyOptions {
 export interface AdaptiveConcurrencyState {
 	limit: number;
 	slowStart: boolean;
+	/**
+	 * The service has throttled: the next run grows as carefully as this one did after that, and
+	 * keeps below the last throttled level (when set) until it probes again.
+	 */
+	throttled?: boolean;
+	ceiling?: number;
+	/** How long the ceiling is kept before it is tried again (longer each time a try fails). */
+	probeAfterMs?: number;
 }
 
 /** How long the level that was throttled is kept as a ceiling before it is tried again. */
@@ -103,7 +113,10 @@ export class AdaptiveConcurrency {
 	private smoothedMs: number | undefined;
 	/** When the recent clean answers came back, oldest first. */
 	private readonly served: number[] = [];
-	/** The most requests in flight in the current round trip, and when that round trip began. */
+	/**
+	 * The most requests in flight in the current round trip (counted when they are let through,
+	 * so the first answers of a run do not stand for what the run sent), and when it began.
+	 */
 	private usedPeak = 0;
 	private usedSince = 0;
 	/** Answers seen, and how many were throttled. */
@@ -114,8 +127,21 @@ export class AdaptiveConcurrency {
 		checkMax(options.max);
 		this.max = options.max;
 		this.now = options.now ?? (() => Date.now());
-		this.limit = Math.min(this.max, Math.max(1, options.initial ?? 8));
-		this.slowStart = options.slowStart ?? true;
+		const { learnt } = options;
+		this.limit = Math.min(this.max, Math.max(1, learnt?.limit ?? options.initial ?? 8));
+		this.slowStart = learnt?.slowStart ?? options.slowStart ?? true;
+		// A run starts where the last one ended: without what the throttling taught it, a run of
+		// a workflow after the first would find the limit again, overshooting it as the first did.
+		if (learnt?.throttled) this.throttledOnce = true;
+		if (learnt?.probeAfterMs !== undefined) this.probeAfterMs = learnt.probeAfterMs;
+		if (learnt?.ceiling !== undefined) {
+			this.ceiling = learnt.ceiling;
+			this.probeAt = this.now() + this.probeAfterMs;
+		}
+		// The first round trip is measured from here, not from the clock's zero: otherwise the
+		// first answer alone (sent when one request was in flight) would be taken for the use of
+		// a whole round trip, and a run starting after throttling would fall to one request.
+		this.usedSince = this.now();
 		this.fixed = options.fixed === true;
 	}
 
@@ -129,7 +155,13 @@ export class AdaptiveConcurrency {
 	 * because fewer requests came (the end of a run).
 	 */
 	state(): AdaptiveConcurrencyState {
-		return { limit: Math.max(this.limit, this.ceiling ?? 0), slowStart: this.slowStart };
+		return {
+			limit: Math.max(this.limit, this.ceiling ?? 0),
+			slowStart: this.slowStart,
+			...(this.throttledOnce ? { throttled: true } : {}),
+			...(this.ceiling !== undefined ? { ceiling: this.ceiling } : {}),
+			...(this.throttledOnce ? { probeAfterMs: this.probeAfterMs } : {}),
+		};
 	}
 
 	/** The level found (see `state`), as a whole number of requests. */
@@ -195,7 +227,6 @@ export class AdaptiveConcurrency {
 		this.noteLatency(latencyMs);
 		this.served.push(now);
 		this.servedWithin(2 * roundTrip, now);
-		this.usedPeak = Math.max(this.usedPeak, level);
 		if (now - this.usedSince >= roundTrip) {
 			// After throttling, a limit the requests did not fill for a whole round trip (the others
 			// wait out their Retry-After) is brought down to what they used, so that the refused
@@ -203,7 +234,7 @@ export class AdaptiveConcurrency {
 			if (this.ceiling !== undefined && this.usedPeak < this.current) {
 				this.limit = Math.max(1, this.usedPeak);
 			}
-			this.usedPeak = 0;
+			this.usedPeak = this.inFlight;
 			this.usedSince = now;
 		}
 		const quiet = this.quietMs ?? latencyMs;
@@ -261,8 +292,13 @@ export class AdaptiveConcurrency {
 
 	/** Waits for a turn; resolves with the requests in flight once this one is let through. */
 	private acquire(): Promise<number> | number {
-		if (this.inFlight < this.current && !this.waiting.length) return ++this.inFlight;
+		if (this.inFlight < this.current && !this.waiting.length) return this.letThrough();
 		return new Promise<number>((resolve) => this.waiting.push(resolve));
+	}
+
+	private letThrough(): number {
+		this.usedPeak = Math.max(this.usedPeak, ++this.inFlight);
+		return this.inFlight;
 	}
 
 	private release(): void {
@@ -272,7 +308,7 @@ export class AdaptiveConcurrency {
 
 	private wake(): void {
 		while (this.waiting.length && this.inFlight < this.current) {
-			this.waiting.shift()!(++this.inFlight);
+			this.waiting.shift()!(this.letThrough());
 		}
 	}
 }

@@ -138,11 +138,7 @@ async function upsertRecord(
 
 function startConcurrency(ctx: IExecuteFunctions, max: number, adapt: boolean) {
 	if (!adapt) return new AdaptiveConcurrency({ max, initial: max, slowStart: false, fixed: true });
-	const state = learntCampaignConcurrency(ctx);
-	return new AdaptiveConcurrency({
-		max,
-		...(state ? { initial: state.limit, slowStart: state.slowStart } : {}),
-	});
+	return new AdaptiveConcurrency({ max, learnt: learntCampaignConcurrency(ctx) });
 }
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -3,7 +3,11 @@
  * at a number of requests in flight or at a rate, with a fixed latency. The controller must come
  * close to what the limit allows while few requests are throttled. No real time is measured here.
  */
-import { AdaptiveConcurrency, mapWithConcurrency } from '../../../lib/http/limiter';
+import {
+	AdaptiveConcurrency,
+	mapWithConcurrency,
+	type AdaptiveConcurrencyState,
+} from '../../../lib/http/limiter';
 import { withRetry } from '../../../lib/http/retry';
 import type { HttpRequest, HttpResponse, Transport } from '../../../lib/http/types';
 
@@ -78,13 +82,19 @@ function service(clock: VirtualClock, limits: ServiceLimits) {
 	return { transport, stats };
 }
 
-async function load(limits: ServiceLimits, records: number, adaptive: boolean, max = 50) {
+async function load(
+	limits: ServiceLimits,
+	records: number,
+	adaptive: boolean,
+	max = 50,
+	learnt?: AdaptiveConcurrencyState,
+) {
 	const clock = new VirtualClock();
 	const { transport, stats } = service(clock, limits);
 	const concurrency = new AdaptiveConcurrency({
 		max,
 		now: () => clock.now,
-		...(adaptive ? {} : { initial: max, slowStart: false, fixed: true }),
+		...(adaptive ? { learnt } : { initial: max, slowStart: false, fixed: true }),
 	});
 	let seed = 7;
 	const client = withRetry(concurrency.wrap(transport), {
@@ -106,6 +116,7 @@ async function load(limits: ServiceLimits, records: number, adaptive: boolean, m
 		failed: answers.filter((s) => s !== 200).length,
 		peak: stats.peak,
 		reached: concurrency.current,
+		state: concurrency.state(),
 	};
 }
 
@@ -125,6 +136,29 @@ describe('AdaptiveConcurrency', () => {
 		expect(adaptive.perSecond).toBeGreaterThanOrEqual(0.9 * 400);
 		expect(adaptive.throttledShare).toBeLessThanOrEqual(0.01);
 		expect(adaptive.failed).toBe(0);
+	}, 60_000);
+
+	it('starts a run where the previous one ended, throttled level included, so a run after the first is hardly throttled', async () => {
+		// Runs of a workflow one after the other (an initial load in pages of 5,000 records): the
+		// first finds the limit; the ones after start from it and do not overshoot it again.
+		for (const limits of [
+			{ latencyMs: 20, maxPerSecond: 400 },
+			{ latencyMs: 100, maxConcurrent: 20 },
+		]) {
+			const first = await load(limits, 5000, true, 100);
+			expect(first.state.throttled).toBe(true);
+			let learnt = first.state;
+			for (let run = 0; run < 3; run++) {
+				const next = await load(limits, 5000, true, 100, learnt);
+				expect(next.throttledShare).toBeLessThanOrEqual(0.002);
+				expect(next.perSecond).toBeGreaterThanOrEqual(
+					0.9 *
+						(limits.maxPerSecond ?? (limits.maxConcurrent! * 1000) / (limits.latencyMs + CHECK_MS)),
+				);
+				expect(next.failed).toBe(0);
+				learnt = next.state;
+			}
+		}
 	}, 60_000);
 
 	it('grows to its ceiling when the service sets no limit, and never past it', async () => {
