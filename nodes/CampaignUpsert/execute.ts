@@ -6,7 +6,7 @@ import { isDuplicateKeyError, namesCause } from '../../lib/campaign/errors';
 import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
 import { AdaptiveConcurrency, mapWithConcurrency } from '../../lib/http/limiter';
 import { TransportError } from '../../lib/http/types';
-import type { SyncRecord, SyncTarget } from '../../lib/sync/envelope';
+import type { SyncTarget } from '../../lib/sync/envelope';
 import {
 	countOutcome,
 	createSummary,
@@ -23,6 +23,7 @@ import { toNodeError } from '../shared/errors';
 import { readSyncInput } from '../shared/items';
 import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { campaignResourcePath } from '../shared/methods';
+import { holdsLink, LinkResolver, type PreparedRecord } from './links';
 
 /** What happened to one record, as its output item says it. */
 export interface UpsertResult {
@@ -38,6 +39,8 @@ export interface UpsertResult {
 	reason?: string;
 	error?: string;
 	errorCode?: string;
+	/** What was written differently from the mapped record, e.g. a link left as is. */
+	warnings?: string[];
 }
 
 /** The settings that decide how one resource's records are found: resource, key, filter. */
@@ -67,9 +70,11 @@ function isNotFound(error: unknown): boolean {
 async function upsertRecord(
 	client: CampaignClient,
 	access: KeyAccess,
-	record: SyncRecord,
+	links: LinkResolver,
+	prepared: PreparedRecord,
 	failed: (base: UpsertResult, error: unknown) => UpsertResult,
 ): Promise<UpsertResult> {
+	const record = prepared.record;
 	const meta = record._sync;
 	const target = meta.target!;
 	const keyValue = record[target.key];
@@ -103,7 +108,10 @@ async function upsertRecord(
 
 	for (let attempt = 1; ; attempt++) {
 		const matches = (await findByKey(client, access, keyValue)) as CampaignMatch[];
-		const plan = planUpsert(record, matches);
+		const found = matches.length === 1 ? matches[0] : undefined;
+		const sameLinks = found && (await links.sameLinks(prepared, found));
+		const plan = planUpsert(record, matches, { sameLinks });
+		const warned = withClearedLinks(base, prepared, found);
 		try {
 			switch (plan.action) {
 				case 'fail':
@@ -111,7 +119,7 @@ async function upsertRecord(
 				case 'skip':
 					return { ...base, outcome: 'skipped', reason: plan.reason };
 				case 'unchanged':
-					return { ...base, outcome: 'unchanged', pKey: plan.pKey, reason: plan.reason };
+					return { ...warned, outcome: 'unchanged', pKey: plan.pKey, reason: plan.reason };
 				case 'create': {
 					const created = await client.create(access.path, plan.fields, {
 						replaySafe: access.unique,
@@ -120,7 +128,7 @@ async function upsertRecord(
 				}
 				case 'update':
 					await client.patch(plan.href ?? client.recordHref(access.path, plan.pKey), plan.fields);
-					return { ...base, outcome: 'updated', pKey: plan.pKey, fields: fieldsOf(plan.fields) };
+					return { ...warned, outcome: 'updated', pKey: plan.pKey, fields: fieldsOf(plan.fields) };
 				case 'delete': {
 					await client.delete(plan.href ?? client.recordHref(access.path, plan.pKey));
 					return { ...base, outcome: 'deleted', pKey: plan.pKey, reason: plan.reason };
@@ -134,6 +142,28 @@ async function upsertRecord(
 			if (!retry || attempt >= 2) return failed(base, error);
 		}
 	}
+}
+
+/**
+ * A lookup cleared in Dynamics, whose link Campaign still holds: Adobe documents no way to empty a
+ * link, so it is left as is (never guessed at) and the result says so.
+ */
+function withClearedLinks(
+	base: UpsertResult,
+	prepared: PreparedRecord,
+	found: CampaignMatch | undefined,
+): UpsertResult {
+	const meta = prepared.record._sync;
+	const links = meta.target?.links ?? {};
+	const written = (field: string) =>
+		meta.load !== 'incremental' || (meta.updateFields ?? []).includes(field);
+	const warnings = prepared.cleared
+		.filter((field) => written(field) && holdsLink(found, field))
+		.map(
+			(field) =>
+				`Campaign field "${field}": "${links[field].dynamicsField}" is empty in Dynamics, but Campaign offers no documented way to empty a link, so the link was left as is.`,
+		);
+	return warnings.length ? { ...base, warnings } : base;
 }
 
 function startConcurrency(ctx: IExecuteFunctions, max: number, adapt: boolean) {
@@ -157,6 +187,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const node = this.getNode();
 
 	let client: CampaignClient;
+	let links: LinkResolver;
 	const access = new Map<string, KeyAccess>();
 	try {
 		client = await campaignClient(
@@ -173,9 +204,13 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// Settings are checked once per Campaign table, before any record is written.
 		const resolveAll = async () => {
 			access.clear();
+			links = new LinkResolver(client);
 			for (const { record } of records) {
 				const target = record._sync.target;
 				if (!target || access.has(accessId(target))) continue;
+				for (const [field, link] of Object.entries(target.links ?? {})) {
+					await links.resolveAccess(field, link);
+				}
 				access.set(
 					accessId(target),
 					await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
@@ -210,7 +245,19 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 		const keyed = access.get(accessId(meta.target))!;
 		try {
-			return await upsertRecord(client, keyed, record, failed);
+			const linked = await links.prepare(record);
+			if (!linked.ok) {
+				const partial = { ...base, resource: meta.target.resource, key: meta.target.key };
+				if (!linked.cause)
+					return { ...partial, error: linked.message, errorCode: linked.errorCode };
+				const failure = failed(partial, linked.cause);
+				return {
+					...failure,
+					error: `${linked.message}: ${failure.error}. The record was not written.`,
+					errorCode: failure.errorCode ?? linked.errorCode,
+				};
+			}
+			return await upsertRecord(client, keyed, links, linked.prepared, failed);
 		} catch (error) {
 			return failed({ ...base, resource: meta.target.resource, key: meta.target.key }, error);
 		}
