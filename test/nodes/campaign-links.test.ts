@@ -5,7 +5,14 @@
  */
 import { clearProcessCaches } from '../../nodes/shared/clients';
 import { useNodeFixture } from './fixture';
-import { results, runUntilQuiet, summaryOf, syncWorkflow, type FieldRow } from './sync-chain';
+import {
+	campaignWrites,
+	results,
+	runUntilQuiet,
+	summaryOf,
+	syncWorkflow,
+	type FieldRow,
+} from './sync-chain';
 
 const CARD_FIELDS: FieldRow[] = [
 	{ dynamicsField: 'new_cardnumber', campaignField: 'cardNumber' },
@@ -149,6 +156,29 @@ describe('Campaign Upsert: a Dynamics lookup mapped to a Campaign link', () => {
 			cardNumber: 'N-new',
 			profile: pKeys.get(ids[0]),
 		});
+	});
+
+	it('offers the link among the Campaign fields, with its target, but never as the key', async () => {
+		const { wf, names } = setup();
+		const fields = await wf.loadOptions(names.mapping, 'getCampaignFields');
+		expect(fields.find((o) => o.value === 'profile')?.description).toBe('Type: link to profile');
+		const keys = await wf.loadOptions(names.mapping, 'getCampaignKeyFields');
+		expect(keys.map((o) => o.value)).not.toContain('profile');
+	});
+
+	it('refuses a Linked Record Key no filter finds records by, naming the setting, before any write', async () => {
+		const { ids } = await contactsWithProfiles(1);
+		await cards([ids[0]]);
+		await fx.campaign.resetCounters();
+		const { wf, names } = setup([
+			{ dynamicsField: 'new_contactid', campaignField: 'profile', linkedRecordKey: 'firstName' },
+		]);
+		const run = (await wf.pollAndRun(names.trigger))!;
+		expect(run.status).toBe('error');
+		expect(run.error?.message).toMatch(
+			/"profile\.firstName" has no filter named after it.*Linked Record Key of the Campaign field "profile"/,
+		);
+		expect(campaignWrites(await fx.campaign.counters())).toBe(0);
 	});
 
 	it('compares a link by the linked record key on Campaign v8, whose PKeys change between answers', async () => {
