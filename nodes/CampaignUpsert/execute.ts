@@ -253,7 +253,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 				const failure = failed(partial, linked.cause);
 				return {
 					...failure,
-					error: `${linked.message}: ${failure.error}. The record was not written.`,
+					error: `${linked.message}: ${failure.error?.replace(/\.+$/, '')}. The record was not written.`,
 					errorCode: failure.errorCode ?? linked.errorCode,
 				};
 			}

@@ -136,6 +136,30 @@ describe('Campaign Upsert: a Dynamics lookup mapped to a Campaign link', () => {
 		expect([...saved.keys()]).toEqual([cardIds[0]]);
 	});
 
+	it('fails only the record whose linked record could not be looked up, with the cause', async () => {
+		const { ids } = await contactsWithProfiles(1);
+		const [cardId] = await cards([ids[0]]);
+		const { wf, names } = setup();
+		// The run's Campaign lists: the card filter's check (no card yet), the profile filter's
+		// check (a sample and its lookup), then the link's lookup, which fails for good.
+		await fx.campaign.setFaults({
+			script: Array.from({ length: 6 }, (_, i) => ({
+				kind: '500' as const,
+				route: 'campaign:list',
+				after: i === 0 ? 3 : 0,
+			})),
+		});
+		const run = (await wf.pollAndRun(names.trigger))!;
+		const [failed] = results(run, names.upsert, 1);
+		expect(failed.details).toMatchObject({ id: cardId, outcome: 'failed' });
+		expect(String(failed.error)).toMatch(
+			new RegExp(
+				`${cardId}.*"profile".*new_contactid.*looking up the linked profile with externalId = "${ids[0]}" failed: Campaign answered 500`,
+			),
+		);
+		expect((await written()).size).toBe(0);
+	});
+
 	it('leaves the link as is when the lookup is cleared in Dynamics, and says so', async () => {
 		const { ids, pKeys } = await contactsWithProfiles(1);
 		const [cardId] = await cards([ids[0]]);
