@@ -6,7 +6,7 @@ import { isDuplicateKeyError, namesCause } from '../../lib/campaign/errors';
 import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
 import { AdaptiveConcurrency, mapWithConcurrency } from '../../lib/http/limiter';
 import { TransportError } from '../../lib/http/types';
-import type { SyncTarget } from '../../lib/sync/envelope';
+import type { SyncRecord, SyncTarget } from '../../lib/sync/envelope';
 import {
 	countOutcome,
 	createSummary,
@@ -23,7 +23,7 @@ import { toNodeError } from '../shared/errors';
 import { readSyncInput } from '../shared/items';
 import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { campaignResourcePath } from '../shared/methods';
-import { holdsLink, LinkResolver, type PreparedRecord } from './links';
+import { holdsLink, LinkResolver, type Preparation, type PreparedRecord } from './links';
 
 /** What happened to one record, as its output item says it. */
 export interface UpsertResult {
@@ -71,10 +71,9 @@ async function upsertRecord(
 	client: CampaignClient,
 	access: KeyAccess,
 	links: LinkResolver,
-	prepared: PreparedRecord,
+	record: SyncRecord,
 	failed: (base: UpsertResult, error: unknown) => UpsertResult,
 ): Promise<UpsertResult> {
-	const record = prepared.record;
 	const meta = record._sync;
 	const target = meta.target!;
 	const keyValue = record[target.key];
@@ -93,7 +92,9 @@ async function upsertRecord(
 	// like any other. One request per new record. Without that declaration every create is
 	// preceded by a lookup, as nothing else stops a second record with the same key.
 	if (meta.op === 'upsert' && meta.load === 'initial' && access.unique) {
-		const plan = planUpsert(record, []);
+		const linked = await links.prepare(record, () => true);
+		if (!linked.ok) return linkFailed(base, linked, failed);
+		const plan = planUpsert(linked.prepared.record, []);
 		if (plan.action === 'create') {
 			try {
 				// Replay-safe: a repeated create of the same key is refused as a duplicate.
@@ -109,8 +110,16 @@ async function upsertRecord(
 	for (let attempt = 1; ; attempt++) {
 		const matches = (await findByKey(client, access, keyValue)) as CampaignMatch[];
 		const found = matches.length === 1 ? matches[0] : undefined;
+		// Links are looked up only where they are written: never for a duplicated key, and on an
+		// incremental update only for fields whose "Apply updates" is on.
+		const written = (field: string) =>
+			matches.length < 2 &&
+			(!found || meta.load !== 'incremental' || (meta.updateFields ?? []).includes(field));
+		const linked = await links.prepare(record, written);
+		if (!linked.ok) return linkFailed(base, linked, failed);
+		const prepared = linked.prepared;
 		const sameLinks = found && (await links.sameLinks(prepared, found));
-		const plan = planUpsert(record, matches, { sameLinks });
+		const plan = planUpsert(prepared.record, matches, { sameLinks });
 		const warned = withClearedLinks(base, prepared, found);
 		try {
 			switch (plan.action) {
@@ -153,17 +162,29 @@ function withClearedLinks(
 	prepared: PreparedRecord,
 	found: CampaignMatch | undefined,
 ): UpsertResult {
-	const meta = prepared.record._sync;
-	const links = meta.target?.links ?? {};
-	const written = (field: string) =>
-		meta.load !== 'incremental' || (meta.updateFields ?? []).includes(field);
+	const links = prepared.record._sync.target?.links ?? {};
 	const warnings = prepared.cleared
-		.filter((field) => written(field) && holdsLink(found, field))
+		.filter((field) => holdsLink(found, field))
 		.map(
 			(field) =>
 				`Campaign field "${field}": "${links[field].dynamicsField}" is empty in Dynamics, but Campaign offers no documented way to empty a link, so the link was left as is.`,
 		);
 	return warnings.length ? { ...base, warnings } : base;
+}
+
+/** A record failed by one of its links (no linked record, several, a failed lookup). */
+function linkFailed(
+	base: UpsertResult,
+	failure: Extract<Preparation, { ok: false }>,
+	failed: (base: UpsertResult, error: unknown) => UpsertResult,
+): UpsertResult {
+	if (!failure.cause) return { ...base, error: failure.message, errorCode: failure.errorCode };
+	const result = failed(base, failure.cause);
+	return {
+		...result,
+		error: `${failure.message}: ${result.error?.replace(/\.+$/, '')}. The record was not written.`,
+		errorCode: result.errorCode ?? failure.errorCode,
+	};
 }
 
 function startConcurrency(ctx: IExecuteFunctions, max: number, adapt: boolean) {
@@ -208,9 +229,6 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 			for (const { record } of records) {
 				const target = record._sync.target;
 				if (!target || access.has(accessId(target))) continue;
-				for (const [field, link] of Object.entries(target.links ?? {})) {
-					await links.resolveAccess(field, link);
-				}
 				access.set(
 					accessId(target),
 					await resolveKeyAccess(client, campaignResourcePath(target.resource), target.key, {
@@ -219,6 +237,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						verify: true,
 					}),
 				);
+				for (const [field, link] of Object.entries(target.links ?? {})) {
+					await links.resolveAccess(field, link);
+				}
 			}
 		};
 		await checkedAgainstFreshMetadata([client], resolveAll);
@@ -245,19 +266,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 		const keyed = access.get(accessId(meta.target))!;
 		try {
-			const linked = await links.prepare(record);
-			if (!linked.ok) {
-				const partial = { ...base, resource: meta.target.resource, key: meta.target.key };
-				if (!linked.cause)
-					return { ...partial, error: linked.message, errorCode: linked.errorCode };
-				const failure = failed(partial, linked.cause);
-				return {
-					...failure,
-					error: `${linked.message}: ${failure.error?.replace(/\.+$/, '')}. The record was not written.`,
-					errorCode: failure.errorCode ?? linked.errorCode,
-				};
-			}
-			return await upsertRecord(client, keyed, links, linked.prepared, failed);
+			return await upsertRecord(client, keyed, links, record, failed);
 		} catch (error) {
 			return failed({ ...base, resource: meta.target.resource, key: meta.target.key }, error);
 		}

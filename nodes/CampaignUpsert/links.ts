@@ -30,7 +30,7 @@ export interface PreparedRecord {
 	record: SyncRecord;
 	/** The Dynamics id each written link points to, by Campaign field. */
 	linkedIds: Map<string, string>;
-	/** Link fields whose lookup is empty in Dynamics: not written. */
+	/** Link fields to be written whose lookup is empty in Dynamics: left as they are. */
 	cleared: string[];
 }
 
@@ -77,10 +77,11 @@ export class LinkResolver {
 	}
 
 	/**
-	 * The record with each link as Campaign takes it. A link whose record cannot be found (none,
-	 * several, an error) fails this record: an empty or guessed link is never written.
+	 * The record with each link `written` is true for as Campaign takes it, the others left out. A
+	 * link whose record cannot be found (none, several, an error) fails this record: an empty or
+	 * guessed link is never written.
 	 */
-	async prepare(record: SyncRecord): Promise<Preparation> {
+	async prepare(record: SyncRecord, written: (field: string) => boolean): Promise<Preparation> {
 		const links = record._sync.target?.links;
 		if (!links || record._sync.op === 'delete') {
 			return { ok: true, prepared: { record, linkedIds: new Map(), cleared: [] } };
@@ -90,6 +91,10 @@ export class LinkResolver {
 		const cleared: string[] = [];
 		for (const [field, link] of Object.entries(links)) {
 			if (!(field in record)) continue;
+			if (!written(field)) {
+				delete out[field];
+				continue;
+			}
 			const value = record[field];
 			if (value === null || value === undefined || value === '') {
 				delete out[field];

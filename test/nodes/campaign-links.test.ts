@@ -141,12 +141,12 @@ describe('Campaign Upsert: a Dynamics lookup mapped to a Campaign link', () => {
 		const [cardId] = await cards([ids[0]]);
 		const { wf, names } = setup();
 		// The run's Campaign lists: the card filter's check (no card yet), the profile filter's
-		// check (a sample and its lookup), then the link's lookup, which fails for good.
+		// check (a sample and its lookup), the card's lookup, then the link's, which fails for good.
 		await fx.campaign.setFaults({
 			script: Array.from({ length: 6 }, (_, i) => ({
 				kind: '500' as const,
 				route: 'campaign:list',
-				after: i === 0 ? 3 : 0,
+				after: i === 0 ? 4 : 0,
 			})),
 		});
 		const run = (await wf.pollAndRun(names.trigger))!;
@@ -158,6 +158,29 @@ describe('Campaign Upsert: a Dynamics lookup mapped to a Campaign link', () => {
 			),
 		);
 		expect((await written()).size).toBe(0);
+	});
+
+	it('looks a link up only when it is written: not on updates when its Apply Updates is off', async () => {
+		const { ids, pKeys } = await contactsWithProfiles(1);
+		const [orphan] = await fx.dataverse.seed('contact', [{ firstname: 'No', lastname: 'Profile' }]);
+		const [cardId] = await cards([ids[0]]);
+		const { wf, names } = setup([
+			{ dynamicsField: 'new_cardnumber', campaignField: 'cardNumber' },
+			{ dynamicsField: 'new_contactid', campaignField: 'profile', applyUpdates: false },
+		]);
+		await runUntilQuiet(wf, names.trigger);
+		await fx.dataverse.editRecord('new_loyaltycard', cardId, {
+			new_contactid: { id: orphan, table: 'contact' },
+			new_cardnumber: 'N-new',
+		});
+		const [run] = await runUntilQuiet(wf, names.trigger);
+		expect(results(run, names.upsert)).toMatchObject([
+			{ id: cardId, outcome: 'updated', fields: ['cardNumber'] },
+		]);
+		expect((await written()).get(cardId)).toMatchObject({
+			cardNumber: 'N-new',
+			profile: pKeys.get(ids[0]),
+		});
 	});
 
 	it('leaves the link as is when the lookup is cleared in Dynamics, and says so', async () => {
