@@ -102,6 +102,9 @@ export class LinkResolver {
 				continue;
 			}
 			const id = String(value);
+			// A Customer or Owner lookup may point to a table the linked resource does not hold.
+			const table = record._sync.lookupTables?.[link.dynamicsField];
+			const looked = table ? ` (a ${table} in Dynamics)` : '';
 			const what = `the linked ${link.resource} with ${link.key} = ${describeValue(id)}`;
 			const prefix = `Record ${record._sync.id} of table "${record._sync.table}", Campaign field "${field}" (from "${link.dynamicsField}")`;
 			const found = await this.lookup(link, id);
@@ -118,7 +121,7 @@ export class LinkResolver {
 				return {
 					ok: false,
 					message: none
-						? `${prefix}: Campaign has no ${link.resource} with ${link.key} = ${describeValue(id)} to link to. Sync the looked-up record first; the record was not written.`
+						? `${prefix}: Campaign has no ${link.resource} with ${link.key} = ${describeValue(id)}${looked} to link to. Sync the looked-up record first; the record was not written.`
 						: `${prefix}: Campaign has ${found.records.length} ${link.resource} records with ${link.key} = ${describeValue(id)} (PKeys: ${found.records.map((r) => r.PKey).join(', ')}); the link must point to one. Remove the duplicates in Campaign; the record was not written.`,
 					errorCode: none ? 'LINKED_RECORD_NOT_FOUND' : 'LINKED_RECORD_DUPLICATE',
 				};

@@ -132,6 +132,7 @@ describe('Campaign Upsert: a Dynamics lookup mapped to a Campaign link', () => {
 			expect(message).toContain('new_contactid');
 			expect(message).toContain(linked);
 		}
+		expect(String(failed[0].error)).toContain(`"${orphan}" (a contact in Dynamics)`);
 		const saved = await written();
 		expect([...saved.keys()]).toEqual([cardIds[0]]);
 	});
