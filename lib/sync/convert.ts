@@ -50,7 +50,7 @@ const CAMPAIGN_TYPE_ALIASES: Record<string, CampaignFieldType> = {
 	datetimenotz: 'datetime',
 	enum: 'enum',
 	enumeration: 'enum',
-	link: 'string',
+	link: 'link',
 };
 
 /** Campaign metadata spells types several ways; undefined when the type is not one we write. */
@@ -79,6 +79,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'perValue',
 		date: 'perValue',
 		datetime: 'perValue',
+		link: 'always',
 	},
 	integer: {
 		string: 'always',
@@ -90,6 +91,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'perValue',
 		date: 'never',
 		datetime: 'never',
+		link: 'never',
 	},
 	decimal: {
 		string: 'always',
@@ -101,6 +103,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'never',
 		date: 'never',
 		datetime: 'never',
+		link: 'never',
 	},
 	boolean: {
 		string: 'always',
@@ -112,6 +115,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'always',
 		date: 'never',
 		datetime: 'never',
+		link: 'never',
 	},
 	date: {
 		string: 'always',
@@ -123,6 +127,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'never',
 		date: 'always',
 		datetime: 'always',
+		link: 'never',
 	},
 	choice: {
 		string: 'always',
@@ -134,6 +139,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'perValue',
 		date: 'never',
 		datetime: 'never',
+		link: 'never',
 	},
 	lookup: {
 		string: 'always',
@@ -145,6 +151,7 @@ const SUPPORT: Record<SourceKind, Record<CampaignFieldType, ConversionSupport>> 
 		boolean: 'never',
 		date: 'never',
 		datetime: 'never',
+		link: 'always',
 	},
 };
 
@@ -264,6 +271,11 @@ export function converterFor(
 			break;
 		case 'datetime':
 			convert = toDateTime;
+			break;
+		case 'link':
+			// The looked-up record's id (never its display name): Campaign Upsert finds the linked
+			// Campaign record by it and writes that record's PKey.
+			convert = plainText;
 			break;
 	}
 	return (value, label) =>

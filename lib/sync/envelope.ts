@@ -19,6 +19,21 @@ export interface SyncTarget {
 	dynamicsKey: string;
 	/** The mapping's "Apply deletes in Microsoft Dynamics 365 to Campaign?". */
 	applyDeletes?: boolean;
+	/** The Campaign link fields the record's values fill, by Campaign field. */
+	links?: Record<string, SyncLink>;
+}
+
+/**
+ * A Campaign link filled from a Dynamics lookup: the record carries the looked-up Dynamics id, and
+ * Campaign Upsert writes `{"PKey": …}` of the linked record that holds that id in `key`.
+ */
+export interface SyncLink {
+	/** The linked Campaign resource (the link's `resTarget`). */
+	resource: string;
+	/** The field of the linked resource that holds the Dynamics id of the looked-up record. */
+	key: string;
+	/** The Dynamics column the id is read from, for messages. */
+	dynamicsField: string;
 }
 
 export interface SyncMeta {

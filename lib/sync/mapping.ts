@@ -3,7 +3,7 @@
  * schemas once, then applied to every record (keys first, values converted to Campaign's types).
  */
 import { conversionSupport, converterFor, normalizeCampaignType, type Converter } from './convert';
-import type { SyncMeta, SyncRecord, SyncTarget } from './envelope';
+import type { SyncLink, SyncMeta, SyncRecord, SyncTarget } from './envelope';
 import { SyncSettingsError } from './errors';
 import {
 	CHOICE_TYPES,
@@ -19,6 +19,22 @@ export interface FieldMapping {
 	campaignField: string;
 	/** Off: the field is written on initial load and replay only, never on incremental updates. */
 	applyUpdates: boolean;
+	/**
+	 * A Campaign field that is a link: the field of the linked resource holding the Dynamics id of
+	 * the looked-up record (empty: `externalId` for a link to profile, see `linkKeyOf`).
+	 */
+	linkKey?: string;
+}
+
+/**
+ * The profile field Adobe's integration keys contacts by, and this package's templates use: the
+ * key a link to profile finds its record by unless the row names another.
+ */
+export const PROFILE_LINK_KEY = 'externalId';
+
+/** The linked record's key of a row whose Campaign field links to `target`; empty when unknown. */
+export function linkKeyOf(row: FieldMapping, target: string | undefined): string {
+	return row.linkKey?.trim() || (target === 'profile' ? PROFILE_LINK_KEY : '');
 }
 
 export interface TableMapping {
@@ -160,6 +176,23 @@ export function validateTableMapping(
 			);
 		}
 		const campaignType = field ? normalizeCampaignType(field.type) : undefined;
+		if (field && campaignType !== 'link' && row.linkKey?.trim()) {
+			add(
+				setting,
+				`${setting}: Campaign field "${row.campaignField}" is not a link, so it takes no Linked Record Key: clear it.`,
+			);
+		}
+		if (campaignType === 'link' && !field?.target) {
+			add(
+				setting,
+				`Campaign field "${row.campaignField}" is a link, but Campaign's metadata names no resource it links to (resTarget): it cannot be filled.`,
+			);
+		} else if (campaignType === 'link' && !linkKeyOf(row, field?.target)) {
+			add(
+				setting,
+				`Campaign field "${row.campaignField}" links to "${field?.target}": set the row's Linked Record Key to the field of "${field?.target}" that holds the Dynamics id of the looked-up record.`,
+			);
+		}
 		if (
 			column &&
 			campaignType &&
@@ -229,6 +262,17 @@ export function compileMapping(
 	};
 	if (mapping.campaignKeyFilter) target.keyFilter = mapping.campaignKeyFilter;
 	if (mapping.campaignKeyUnique) target.keyUnique = true;
+	const links: Record<string, SyncLink> = {};
+	for (const row of fieldRows(mapping)) {
+		const field = fields.get(row.campaignField);
+		if (!field?.target || normalizeCampaignType(field.type) !== 'link') continue;
+		links[row.campaignField] = {
+			resource: field.target,
+			key: linkKeyOf(row, field.target),
+			dynamicsField: row.dynamicsField,
+		};
+	}
+	if (Object.keys(links).length) target.links = links;
 	const updateFields = fieldRows(mapping)
 		.filter((row) => row.applyUpdates)
 		.map((row) => row.campaignField);

@@ -37,12 +37,23 @@ export interface ColumnInfo {
 
 /** Campaign Standard field types, normalised (see `normalizeCampaignType`). */
 export type CampaignFieldType =
-	'string' | 'int' | 'long' | 'double' | 'float' | 'boolean' | 'date' | 'datetime' | 'enum';
+	| 'string'
+	| 'int'
+	| 'long'
+	| 'double'
+	| 'float'
+	| 'boolean'
+	| 'date'
+	| 'datetime'
+	| 'enum'
+	| 'link';
 
 export interface CampaignFieldInfo {
 	name: string;
 	type: CampaignFieldType | string;
 	label?: string;
+	/** The resource a link points to (the metadata's `resTarget`). */
+	target?: string;
 }
 
 export const NUMBER_TYPES: ReadonlySet<string> = new Set([

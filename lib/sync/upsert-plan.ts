@@ -28,6 +28,12 @@ export type UpsertAction =
 export interface UpsertOptions {
 	/** Overrides `_sync.target.applyDeletes` (e.g. a node-level setting). */
 	applyDeletes?: boolean;
+	/**
+	 * Link fields (`_sync.target.links`) the found record already points as wanted, compared by
+	 * the linked record's key by the caller: a link's PKey may differ between answers for the
+	 * same record. Any other link field is written.
+	 */
+	sameLinks?: ReadonlySet<string>;
 }
 
 function mappedFields(record: SyncRecord): string[] {
@@ -90,7 +96,10 @@ export function planUpsert(
 	let changed = 0;
 	for (const f of candidates) {
 		if (f === target.key) continue;
-		if (sameValue(record[f], found[f])) continue;
+		const same = target.links?.[f]
+			? (options.sameLinks?.has(f) ?? false)
+			: sameValue(record[f], found[f]);
+		if (same) continue;
 		fields[f] = record[f];
 		changed++;
 	}

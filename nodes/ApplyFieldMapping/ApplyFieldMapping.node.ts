@@ -159,6 +159,15 @@ export class ApplyFieldMapping implements INodeType {
 								description:
 									'Whether updates of this field in Dynamics 365 are propagated to Campaign as they occur. When off, the value is written when data is initially loaded or replayed only.',
 							},
+							{
+								displayName: 'Linked Record Key',
+								name: 'linkedRecordKey',
+								type: 'string',
+								default: '',
+								placeholder: 'e.g. externalId',
+								description:
+									"Only for a Campaign field that is a link (e.g. a custom resource's link to the profile), filled from a Dynamics 365 lookup: the field of the linked Campaign resource that holds the Dynamics 365 ID of the looked-up record. The linked record is found by it, through the filter named after it, and linked. Empty: externalId for a link to the profile.",
+							},
 						],
 					},
 				],

@@ -47,6 +47,7 @@ function readMapping(ctx: IExecuteFunctions, detectedKey: string): TableMapping 
 				: applyUpdatesAll === 'allOff'
 					? false
 					: row.applyUpdates !== false,
+		...(row.linkedRecordKey ? { linkKey: String(row.linkedRecordKey) } : {}),
 	}));
 	return {
 		dynamicsTable: tableParameter(ctx),

@@ -23,6 +23,7 @@ import { toNodeError } from '../shared/errors';
 import { readSyncInput } from '../shared/items';
 import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { campaignResourcePath } from '../shared/methods';
+import { holdsLink, LinkResolver, type Preparation, type PreparedRecord } from './links';
 
 /** What happened to one record, as its output item says it. */
 export interface UpsertResult {
@@ -38,6 +39,8 @@ export interface UpsertResult {
 	reason?: string;
 	error?: string;
 	errorCode?: string;
+	/** What was written differently from the mapped record, e.g. a link left as is. */
+	warnings?: string[];
 }
 
 /** The settings that decide how one resource's records are found: resource, key, filter. */
@@ -67,6 +70,7 @@ function isNotFound(error: unknown): boolean {
 async function upsertRecord(
 	client: CampaignClient,
 	access: KeyAccess,
+	links: LinkResolver,
 	record: SyncRecord,
 	failed: (base: UpsertResult, error: unknown) => UpsertResult,
 ): Promise<UpsertResult> {
@@ -88,7 +92,9 @@ async function upsertRecord(
 	// like any other. One request per new record. Without that declaration every create is
 	// preceded by a lookup, as nothing else stops a second record with the same key.
 	if (meta.op === 'upsert' && meta.load === 'initial' && access.unique) {
-		const plan = planUpsert(record, []);
+		const linked = await links.prepare(record, () => true);
+		if (!linked.ok) return linkFailed(base, linked, failed);
+		const plan = planUpsert(linked.prepared.record, []);
 		if (plan.action === 'create') {
 			try {
 				// Replay-safe: a repeated create of the same key is refused as a duplicate.
@@ -103,7 +109,18 @@ async function upsertRecord(
 
 	for (let attempt = 1; ; attempt++) {
 		const matches = (await findByKey(client, access, keyValue)) as CampaignMatch[];
-		const plan = planUpsert(record, matches);
+		const found = matches.length === 1 ? matches[0] : undefined;
+		// Links are looked up only where they are written: never for a duplicated key, and on an
+		// incremental update only for fields whose "Apply updates" is on.
+		const written = (field: string) =>
+			matches.length < 2 &&
+			(!found || meta.load !== 'incremental' || (meta.updateFields ?? []).includes(field));
+		const linked = await links.prepare(record, written);
+		if (!linked.ok) return linkFailed(base, linked, failed);
+		const prepared = linked.prepared;
+		const sameLinks = found && (await links.sameLinks(prepared, found));
+		const plan = planUpsert(prepared.record, matches, { sameLinks });
+		const warned = withClearedLinks(base, prepared, found);
 		try {
 			switch (plan.action) {
 				case 'fail':
@@ -111,7 +128,7 @@ async function upsertRecord(
 				case 'skip':
 					return { ...base, outcome: 'skipped', reason: plan.reason };
 				case 'unchanged':
-					return { ...base, outcome: 'unchanged', pKey: plan.pKey, reason: plan.reason };
+					return { ...warned, outcome: 'unchanged', pKey: plan.pKey, reason: plan.reason };
 				case 'create': {
 					const created = await client.create(access.path, plan.fields, {
 						replaySafe: access.unique,
@@ -120,7 +137,7 @@ async function upsertRecord(
 				}
 				case 'update':
 					await client.patch(plan.href ?? client.recordHref(access.path, plan.pKey), plan.fields);
-					return { ...base, outcome: 'updated', pKey: plan.pKey, fields: fieldsOf(plan.fields) };
+					return { ...warned, outcome: 'updated', pKey: plan.pKey, fields: fieldsOf(plan.fields) };
 				case 'delete': {
 					await client.delete(plan.href ?? client.recordHref(access.path, plan.pKey));
 					return { ...base, outcome: 'deleted', pKey: plan.pKey, reason: plan.reason };
@@ -134,6 +151,40 @@ async function upsertRecord(
 			if (!retry || attempt >= 2) return failed(base, error);
 		}
 	}
+}
+
+/**
+ * A lookup cleared in Dynamics, whose link Campaign still holds: Adobe documents no way to empty a
+ * link, so it is left as is (never guessed at) and the result says so.
+ */
+function withClearedLinks(
+	base: UpsertResult,
+	prepared: PreparedRecord,
+	found: CampaignMatch | undefined,
+): UpsertResult {
+	const links = prepared.record._sync.target?.links ?? {};
+	const warnings = prepared.cleared
+		.filter((field) => holdsLink(found, field))
+		.map(
+			(field) =>
+				`Campaign field "${field}": "${links[field].dynamicsField}" is empty in Dynamics, but Campaign offers no documented way to empty a link, so the link was left as is.`,
+		);
+	return warnings.length ? { ...base, warnings } : base;
+}
+
+/** A record failed by one of its links (no linked record, several, a failed lookup). */
+function linkFailed(
+	base: UpsertResult,
+	failure: Extract<Preparation, { ok: false }>,
+	failed: (base: UpsertResult, error: unknown) => UpsertResult,
+): UpsertResult {
+	if (!failure.cause) return { ...base, error: failure.message, errorCode: failure.errorCode };
+	const result = failed(base, failure.cause);
+	return {
+		...result,
+		error: `${failure.message}: ${result.error?.replace(/\.+$/, '')}. The record was not written.`,
+		errorCode: result.errorCode ?? failure.errorCode,
+	};
 }
 
 function startConcurrency(ctx: IExecuteFunctions, max: number, adapt: boolean) {
@@ -153,6 +204,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 	const node = this.getNode();
 
 	let client: CampaignClient;
+	let links: LinkResolver;
 	const access = new Map<string, KeyAccess>();
 	try {
 		client = await campaignClient(
@@ -169,6 +221,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		// Settings are checked once per Campaign table, before any record is written.
 		const resolveAll = async () => {
 			access.clear();
+			links = new LinkResolver(client);
 			for (const { record } of records) {
 				const target = record._sync.target;
 				if (!target || access.has(accessId(target))) continue;
@@ -180,6 +233,9 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 						verify: true,
 					}),
 				);
+				for (const [field, link] of Object.entries(target.links ?? {})) {
+					await links.resolveAccess(field, link);
+				}
 			}
 		};
 		await checkedAgainstFreshMetadata([client], resolveAll);
@@ -206,7 +262,7 @@ export async function execute(this: IExecuteFunctions): Promise<INodeExecutionDa
 		});
 		const keyed = access.get(accessId(meta.target))!;
 		try {
-			return await upsertRecord(client, keyed, record, failed);
+			return await upsertRecord(client, keyed, links, record, failed);
 		} catch (error) {
 			return failed({ ...base, resource: meta.target.resource, key: meta.target.key }, error);
 		}

@@ -78,7 +78,12 @@ export async function syncCampaignFields(
 	resource: string,
 ): Promise<CampaignFieldInfo[]> {
 	const type = await client.resourceType(campaignResourcePath(resource));
-	return type.fields.map((f) => ({ name: f.name, type: f.type, label: f.label }));
+	return type.fields.map((f) => ({
+		name: f.name,
+		type: f.type,
+		label: f.label,
+		...(f.target ? { target: f.target } : {}),
+	}));
 }
 
 /** Errors of the services themselves, which fresher metadata cannot change. */

@@ -174,7 +174,7 @@ function fieldOption(f: CampaignFieldInfo, extra = ''): INodePropertyOptions {
 	return {
 		name: optionName(f.label, f.name),
 		value: f.name,
-		description: `Type: ${f.type}${f.length ? ` (${f.length})` : ''}${extra}`,
+		description: `Type: ${f.type}${f.length ? ` (${f.length})` : ''}${f.target && f.type === 'link' ? ` to ${f.target}` : ''}${extra}`,
 	};
 }
 

@@ -204,6 +204,41 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 		expect(after.body.content).toEqual([]);
 	});
 
+	it('writes a link as {"PKey"} and reads it back with the linked record\'s PKey and href', async () => {
+		// CS help/api/using/updating-profile-organizational-unit.md (PATCH {"orgUnit":{"PKey":…}}),
+		// perform-subscriptions.md (POST {"service":{"PKey":…}}), retrieving-subscriptions.md (read).
+		const [first, second] = (
+			await admin.insert('profile', [{ externalId: 'P-1' }, { externalId: 'P-2' }])
+		).map((p) => p.PKey);
+		const created = await client.createCustomResource('cusLoyaltyCard', {
+			crmId: 'CRM-L',
+			profile: { PKey: first },
+		});
+		const pkey = created.body.PKey;
+		const read = async () =>
+			(
+				await client.getAllProfileAndServicesExt('cusLoyaltyCard', {
+					filters: ['byCrmId'],
+					crmId_parameter: 'CRM-L',
+				})
+			).body.content[0].profile;
+		const linked = await read();
+		expect(linked).toEqual({
+			PKey: first,
+			href: expect.stringMatching(new RegExp(`/profile/${first}$`)),
+		});
+		await client.updateCustomResource('cusLoyaltyCard', pkey, { profile: { PKey: second } });
+		expect((await read()).PKey).toBe(second);
+		// The href reads the linked record, with its fields (its key among them).
+		expect((await follow((await read()).href)).externalId).toBe('P-2');
+		// A link to a record that does not exist is refused, as an invalid PKey.
+		await expect(
+			client.updateCustomResource('cusLoyaltyCard', pkey, {
+				profile: { PKey: `@${'Z'.repeat(44)}` },
+			}),
+		).rejects.toThrow(/500/);
+	});
+
 	it('surfaces auth errors the way the real gateway shapes them', async () => {
 		const forged = await initClient(organizationId, 'forged-token');
 		await expect(forged.getAllProfiles({})).rejects.toThrow(/401.*Oauth token is not valid/);

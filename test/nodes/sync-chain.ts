@@ -12,6 +12,8 @@ export interface FieldRow {
 	dynamicsField: string;
 	campaignField: string;
 	applyUpdates?: boolean;
+	/** For a Campaign link: the linked resource's field holding the looked-up Dynamics id. */
+	linkedRecordKey?: string;
 }
 
 export interface ChainSettings {

@@ -157,6 +157,105 @@ describe('Field Mappings: validation', () => {
 	});
 });
 
+describe('Field Mappings: a lookup into a Campaign link', () => {
+	const cardFields: CampaignFieldInfo[] = [
+		{ name: 'crmId', type: 'string' },
+		{ name: 'cardNumber', type: 'string' },
+		{ name: 'owner', type: 'link', target: 'profile' },
+		{ name: 'store', type: 'link', target: 'cusStore' },
+		{ name: 'broken', type: 'link' },
+	];
+	const cardColumns: ColumnInfo[] = [
+		{ logicalName: 'new_loyaltycardid', attributeType: 'Uniqueidentifier' },
+		{ logicalName: 'new_cardnumber', attributeType: 'String' },
+		{ logicalName: 'new_contactid', attributeType: 'Lookup' },
+		{ logicalName: 'new_storeid', attributeType: 'Lookup' },
+		{ logicalName: 'new_points', attributeType: 'Integer' },
+	];
+	const cardMapping = (fields: TableMapping['fields']) =>
+		mapping({
+			dynamicsTable: 'new_loyaltycard',
+			dynamicsKey: 'new_loyaltycardid',
+			campaignResource: 'cusLoyaltyCard',
+			campaignKey: 'crmId',
+			fields,
+		});
+	const row = (dynamicsField: string, campaignField: string, linkKey?: string) => ({
+		dynamicsField,
+		campaignField,
+		applyUpdates: true,
+		...(linkKey ? { linkKey } : {}),
+	});
+	const cardSchemas = { dynamicsColumns: cardColumns, campaignFields: cardFields };
+
+	it('carries the id with the link target and key: externalId for a profile unless set', () => {
+		const compiled = compileMapping(
+			cardMapping([
+				row('new_contactid', 'owner'),
+				row('new_storeid', 'store', 'storeCrmId'),
+				row('new_cardnumber', 'cardNumber'),
+			]),
+			cardColumns,
+			cardFields,
+		);
+		expect(compiled.target.links).toEqual({
+			owner: { resource: 'profile', key: 'externalId', dynamicsField: 'new_contactid' },
+			store: { resource: 'cusStore', key: 'storeCrmId', dynamicsField: 'new_storeid' },
+		});
+		const record = {
+			new_loyaltycardid: 'card-1',
+			_new_contactid_value: 'contact-1',
+			_new_storeid_value: null,
+			new_cardnumber: 'N-1',
+			_sync: {
+				table: 'new_loyaltycard',
+				id: 'card-1',
+				op: 'upsert' as const,
+				load: 'initial' as const,
+				// The display name is never the link's value, even with display values on.
+				labels: { new_contactid: 'Ana Lima' },
+			},
+		};
+		const result = compiled.apply(record);
+		expect(result.ok && result.record).toMatchObject({
+			crmId: 'card-1',
+			owner: 'contact-1',
+			store: null,
+		});
+	});
+
+	it('names the row whose link has no key, no target, or which sets a key on a plain field', () => {
+		const problems = validateTableMapping(
+			cardMapping([
+				row('new_storeid', 'store'),
+				row('new_contactid', 'broken'),
+				row('new_cardnumber', 'cardNumber', 'externalId'),
+			]),
+			cardSchemas,
+		);
+		expect(problems.map((p) => [p.setting, p.message])).toEqual([
+			[
+				'Field Mappings › row 1',
+				expect.stringMatching(/"store" links to "cusStore".*Linked Record Key/),
+			],
+			['Field Mappings › row 2', expect.stringMatching(/"broken" is a link.*names no resource/)],
+			[
+				'Field Mappings › row 3',
+				expect.stringMatching(/"cardNumber" is not a link.*Linked Record Key/),
+			],
+		]);
+	});
+
+	it('refuses a number or a date into a link', () => {
+		const problems = validateTableMapping(cardMapping([row('new_points', 'owner')]), cardSchemas);
+		expect(problems).toEqual([
+			expect.objectContaining({
+				message: expect.stringMatching(/cannot be converted.*"owner" \(link\)/),
+			}),
+		]);
+	});
+});
+
 describe('Field Mappings: applying', () => {
 	it('maps the primary keys first, then the fields, with Campaign names, target and updateFields', () => {
 		const m = compileMapping(mapping(), columns, profileFields);
@@ -326,6 +425,7 @@ describe('Type conversion', () => {
 		expect(normalizeCampaignType('int16')).toBe('int');
 		expect(normalizeCampaignType('DateTime')).toBe('datetime');
 		expect(normalizeCampaignType('enumeration')).toBe('enum');
+		expect(normalizeCampaignType('link')).toBe('link');
 		expect(normalizeCampaignType('blob')).toBeUndefined();
 	});
 

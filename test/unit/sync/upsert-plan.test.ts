@@ -90,6 +90,37 @@ describe('Campaign Upsert plan', () => {
 		).toMatchObject({ action: 'update' });
 	});
 
+	it('compares a link only as the caller found it (by the linked key), never by its PKey', () => {
+		const record = mapped(
+			{ firstName: 'Ana', owner: { PKey: '@new-answer' } },
+			{
+				updateFields: ['firstName', 'owner'],
+				target: {
+					resource: 'cusLoyaltyCard',
+					key: 'externalId',
+					dynamicsKey: 'new_loyaltycardid',
+					links: {
+						owner: { resource: 'profile', key: 'externalId', dynamicsField: 'new_contactid' },
+					},
+				},
+			},
+		);
+		const found = {
+			PKey: '@p1',
+			externalId: 'c-1',
+			firstName: 'Ana',
+			owner: { PKey: '@old-answer' },
+		};
+		expect(planUpsert(record, [found], { sameLinks: new Set(['owner']) })).toMatchObject({
+			action: 'unchanged',
+		});
+		expect(planUpsert(record, [found])).toEqual({
+			action: 'update',
+			pKey: '@p1',
+			fields: { owner: { PKey: '@new-answer' } },
+		});
+	});
+
 	it('fails on a duplicate key, naming the key, the value and every PKey (2 and 3 matches)', () => {
 		const two = planUpsert(mapped({}), [{ PKey: '@a' }, { PKey: '@b' }]);
 		expect(two).toEqual({
