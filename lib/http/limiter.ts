@@ -87,8 +87,9 @@ const LATENCY_WARM_UP = 100;
  * at: that is the service's concurrency for a concurrency limit, and its rate times the round trip
  * for a rate limit. When latency climbs well above its quiet level (a queue forming at the
  * service) it falls by a tenth per round trip. It never exceeds `max`. A level that was throttled
- * is kept as a ceiling for a while, then tried again, so a limit that rose is found too, at the
- * cost of a throttled answer or so per try.
+ * is kept as a ceiling for a while, then raised a step at a time, so a limit that rose is found
+ * too, at the cost of a few throttled answers per try; a try that meets the same limit again waits
+ * longer before the next. What it learnt carries over to the next run (`state`, `learnt`).
  */
 export class AdaptiveConcurrency {
 	private readonly max: number;
@@ -98,7 +99,10 @@ export class AdaptiveConcurrency {
 	private slowStart: boolean;
 	private inFlight = 0;
 	private readonly waiting: Array<(level: number) => void> = [];
-	/** The level last throttled, kept as a ceiling until `probeAt`; then tried again (a probe). */
+	/**
+	 * The level last throttled, kept as a ceiling until `probeAt`; then a step higher (a probe),
+	 * and so on while the service does not throttle.
+	 */
 	private ceiling: number | undefined;
 	private probeAt = 0;
 	/** The ceiling the last probe started from. */
@@ -106,6 +110,7 @@ export class AdaptiveConcurrency {
 	private throttledOnce = false;
 	private probeAfterMs = PROBE_AFTER_MS;
 	private lastCut = -Infinity;
+	private lastThrottled = -Infinity;
 	/** Lowest latency seen lately (the service without a queue), and a smoothed latency. */
 	private quietMs: number | undefined;
 	private quietWindowMin = Infinity;
@@ -208,6 +213,7 @@ export class AdaptiveConcurrency {
 		if (this.fixed) return;
 		if (throttled) {
 			this.throttledOnce = true;
+			this.lastThrottled = now;
 			if (!mayCut) return;
 			// What the service served in the last round trip, once a clean answer tells how long
 			// a round trip is.
@@ -228,10 +234,12 @@ export class AdaptiveConcurrency {
 		this.served.push(now);
 		this.servedWithin(2 * roundTrip, now);
 		if (now - this.usedSince >= roundTrip) {
-			// After throttling, a limit the requests did not fill for a whole round trip (the others
-			// wait out their Retry-After) is brought down to what they used, so that the refused
-			// requests do not all come back at once above the service's limit.
-			if (this.ceiling !== undefined && this.usedPeak < this.current) {
+			// Just after throttling, a limit the requests did not fill for a whole round trip (the
+			// others wait out their Retry-After) is brought down to what they used, so that the
+			// refused requests do not all come back at once above the service's limit. Not later:
+			// a node sending one request at a time (reading its settings) says nothing of the limit.
+			const recentlyThrottled = now - this.lastThrottled < PROBE_AFTER_MS;
+			if (recentlyThrottled && this.usedPeak < this.current) {
 				this.limit = Math.max(1, this.usedPeak);
 			}
 			this.usedPeak = this.inFlight;
@@ -254,8 +262,16 @@ export class AdaptiveConcurrency {
 		const step = this.slowStart ? 1 : 1 / this.limit;
 		this.limit += this.throttledOnce ? Math.min(step, roundTrip / 1000 / this.limit) : step;
 		if (this.ceiling !== undefined) {
-			if (now < this.probeAt) this.limit = Math.min(this.limit, this.ceiling + 0.99);
-			else [this.probedFrom, this.ceiling] = [this.ceiling, undefined];
+			if (now >= this.probeAt) {
+				// A probe: one step past the ceiling, held for a while before the next step. A rate
+				// limit's allowance for bursts hides a level too high for seconds; growing freely
+				// past the ceiling would meet it far above the limit, with every request in flight
+				// refused at once.
+				this.probedFrom = this.ceiling;
+				this.ceiling += Math.max(1, Math.floor(this.ceiling / 10));
+				this.probeAt = now + this.probeAfterMs;
+			}
+			this.limit = Math.min(this.limit, this.ceiling + 0.99);
 		}
 		this.limit = Math.min(this.limit, this.max);
 		this.wake();
