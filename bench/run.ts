@@ -100,8 +100,9 @@ function plan(): Plan[] {
 	const pairs = q ? 10_000 : B6_FULL;
 	cases.push({ id: `b6-${pairs}`, caseName: 'b6', params: { pairs }, timeoutSeconds: 900 });
 	// Campaign's gateway throttling at a concurrency and at a rate (B7).
+	const concurrencyLimit = { latencyMs: 100, maxConcurrent: 20 };
 	const limits = [
-		{ name: 'concurrency', latencyMs: 100, maxConcurrent: 20 },
+		{ name: 'concurrency', ...concurrencyLimit },
 		{ name: 'rate', latencyMs: 20, maxPerSecond: 400 },
 	];
 	for (const { name, ...limit } of limits) {
@@ -114,6 +115,14 @@ function plan(): Plan[] {
 			});
 		}
 	}
+	// What n8n's request helper alone gets at exactly the concurrency limit (a steady rate: fewer
+	// records tell it).
+	cases.push({
+		id: 'b7-concurrency-helperAtLimit',
+		caseName: 'b7',
+		params: { variant: 'helperAtLimit', count: q ? 1000 : 5000, ...concurrencyLimit },
+		timeoutSeconds: 600,
+	});
 	for (const count of b3Sizes) {
 		cases.push({ id: `b3-${count}`, caseName: 'b3', params: { count }, timeoutSeconds: 1200 });
 	}

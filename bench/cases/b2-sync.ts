@@ -270,7 +270,7 @@ export function ceilingProfile(i: number): IDataObject {
 	};
 }
 
-function ceilingNode(campaignApi: string): INodeType {
+function ceilingNode(campaignApi: string, concurrency: number): INodeType {
 	return {
 		description: {
 			displayName: 'One Request per Item',
@@ -286,7 +286,7 @@ function ceilingNode(campaignApi: string): INodeType {
 		},
 		async execute(this: IExecuteFunctions) {
 			const items = this.getInputData();
-			await mapWithConcurrency(items, CEILING_CONCURRENCY, (item) =>
+			await mapWithConcurrency(items, concurrency, (item) =>
 				this.helpers.httpRequestWithAuthentication.call(this, 'adobeCampaignStandardApi', {
 					method: 'GET',
 					url: `${campaignApi}/byExternalId?externalId_parameter=${encodeURIComponent(String(item.json.externalId))}`,
@@ -298,10 +298,14 @@ function ceilingNode(campaignApi: string): INodeType {
 	};
 }
 
-async function runCeiling(sandbox: SandboxProcess, count: number) {
+export async function runCeiling(
+	sandbox: SandboxProcess,
+	count: number,
+	concurrency = CEILING_CONCURRENCY,
+) {
 	const campaignApi = `${sandbox.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
 	const env = engine(sandbox, true, {
-		'bench.oneRequestPerItem': ceilingNode(campaignApi),
+		'bench.oneRequestPerItem': ceilingNode(campaignApi, concurrency),
 	});
 	const wf = env.workflow({
 		name: 'B2 ceiling',

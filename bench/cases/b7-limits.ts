@@ -4,7 +4,9 @@
  * in flight or at a number of requests per second, answering 429 (Retry-After 1 s) beyond it.
  * Campaign Upsert with its adaptive concurrency (the template's Concurrency as its ceiling) against
  * the same load with the fixed setting it had before (the template's 50 at once). Failed records go
- * to the error output and are counted.
+ * to the error output and are counted. Under a concurrency limit, a third peer: n8n's request
+ * helper alone, one request per record at exactly the limit (as if it knew the limit), the most a
+ * node can get from that gateway through the helper on this machine.
  */
 import type { IDataObject } from 'n8n-workflow';
 
@@ -15,12 +17,19 @@ import {
 	loadTemplate,
 	startSandboxProcess,
 	sumCounters,
+	type SandboxProcess,
 	timed,
 } from '../support';
-import { CONTACTS_MAPPING, CONTACTS_TRIGGER, CONTACTS_UPSERT } from './b2-sync';
+import {
+	ceilingProfile,
+	CONTACTS_MAPPING,
+	CONTACTS_TRIGGER,
+	CONTACTS_UPSERT,
+	runCeiling,
+} from './b2-sync';
 
 export interface LimitsParams {
-	variant: 'adaptive' | 'fixed';
+	variant: 'adaptive' | 'fixed' | 'helperAtLimit';
 	count: number;
 	/** Campaign's latency on every request. */
 	latencyMs: number;
@@ -35,7 +44,17 @@ const FIXED_CONCURRENCY = 50;
 export async function run(params: LimitsParams): Promise<IDataObject> {
 	const sandbox = await startSandboxProcess();
 	try {
-		await generateContacts(sandbox.dataverseAdmin, params.count, 61);
+		if (params.variant === 'helperAtLimit') {
+			// Profiles to look up, as the ceiling of B2 does: an answer carrying a record.
+			for (let i = 0; i < params.count; i += 10_000) {
+				const profiles = Array.from({ length: Math.min(10_000, params.count - i) }, (_, k) =>
+					ceilingProfile(i + k),
+				);
+				await sandbox.campaignAdmin.insert('profile', profiles);
+			}
+		} else {
+			await generateContacts(sandbox.dataverseAdmin, params.count, 61);
+		}
 		await sandbox.campaignAdmin.setLatency(params.latencyMs);
 		await sandbox.campaignAdmin.setFaults({
 			...(params.maxConcurrent ? { maxConcurrent: params.maxConcurrent } : {}),
@@ -43,33 +62,10 @@ export async function run(params: LimitsParams): Promise<IDataObject> {
 			retryAfter: 1,
 		});
 		await sandbox.campaignAdmin.resetCounters();
-		const template = chainOf(loadTemplate('dynamics-to-campaign.json'), CONTACTS_TRIGGER);
-		const upsert = template.nodes.find((n) => n.name === CONTACTS_UPSERT)!;
-		upsert.onError = 'continueErrorOutput';
-		const wf = engine(sandbox).workflow(template);
-		wf.setParameters(CONTACTS_TRIGGER, { options: { pageSize: 5000, maxRecordsPerRun: 5000 } });
-		wf.setParameters(CONTACTS_MAPPING, { campaignKeyUnique: true });
-		if (params.variant === 'fixed') {
-			wf.setParameters(CONTACTS_UPSERT, {
-				concurrency: FIXED_CONCURRENCY,
-				adaptConcurrency: false,
-			});
-		}
-		const totals = { runs: 0, created: 0, failed: 0, throttledRetries: 0 };
-		const concurrencyPerRun: number[] = [];
-		const { seconds } = await timed(async () => {
-			for (;;) {
-				const run = await wf.pollAndRun(CONTACTS_TRIGGER);
-				if (!run) break;
-				if (run.error) throw run.error;
-				totals.runs++;
-				const summary = run.output(CONTACTS_UPSERT).at(-1)?._summary as IDataObject | undefined;
-				totals.created += Number(summary?.created ?? 0);
-				totals.failed += run.output(CONTACTS_UPSERT, 1).length;
-				totals.throttledRetries += Number(summary?.throttled ?? 0);
-				concurrencyPerRun.push(Number(summary?.concurrency ?? 0));
-			}
-		});
+		const load =
+			params.variant === 'helperAtLimit'
+				? await helperAtLimit(sandbox, params)
+				: await chainLoad(sandbox, params);
 		const counters = await sandbox.campaignAdmin.counters();
 		const requests = sumCounters(counters, /^(?!POST ims:token)/);
 		const faults = await sandbox.campaignAdmin.getFaults();
@@ -81,17 +77,10 @@ export async function run(params: LimitsParams): Promise<IDataObject> {
 		const nominal = params.maxPerSecond ?? (params.maxConcurrent! * 1000) / params.latencyMs;
 		const bound =
 			params.maxPerSecond ?? (params.maxConcurrent! * 1000) / (heldMs ?? params.latencyMs);
-		if (totals.created + totals.failed !== params.count) {
-			throw new Error(
-				`${totals.created} created and ${totals.failed} failed of ${params.count} records`,
-			);
-		}
+		const { seconds } = load;
 		return {
 			...params,
-			seconds,
-			runs: totals.runs,
-			created: totals.created,
-			failed: totals.failed,
+			...load,
 			campaignRequests: requests,
 			throttled,
 			throttledShare: throttled / requests,
@@ -100,9 +89,57 @@ export async function run(params: LimitsParams): Promise<IDataObject> {
 			nominalBoundPerSecond: nominal,
 			...(heldMs !== undefined ? { heldMs } : {}),
 			ratioToBound: served / seconds / bound,
-			concurrencyPerRun,
 		};
 	} finally {
 		await sandbox.close();
 	}
+}
+
+/** The template's contacts chain, polled until quiet, with Campaign Upsert adaptive or fixed. */
+async function chainLoad(sandbox: SandboxProcess, params: LimitsParams) {
+	const template = chainOf(loadTemplate('dynamics-to-campaign.json'), CONTACTS_TRIGGER);
+	const upsert = template.nodes.find((n) => n.name === CONTACTS_UPSERT)!;
+	upsert.onError = 'continueErrorOutput';
+	const wf = engine(sandbox).workflow(template);
+	wf.setParameters(CONTACTS_TRIGGER, { options: { pageSize: 5000, maxRecordsPerRun: 5000 } });
+	wf.setParameters(CONTACTS_MAPPING, { campaignKeyUnique: true });
+	if (params.variant === 'fixed') {
+		wf.setParameters(CONTACTS_UPSERT, {
+			concurrency: FIXED_CONCURRENCY,
+			adaptConcurrency: false,
+		});
+	}
+	const totals = { runs: 0, created: 0, failed: 0 };
+	const concurrencyPerRun: number[] = [];
+	const { seconds } = await timed(async () => {
+		for (;;) {
+			const run = await wf.pollAndRun(CONTACTS_TRIGGER);
+			if (!run) break;
+			if (run.error) throw run.error;
+			totals.runs++;
+			const summary = run.output(CONTACTS_UPSERT).at(-1)?._summary as IDataObject | undefined;
+			totals.created += Number(summary?.created ?? 0);
+			totals.failed += run.output(CONTACTS_UPSERT, 1).length;
+			concurrencyPerRun.push(Number(summary?.concurrency ?? 0));
+		}
+	});
+	if (totals.created + totals.failed !== params.count) {
+		throw new Error(
+			`${totals.created} created and ${totals.failed} failed of ${params.count} records`,
+		);
+	}
+	return { seconds, ...totals, concurrencyPerRun };
+}
+
+/** n8n's request helper alone, one lookup per record, exactly as many at once as the limit. */
+async function helperAtLimit(sandbox: SandboxProcess, params: LimitsParams) {
+	if (!params.maxConcurrent) throw new Error('helperAtLimit needs a concurrency limit');
+	const { seconds } = await timed(() => runCeiling(sandbox, params.count, params.maxConcurrent));
+	return {
+		seconds,
+		runs: 1,
+		created: 0,
+		failed: 0,
+		concurrencyPerRun: [params.maxConcurrent],
+	};
 }
