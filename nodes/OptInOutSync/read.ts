@@ -205,13 +205,15 @@ export async function readCampaignChanges(
 			for (const profile of page.records) {
 				const modified = parseInstant(profile.lastModified);
 				const pkey = String(profile.PKey ?? '');
+				if (first) {
+					first = false;
+					if (modified === undefined || !handled(modified, pkey)) return 'moved';
+				}
 				if (modified === undefined) {
 					// No date to place it by: handle it each time it is listed.
 					addProfile(result, profile, key);
 					continue;
 				}
-				if (first && !handled(modified, pkey)) return 'moved';
-				first = false;
 				if (handled(modified, pkey)) continue;
 				if (sinceMs !== undefined && modified < sinceMs) return 'done';
 				if (modified === sinceMs && sinceSeen.has(pkey)) continue;
@@ -225,6 +227,8 @@ export async function readCampaignChanges(
 					window.bottomSeen.push(pkey);
 				}
 			}
+			// A resumed page that comes back empty proves nothing about what came before it.
+			if (first) return 'moved';
 			if (!page.nextHref) return 'done';
 			if (result.read >= limit && window) {
 				window = { ...window };

@@ -531,6 +531,24 @@ describe('Opt-In/Out Sync', () => {
 			for (const p of list.slice(1, 28)) expect((await contact(p.id)).donotemail).toBe(false);
 		});
 
+		it('resumes a catch-up whose last page was deleted meanwhile, skipping no profile', async () => {
+			const list = await pairs(30);
+			const wf = workflow({
+				direction: 'bidirectional',
+				options: { pageSize: 5, maxRecordsPerRun: 5 },
+			});
+			await catchUpFullPass(wf);
+			for (const p of list) await fx.campaign.edit('profile', p.pkey, { blackListEmail: true });
+			await cycle(wf);
+			await cycle(wf);
+			// Newest first: the second run handled list[24..20]; they go away in Campaign.
+			for (const p of list.slice(20, 25)) await fx.campaign.remove('profile', p.pkey);
+			await catchUp(wf);
+			for (const p of [...list.slice(0, 20), ...list.slice(25)]) {
+				expect((await contact(p.id)).donotemail).toBe(true);
+			}
+		});
+
 		it('bounds a modified-date read too and resumes at its cursor', async () => {
 			const { tables } = await fx.dataverse.tables();
 			const contactTable = tables.find((t) => t.logicalName === 'contact')!;
