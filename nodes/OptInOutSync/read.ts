@@ -258,6 +258,40 @@ export async function readCampaignChanges(
 	return { ...result, since: window.top, seen };
 }
 
+/**
+ * The newest modification dates now, each by its service's clock: the profile's `lastModified`
+ * and (when asked) the contact's `modifiedon`. Absent where the table is empty.
+ */
+export async function newestChanges(
+	dynamics: DataverseClient,
+	campaign: CampaignClient,
+	withContacts: boolean,
+): Promise<{ campaign?: string; dynamics?: string }> {
+	const newest: { campaign?: string; dynamics?: string } = {};
+	const profiles = await campaign
+		.listPages(PROFILE_RESOURCE, {
+			lineCount: 1,
+			order: { field: 'lastModified', descending: true },
+		})
+		.next();
+	const lastModified = profiles.done ? undefined : profiles.value.records[0]?.lastModified;
+	if (typeof lastModified === 'string' && lastModified) newest.campaign = lastModified;
+	if (withContacts) {
+		const contacts = await dynamics
+			.queryPages(CONTACT_TABLE, {
+				select: [CONTACT_ID, 'modifiedon'],
+				orderBy: [{ column: 'modifiedon', descending: true }],
+				top: 1,
+				pageSize: 1,
+				formattedValues: false,
+			})
+			.next();
+		const modifiedOn = contacts.done ? undefined : contacts.value.rows[0]?.modifiedon;
+		if (typeof modifiedOn === 'string' && modifiedOn) newest.dynamics = modifiedOn;
+	}
+	return newest;
+}
+
 /** One page of every profile, for a full pass; `nextHref` continues it. */
 export async function readProfilePage(
 	client: CampaignClient,

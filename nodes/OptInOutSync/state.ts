@@ -63,6 +63,11 @@ export interface FullPass {
 	baselineNextLink?: string;
 	/** Change tracking: the delta link to continue from once the pass ends. */
 	baselineDeltaLink?: string;
+	/**
+	 * The newest `lastModified` of a profile and (change tracking off) `modifiedon` of a contact when
+	 * the pass began: the reads of changes start there once it ends. Absent: the table was empty.
+	 */
+	from?: { campaign?: string; dynamics?: string };
 }
 
 /**

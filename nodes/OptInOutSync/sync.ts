@@ -22,6 +22,7 @@ import {
 	CONTACT_TABLE,
 	DEFAULT_PROFILE_KEY,
 	IDS_PER_QUERY,
+	newestChanges,
 	PROFILE_RESOURCE,
 	readBaselineStep,
 	readCampaignChanges,
@@ -94,8 +95,8 @@ export interface OptInOutRecordItem {
 }
 
 const CONCURRENCY = 4;
-/** How far before a full pass's start the reads of changes begin (see `fullPassStep`). */
-const CLOCK_MARGIN_MS = 5 * 60_000;
+/** Where a modified-date read of changes starts after a pass over an empty table: every row. */
+const EPOCH = '1970-01-01T00:00:00Z';
 /** Pages of contact ids (5,000 each) a cycle reads for a full pass's starting delta link. */
 const BASELINE_PAGES_PER_RUN = 40;
 
@@ -404,6 +405,12 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		const table = await dynamics.getTable(CONTACT_TABLE);
 		summary.changeDetection = table.changeTrackingEnabled ? 'changeTracking' : 'modifiedOn';
 		let pass = state.pass ?? { startedAt: new Date().toISOString() };
+		if (!pass.from && !pass.nextHref && !pass.profilesRead) {
+			pass = {
+				...pass,
+				from: await newestChanges(dynamics, campaign, !table.changeTrackingEnabled),
+			};
+		}
 		if (table.changeTrackingEnabled && !pass.baselineDeltaLink) {
 			pass = await readBaselineStep(dynamics, pass, dynamicsFields, BASELINE_PAGES_PER_RUN);
 			if (!pass.baselineDeltaLink) return () => (state.pass = pass);
@@ -445,14 +452,16 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			delete state.pass;
 			const baseline = step.baselineDeltaLink;
 			delete state.dynamicsNextLink;
-			// The pass start is this machine's time; the services stamp changes with theirs (Dataverse
-			// to the second): reading from a little earlier re-reads a few pairs, harmlessly, and
-			// misses no change made while the pass ran.
-			const from = new Date(Date.parse(step.startedAt) - CLOCK_MARGIN_MS);
-			from.setUTCMilliseconds(0);
+			// The reads of changes start at the newest dates the services showed as the pass began,
+			// by their own clocks (this machine's may differ; Dataverse shows seconds), so no change
+			// made during the pass is missed. A pass stored before they were kept starts at its start.
+			const from = step.from ?? {
+				dynamics: step.startedAt.replace(/\.\d+Z$/, 'Z'),
+				campaign: step.startedAt,
+			};
 			if (baseline) state.deltaLink = baseline;
-			else state.dynamicsCursor = { modifiedOn: from.toISOString(), id: '' };
-			state.campaignSince = from.toISOString();
+			else state.dynamicsCursor = { modifiedOn: from.dynamics ?? EPOCH, id: '' };
+			state.campaignSince = from.campaign;
 			delete state.campaignSeen;
 			delete state.campaignCatchUp;
 		};

@@ -563,7 +563,7 @@ describe('Opt-In/Out Sync', () => {
 			await fx.campaign.resetCounters();
 			const runs = await catchUp(wf);
 			expect(runs[0]).toMatchObject({ changeDetection: 'modifiedOn', contactsRead: 10 });
-			// The profiles are read again too: the reads of changes start a little before the pass.
+			// The profiles sharing the newest date at the pass's start are read once more, harmlessly.
 			expect(runs[0].incremental).toMatchObject({
 				finished: false,
 				backlog: 15,
