@@ -2,8 +2,8 @@ import type { IDataObject, INodeExecutionData, IPollFunctions } from 'n8n-workfl
 import { NodeOperationError } from 'n8n-workflow';
 
 import type { DataverseClient, DataverseRow, TableInfo } from '../../lib/dynamics/client';
+import { latestVersion, remainingChanges } from '../../lib/dynamics/backlog';
 import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
-import { ge, gt } from '../../lib/dynamics/odata';
 import type { SyncLoad, SyncRecord } from '../../lib/sync/envelope';
 import {
 	backlogOf,
@@ -345,41 +345,18 @@ async function readModifiedOn(
 	return { records, state: { ...finished, modifiedOnCursor: cursor }, more: false };
 }
 
-/**
- * What an incremental read cut short by its bound leaves for later runs, as exact as Dataverse
- * allows (it counts up to 5,000): under modified-date polling the rows after the cursor; under
- * change tracking, whose rows come in row-version order, the rows with a later version than the
- * last one read (deletes cannot be counted, so this is an estimate).
- */
-async function remainingChanges(
+/** What an incremental read cut short by its bound leaves for later runs (the Backlog metric). */
+async function remainingOf(
 	client: DataverseClient,
 	table: TableInfo,
 	result: ReadResult,
 ): Promise<{ count: number; atLeast: boolean }> {
 	const after = result.state.pending?.after;
-	try {
-		if (after) {
-			// The next read starts at the cursor's instant and leaves out the rows it has seen there.
-			const counted = await client.countRows(
-				table.logicalName,
-				ge('modifiedon', after.modifiedOn, 'datetime'),
-			);
-			const seen = after.seen?.length ?? 0;
-			return counted.atLeast
-				? counted
-				: { count: Math.max(0, counted.count - seen), atLeast: false };
-		}
-		let version: number | undefined;
-		for (const r of result.records) {
-			const v = Number(r.versionnumber);
-			if (Number.isSafeInteger(v) && (version === undefined || v > version)) version = v;
-		}
-		if (version === undefined) return { count: 1, atLeast: true };
-		return await client.countRows(table.logicalName, gt('versionnumber', version, 'number'));
-	} catch {
-		// The records are read; a count that fails only makes the metric vaguer.
-		return { count: 1, atLeast: true };
-	}
+	return await remainingChanges(
+		client,
+		table.logicalName,
+		after ? { after } : { lastVersion: latestVersion(undefined, result.records) },
+	);
 }
 
 async function tableCount(client: DataverseClient, table: string): Promise<number | undefined> {
@@ -533,7 +510,7 @@ export async function poll(this: IPollFunctions): Promise<INodeExecutionData[][]
 		const loadKind = state.load;
 		const cutShort = result.state.load === 'incremental' && result.more;
 		const remaining = cutShort
-			? await remainingChanges(client, table, result)
+			? await remainingOf(client, table, result)
 			: { count: backlogOf(result.state), atLeast: false };
 		const backlog = remaining.count;
 		// A modified-date count is exact below Dataverse's 5,000; a change-tracking one estimates.

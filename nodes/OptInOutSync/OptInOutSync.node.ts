@@ -178,7 +178,7 @@ export class OptInOutSync implements INodeType {
 						typeOptions: { minValue: 1 },
 						default: 5000,
 						description:
-							'The first cycle (and one after a change of mappings or key) checks every profile: at most this many per run, the rest in the next runs. Bounds the memory and time of each run.',
+							'Bounds the memory and time of each run. The first cycle (and one after a change of mappings or key) checks every profile: at most this many per run, the rest in the next runs. Later runs read at most this many changed contacts and as many changed profiles; what is left is read by the next runs (the summary shows the backlog).',
 					},
 				],
 			},

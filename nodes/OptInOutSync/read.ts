@@ -1,9 +1,10 @@
 import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
-import type { DataverseClient, DataverseRow } from '../../lib/dynamics/client';
+import { latestVersion } from '../../lib/dynamics/backlog';
+import type { DataverseClient, DataverseRow, ModifiedOnCursor } from '../../lib/dynamics/client';
 import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
-import { ge, inList } from '../../lib/dynamics/odata';
+import { inList } from '../../lib/dynamics/odata';
 import { parseInstant } from '../../lib/sync/values';
-import type { FullPass, OptInOutState } from './state';
+import type { CampaignCatchUp, FullPass, OptInOutState } from './state';
 
 export const CONTACT_TABLE = 'contact';
 export const CONTACT_ID = 'contactid';
@@ -13,7 +14,7 @@ export const DEFAULT_PROFILE_KEY = 'externalId';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Contact ids asked about per request (each `contactid eq …` is about 60 characters of URL). */
-const IDS_PER_QUERY = 50;
+export const IDS_PER_QUERY = 50;
 
 export interface DynamicsChanges {
 	mode: 'changeTracking' | 'modifiedOn';
@@ -21,9 +22,15 @@ export interface DynamicsChanges {
 	deleted: Set<string>;
 	/** The delta link had expired: nothing was read, a full pass must start. */
 	expired: boolean;
-	/** Checkpoint fields to store once the cycle is done. */
+	/** The read stopped at "Max Records per Run": the checkpoint below resumes it. */
+	more: boolean;
+	/** Change tracking: the delta link to keep (the read is done) and where to go on (it is not). */
 	deltaLink?: string;
-	since?: string;
+	nextLink?: string;
+	/** Modified-date polling: where the next read starts. */
+	cursor?: ModifiedOnCursor;
+	/** Change tracking: the highest row version read (what is left is counted after it). */
+	lastVersion?: number;
 }
 
 export interface ProfilePage {
@@ -33,10 +40,6 @@ export interface ProfilePage {
 	duplicates: Set<string>;
 	withoutKey: number;
 	read: number;
-}
-
-export interface CampaignChanges extends ProfilePage {
-	since?: string;
 }
 
 /** A profile's key as a contact id (lower case), or undefined when it holds none. */
@@ -62,38 +65,48 @@ function addProfile(page: ProfilePage, profile: CampaignRecord, key: string): vo
 	else page.profiles.set(id, profile);
 }
 
-/** Contacts changed since the checkpoint: change tracking when on, else the modified date. */
+/**
+ * Contacts changed since the checkpoint, at most about `limit` (whole pages): change tracking when
+ * on, else the modified date. Bounded and resumed as the Dynamics Trigger reads: a delta read
+ * stops at a page's `@odata.nextLink` and the next run goes on from it; a modified-date read stops
+ * at a cursor (`readModifiedSince`) that neither skips nor repeats rows sharing an instant.
+ */
 export async function readDynamicsChanges(
 	client: DataverseClient,
 	state: OptInOutState,
 	columns: string[],
 	pageSize: number,
+	limit: number,
 ): Promise<DynamicsChanges> {
 	const table = await client.getTable(CONTACT_TABLE);
-	const select = [...new Set([CONTACT_ID, 'modifiedon', ...columns])];
+	const select = [...new Set([CONTACT_ID, 'modifiedon', 'versionnumber', ...columns])];
 	const contacts = new Map<string, DataverseRow>();
 	const deleted = new Set<string>();
 	if (!table.changeTrackingEnabled) {
-		let since = state.dynamicsSince;
-		for await (const page of client.queryPages(CONTACT_TABLE, {
+		let cursor = state.dynamicsCursor;
+		let more = false;
+		for await (const page of client.readModifiedSince(CONTACT_TABLE, {
 			select,
-			filter: state.dynamicsSince ? ge('modifiedon', new Date(state.dynamicsSince)) : undefined,
-			orderBy: [{ column: 'modifiedon' }],
+			after: state.dynamicsCursor,
 			pageSize,
+			limit,
 			formattedValues: false,
 		})) {
-			for (const row of page.rows) {
-				contacts.set(String(row[CONTACT_ID]).toLowerCase(), row);
-				since = later(since, row.modifiedon);
-			}
+			for (const row of page.rows) contacts.set(String(row[CONTACT_ID]).toLowerCase(), row);
+			cursor = page.cursor ?? cursor;
+			more = !!page.stoppedAtLimit;
 		}
-		return { mode: 'modifiedOn', contacts, deleted, expired: false, since };
+		return { mode: 'modifiedOn', contacts, deleted, expired: false, more, cursor };
 	}
-	let link = state.deltaLink;
-	const read = async () => {
+	const from = state.dynamicsNextLink ?? state.deltaLink;
+	let deltaLink = state.deltaLink;
+	let nextLink: string | undefined;
+	let lastVersion: number | undefined;
+	let read = 0;
+	const readPages = async () => {
 		for await (const page of client.trackChanges(CONTACT_TABLE, {
 			select,
-			deltaLink: state.deltaLink,
+			deltaLink: from,
 			pageSize,
 			formattedValues: false,
 		})) {
@@ -107,44 +120,176 @@ export async function readDynamicsChanges(
 				contacts.delete(id);
 				deleted.add(id);
 			}
-			if (page.deltaLink) link = page.deltaLink;
+			read += page.upserted.length + page.deleted.length;
+			lastVersion = latestVersion(lastVersion, page.upserted);
+			if (page.deltaLink) deltaLink = page.deltaLink;
 			// No delta link given: keep the one read from, so these changes come again next time.
-			if (page.deltaLinkMissing) link = state.deltaLink;
+			if (page.deltaLink || page.deltaLinkMissing) return;
+			if (page.nextLink && read >= limit) {
+				nextLink = page.nextLink;
+				return;
+			}
 		}
-		return false;
 	};
-	const expired = await read().catch(async (error: unknown) =>
-		error instanceof DeltaTokenExpiredError ? true : await Promise.reject(error),
+	const expired = await readPages().then(
+		() => false,
+		async (error: unknown) =>
+			error instanceof DeltaTokenExpiredError ? true : await Promise.reject(error),
 	);
-	if (expired) return { mode: 'changeTracking', contacts: new Map(), deleted, expired: true };
-	return { mode: 'changeTracking', contacts, deleted, expired: false, deltaLink: link };
+	if (expired) {
+		return { mode: 'changeTracking', contacts: new Map(), deleted, expired: true, more: false };
+	}
+	return {
+		mode: 'changeTracking',
+		contacts,
+		deleted,
+		expired: false,
+		more: !!nextLink,
+		...(deltaLink ? { deltaLink } : {}),
+		...(nextLink ? { nextLink } : {}),
+		...(lastVersion !== undefined ? { lastVersion } : {}),
+	};
+}
+
+export interface CampaignChanges extends ProfilePage {
+	/** The read stopped at "Max Records per Run": `catchUp` resumes it. */
+	more: boolean;
+	/** The checkpoint to store once the pairs are handled. */
+	since?: string;
+	seen?: string[];
+	catchUp?: CampaignCatchUp;
 }
 
 /**
- * Profiles modified since the checkpoint, newest first (Campaign's `_order=lastModified desc`),
- * stopping at the first one older than the checkpoint. Profiles at the checkpoint instant are read
- * again: the memory makes that harmless, and it never misses a profile sharing the instant.
+ * Profiles modified since the checkpoint, newest first (Campaign's `_order=lastModified desc`,
+ * sorting.md; pages through `next.href`, pagination.md), at most about `limit` (whole pages).
+ *
+ * A read that stops at its bound leaves a catch-up: the window [bottom, top] of dates it handled.
+ * The next run reads the last page again from its URL and goes on down; if that page no longer
+ * starts with a profile the window handled (the list moved under it), it starts again from the
+ * newest profile, leaving out what the window handled, so nothing is skipped whatever Campaign's
+ * paging does. A profile modified during a catch-up moves above `top`: the catch-up leaves it to
+ * the next read, which starts from `top` once this one reaches the checkpoint. Profiles sharing an
+ * instant with a bound are told apart by PKey, so none is skipped and none handled twice.
  */
 export async function readCampaignChanges(
 	client: CampaignClient,
 	state: OptInOutState,
 	key: string,
 	pageSize: number,
+	limit: number,
 ): Promise<CampaignChanges> {
 	const sinceMs = parseInstant(state.campaignSince);
-	const result: CampaignChanges = { ...emptyPage(), since: state.campaignSince };
-	pages: for await (const page of client.listPages(PROFILE_RESOURCE, {
-		lineCount: pageSize,
-		order: { field: 'lastModified', descending: true },
-	})) {
-		for (const profile of page.records) {
-			const modified = parseInstant(profile.lastModified);
-			if (sinceMs !== undefined && modified !== undefined && modified < sinceMs) break pages;
-			result.since = later(result.since, profile.lastModified);
-			addProfile(result, profile, key);
+	const sinceSeen = new Set(state.campaignSeen ?? []);
+	const resumed = state.campaignCatchUp;
+	let window: CampaignCatchUp | undefined = resumed && {
+		...resumed,
+		topSeen: [...resumed.topSeen],
+		bottomSeen: [...resumed.bottomSeen],
+	};
+	const result: CampaignChanges = { ...emptyPage(), more: false };
+	/** Whether the catch-up under way handled (or leaves to the next read) this profile. */
+	const handled = (modified: number, pkey: string): boolean => {
+		if (!window) return false;
+		const bottom = parseInstant(window.bottom)!;
+		return modified > bottom || (modified === bottom && window.bottomSeen.includes(pkey));
+	};
+	const read = async (href: string | undefined): Promise<'done' | 'more' | 'moved'> => {
+		let pageHref = href;
+		let first = !!href;
+		for await (const page of client.listPages(PROFILE_RESOURCE, {
+			lineCount: pageSize,
+			order: { field: 'lastModified', descending: true },
+			...(href ? { nextHref: href } : {}),
+		})) {
+			for (const profile of page.records) {
+				const modified = parseInstant(profile.lastModified);
+				const pkey = String(profile.PKey ?? '');
+				if (first) {
+					first = false;
+					if (modified === undefined || !handled(modified, pkey)) return 'moved';
+				}
+				if (modified === undefined) {
+					// No date to place it by: handle it each time it is listed.
+					addProfile(result, profile, key);
+					continue;
+				}
+				if (handled(modified, pkey)) continue;
+				if (sinceMs !== undefined && modified < sinceMs) return 'done';
+				if (modified === sinceMs && sinceSeen.has(pkey)) continue;
+				addProfile(result, profile, key);
+				const at = String(profile.lastModified);
+				if (!window) window = { top: at, topSeen: [], bottom: at, bottomSeen: [] };
+				if (modified === parseInstant(window.top)) window.topSeen.push(pkey);
+				const bottom = parseInstant(window.bottom)!;
+				if (modified < bottom) window = { ...window, bottom: at, bottomSeen: [pkey] };
+				else if (modified === bottom && !window.bottomSeen.includes(pkey)) {
+					window.bottomSeen.push(pkey);
+				}
+			}
+			// A resumed page that comes back empty proves nothing about what came before it.
+			if (first) return 'moved';
+			if (!page.nextHref) return 'done';
+			if (result.read >= limit && window) {
+				window = { ...window };
+				if (pageHref) window.href = pageHref;
+				else delete window.href;
+				return 'more';
+			}
+			pageHref = page.nextHref;
 		}
+		return 'done';
+	};
+	let outcome = await read(resumed?.href);
+	if (outcome === 'moved') outcome = await read(undefined);
+	if (outcome === 'more') {
+		return {
+			...result,
+			more: true,
+			since: state.campaignSince,
+			seen: state.campaignSeen,
+			catchUp: window,
+		};
 	}
-	return result;
+	if (!window) return { ...result, since: state.campaignSince, seen: state.campaignSeen };
+	// The read reached the checkpoint: the next one starts from the newest profile it handled.
+	const topMs = parseInstant(window.top);
+	const seen = topMs === sinceMs ? [...new Set([...sinceSeen, ...window.topSeen])] : window.topSeen;
+	return { ...result, since: window.top, seen };
+}
+
+/**
+ * The newest modification dates now, each by its service's clock: the profile's `lastModified`
+ * and (when asked) the contact's `modifiedon`. Absent where the table is empty.
+ */
+export async function newestChanges(
+	dynamics: DataverseClient,
+	campaign: CampaignClient,
+	withContacts: boolean,
+): Promise<{ campaign?: string; dynamics?: string }> {
+	const newest: { campaign?: string; dynamics?: string } = {};
+	const profiles = await campaign
+		.listPages(PROFILE_RESOURCE, {
+			lineCount: 1,
+			order: { field: 'lastModified', descending: true },
+		})
+		.next();
+	const lastModified = profiles.done ? undefined : profiles.value.records[0]?.lastModified;
+	if (typeof lastModified === 'string' && lastModified) newest.campaign = lastModified;
+	if (withContacts) {
+		const contacts = await dynamics
+			.queryPages(CONTACT_TABLE, {
+				select: [CONTACT_ID, 'modifiedon'],
+				orderBy: [{ column: 'modifiedon', descending: true }],
+				top: 1,
+				pageSize: 1,
+				formattedValues: false,
+			})
+			.next();
+		const modifiedOn = contacts.done ? undefined : contacts.value.rows[0]?.modifiedon;
+		if (typeof modifiedOn === 'string' && modifiedOn) newest.dynamics = modifiedOn;
+	}
+	return newest;
 }
 
 /** One page of every profile, for a full pass; `nextHref` continues it. */
@@ -198,8 +343,9 @@ export async function readBaselineStep(
 ): Promise<FullPass> {
 	let pages = 0;
 	for await (const page of client.trackChanges(CONTACT_TABLE, {
-		// The delta link keeps this $select: it must name what the later reads need.
-		select: [...new Set([CONTACT_ID, 'modifiedon', ...columns])],
+		// The delta link keeps this $select: it must name what the later reads need (the version
+		// counts what a bounded read leaves).
+		select: [...new Set([CONTACT_ID, 'modifiedon', 'versionnumber', ...columns])],
 		...(pass.baselineNextLink ? { deltaLink: pass.baselineNextLink } : {}),
 		pageSize: 5000,
 		formattedValues: false,
@@ -217,12 +363,4 @@ export async function readBaselineStep(
 	const again: FullPass = { ...pass };
 	delete again.baselineNextLink;
 	return again;
-}
-
-function later(current: string | undefined, candidate: unknown): string | undefined {
-	if (typeof candidate !== 'string') return current;
-	const a = parseInstant(current);
-	const b = parseInstant(candidate);
-	if (b === undefined) return current;
-	return a === undefined || b > a ? candidate : current;
 }

@@ -1,5 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
+import type { ModifiedOnCursor } from '../../lib/dynamics/client';
 import type { OptOutMemory, OptOutPairMemory } from '../../lib/sync/optout';
 
 /**
@@ -18,10 +19,21 @@ export interface OptInOutState {
 	version: 2;
 	/** Dataverse change tracking: the delta link returned by the last complete read. */
 	deltaLink?: string;
-	/** Modified-date polling (change tracking off): the newest `modifiedon` read. */
-	dynamicsSince?: string;
-	/** The newest Campaign profile `lastModified` read. */
+	/**
+	 * Change tracking: the `@odata.nextLink` where a read from `deltaLink` stopped at "Max Records
+	 * per Run"; the next run goes on from it (as the Dynamics Trigger does).
+	 */
+	dynamicsNextLink?: string;
+	/** Modified-date polling (change tracking off): where the next read starts. */
+	dynamicsCursor?: ModifiedOnCursor;
+	/**
+	 * Campaign: every profile modified before this instant was handled; profiles at it were handled
+	 * when listed in `campaignSeen` (PKeys).
+	 */
 	campaignSince?: string;
+	campaignSeen?: string[];
+	/** Campaign: a read of changes cut short by "Max Records per Run", resumed by the next run. */
+	campaignCatchUp?: CampaignCatchUp;
 	/** The mapping pairs (`dynamicsField>campaignField`) the memory digits refer to. */
 	pairKeys: string[];
 	/** Packed entries by bucket (see above). Read and write them with `pairCode`/`setPairCode`. */
@@ -51,6 +63,28 @@ export interface FullPass {
 	baselineNextLink?: string;
 	/** Change tracking: the delta link to continue from once the pass ends. */
 	baselineDeltaLink?: string;
+	/**
+	 * The newest `lastModified` of a profile and (change tracking off) `modifiedon` of a contact when
+	 * the pass began: the reads of changes start there once it ends. Absent: the table was empty.
+	 */
+	from?: { campaign?: string; dynamics?: string };
+}
+
+/**
+ * A read of Campaign's changes, newest first, spread over runs. It handled every profile listed
+ * from `top` down to `bottom` (those at `bottom` when in `bottomSeen`); profiles modified during
+ * it get a date after `top` and are read by the next read, which starts once this one reaches
+ * `campaignSince`.
+ */
+export interface CampaignCatchUp {
+	/** The newest `lastModified` this read handled, and the profiles it handled at that instant. */
+	top: string;
+	topSeen: string[];
+	/** The oldest `lastModified` it handled so far, and the profiles handled at that instant. */
+	bottom: string;
+	bottomSeen: string[];
+	/** The URL of the last page read (absent: the first page): the next run reads it again. */
+	href?: string;
 }
 
 const STATE_KEY = 'optInOut';
@@ -76,8 +110,32 @@ export function readState(staticData: IDataObject): OptInOutState {
 		memory: {},
 		retry: Array.isArray(raw.retry) ? raw.retry : [],
 	};
-	for (const k of ['deltaLink', 'dynamicsSince', 'campaignSince', 'settings'] as const) {
+	for (const k of ['deltaLink', 'dynamicsNextLink', 'campaignSince', 'settings'] as const) {
 		if (typeof raw[k] === 'string') state[k] = raw[k];
+	}
+	const cursor = (raw as { dynamicsCursor?: Partial<ModifiedOnCursor> }).dynamicsCursor;
+	// Before bounded reads the modified-date checkpoint was an instant: reading again the rows at
+	// it is harmless.
+	const since = (raw as { dynamicsSince?: unknown }).dynamicsSince;
+	if (cursor && typeof cursor.modifiedOn === 'string') {
+		state.dynamicsCursor = {
+			modifiedOn: cursor.modifiedOn,
+			id: String(cursor.id ?? ''),
+			seen: strings(cursor.seen),
+		};
+	} else if (typeof since === 'string') {
+		state.dynamicsCursor = { modifiedOn: since, id: '' };
+	}
+	if (Array.isArray(raw.campaignSeen)) state.campaignSeen = strings(raw.campaignSeen);
+	const catchUp = raw.campaignCatchUp;
+	if (catchUp && typeof catchUp.top === 'string' && typeof catchUp.bottom === 'string') {
+		state.campaignCatchUp = {
+			top: catchUp.top,
+			topSeen: strings(catchUp.topSeen),
+			bottom: catchUp.bottom,
+			bottomSeen: strings(catchUp.bottomSeen),
+			...(typeof catchUp.href === 'string' ? { href: catchUp.href } : {}),
+		};
 	}
 	const memory = raw.memory && typeof raw.memory === 'object' ? raw.memory : {};
 	if (raw.version === 1) {
@@ -102,11 +160,20 @@ export function writeState(staticData: IDataObject, state: OptInOutState): void 
 		retry: state.retry.slice(-MAX_RETRY),
 	};
 	if (state.deltaLink) out.deltaLink = state.deltaLink;
-	if (state.dynamicsSince) out.dynamicsSince = state.dynamicsSince;
+	if (state.dynamicsNextLink) out.dynamicsNextLink = state.dynamicsNextLink;
+	if (state.dynamicsCursor) out.dynamicsCursor = state.dynamicsCursor as unknown as IDataObject;
 	if (state.campaignSince) out.campaignSince = state.campaignSince;
+	if (state.campaignSeen?.length) out.campaignSeen = state.campaignSeen;
+	if (state.campaignCatchUp) {
+		out.campaignCatchUp = state.campaignCatchUp as unknown as IDataObject;
+	}
 	if (state.settings) out.settings = state.settings;
 	if (state.pass) out.pass = state.pass as unknown as IDataObject;
 	staticData[STATE_KEY] = out;
+}
+
+function strings(value: unknown): string[] {
+	return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 // ---- The packed memory ----

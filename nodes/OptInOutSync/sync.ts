@@ -4,6 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
 import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
 import { resolveOptOutFields, type OptOutWireField } from '../../lib/campaign/optout-fields';
+import { remainingChanges } from '../../lib/dynamics/backlog';
 import type { DataverseClient, DataverseRow } from '../../lib/dynamics/client';
 import { mapWithConcurrency } from '../../lib/http/limiter';
 import {
@@ -18,15 +19,18 @@ import { campaignClient, dataverseClient } from '../shared/clients';
 import { checkedAgainstFreshMetadata } from '../shared/metadata';
 import { toNodeError } from '../shared/errors';
 import {
-	CONTACT_ID,
 	CONTACT_TABLE,
 	DEFAULT_PROFILE_KEY,
+	IDS_PER_QUERY,
+	newestChanges,
 	PROFILE_RESOURCE,
 	readBaselineStep,
 	readCampaignChanges,
 	readContacts,
 	readDynamicsChanges,
 	readProfilePage,
+	type CampaignChanges,
+	type DynamicsChanges,
 	type ProfilePage,
 } from './read';
 import {
@@ -61,7 +65,24 @@ export interface OptInOutSummary {
 	changeDetection?: 'changeTracking' | 'modifiedOn';
 	/** A full pass over every profile (the first cycle): how far it got. */
 	fullPass?: { profilesRead: number; finished: boolean };
+	/** A run reading changes: how far it got, and what it leaves for the next runs. */
+	incremental?: IncrementalProgress;
 	notice?: string;
+}
+
+/**
+ * The reads of changes of one run, each bounded by "Max Records per Run". `backlog` is the
+ * number of contact changes still to read in Dynamics 365, as exact as Dataverse counts (up to
+ * 5,000: `backlogAtLeast`; under change tracking an estimate, deletes uncounted). Campaign cannot
+ * count the profiles modified in a range of dates: `profilesPending` says some are still to read.
+ */
+export interface IncrementalProgress {
+	/** Both sides were read up to their newest change. */
+	finished: boolean;
+	backlog: number;
+	backlogAtLeast?: boolean;
+	contactsPending: boolean;
+	profilesPending: boolean;
 }
 
 /** One record's decisions: why each flag moved, or did not. */
@@ -74,6 +95,8 @@ export interface OptInOutRecordItem {
 }
 
 const CONCURRENCY = 4;
+/** Where a modified-date read of changes starts after a pass over an empty table: every row. */
+const EPOCH = '1970-01-01T00:00:00Z';
 /** Pages of contact ids (5,000 each) a cycle reads for a full pass's starting delta link. */
 const BASELINE_PAGES_PER_RUN = 40;
 
@@ -177,6 +200,8 @@ interface PairWork {
 	paired?: boolean;
 	/** The profile was found by its key in this cycle, so it is known to be the only one. */
 	keyChecked?: boolean;
+	/** Reading the contact failed: nothing is decided for this pair in this cycle. */
+	contactReadError?: unknown;
 }
 
 interface Settings {
@@ -275,17 +300,30 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 	let finishPass: (() => void) | undefined;
 	let finishIncremental: (() => void) | undefined;
 	try {
-		const full = state.pass || (!state.deltaLink && !state.dynamicsSince);
+		const full = state.pass || (!state.deltaLink && !state.dynamicsCursor);
 		if (full) {
 			finishPass = await fullPassStep();
 		} else {
-			const dynamicsChanges = await readDynamicsChanges(dynamics, state, dynamicsFields, pageSize);
+			const limit = settings.maxRecordsPerRun;
+			const dynamicsChanges = await readDynamicsChanges(
+				dynamics,
+				state,
+				dynamicsFields,
+				pageSize,
+				limit,
+			);
 			if (dynamicsChanges.expired) {
 				summary.notice =
 					'The Dynamics 365 change-tracking token had expired: every pair is checked again in a full pass (nothing is lost).';
 				finishPass = await fullPassStep();
 			} else {
-				const campaignChanges = await readCampaignChanges(campaign, state, keyAccess.key, pageSize);
+				const campaignChanges = await readCampaignChanges(
+					campaign,
+					state,
+					keyAccess.key,
+					pageSize,
+					limit,
+				);
 				summary.changeDetection = dynamicsChanges.mode;
 				summary.contactsRead = dynamicsChanges.contacts.size;
 				summary.contactsDeleted = dynamicsChanges.deleted.size;
@@ -306,16 +344,51 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 						duplicateProfiles: campaignChanges.duplicates.has(id),
 					});
 				}
+				summary.incremental = await incrementalProgress(dynamicsChanges, campaignChanges);
 				finishIncremental = () => {
-					if (dynamicsChanges.mode === 'changeTracking')
+					if (dynamicsChanges.mode === 'changeTracking') {
 						state.deltaLink = dynamicsChanges.deltaLink;
-					else state.dynamicsSince = dynamicsChanges.since;
+						state.dynamicsNextLink = dynamicsChanges.nextLink;
+					} else {
+						state.dynamicsCursor = dynamicsChanges.cursor;
+					}
 					state.campaignSince = campaignChanges.since;
+					state.campaignSeen = campaignChanges.seen;
+					state.campaignCatchUp = campaignChanges.catchUp;
 				};
 			}
 		}
 	} catch (error) {
 		throw toNodeError(node, error);
+	}
+
+	/** How far the reads of changes got, and what they leave for the next runs (the Backlog). */
+	async function incrementalProgress(
+		contacts: DynamicsChanges,
+		profiles: CampaignChanges,
+	): Promise<IncrementalProgress> {
+		const progress: IncrementalProgress = {
+			finished: !contacts.more && !profiles.more,
+			backlog: 0,
+			contactsPending: contacts.more,
+			profilesPending: profiles.more,
+		};
+		if (contacts.more) {
+			const remaining = await remainingChanges(
+				dynamics,
+				CONTACT_TABLE,
+				contacts.mode === 'modifiedOn'
+					? contacts.cursor
+						? { after: contacts.cursor }
+						: {}
+					: contacts.lastVersion !== undefined
+						? { lastVersion: contacts.lastVersion }
+						: {},
+			);
+			progress.backlog = remaining.count;
+			if (remaining.atLeast) progress.backlogAtLeast = true;
+		}
+		return progress;
 	}
 
 	function countProfiles(page: ProfilePage) {
@@ -332,6 +405,12 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		const table = await dynamics.getTable(CONTACT_TABLE);
 		summary.changeDetection = table.changeTrackingEnabled ? 'changeTracking' : 'modifiedOn';
 		let pass = state.pass ?? { startedAt: new Date().toISOString() };
+		if (!pass.from && !pass.nextHref && !pass.profilesRead) {
+			pass = {
+				...pass,
+				from: await newestChanges(dynamics, campaign, !table.changeTrackingEnabled),
+			};
+		}
 		if (table.changeTrackingEnabled && !pass.baselineDeltaLink) {
 			pass = await readBaselineStep(dynamics, pass, dynamicsFields, BASELINE_PAGES_PER_RUN);
 			if (!pass.baselineDeltaLink) return () => (state.pass = pass);
@@ -372,9 +451,19 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			}
 			delete state.pass;
 			const baseline = step.baselineDeltaLink;
+			delete state.dynamicsNextLink;
+			// The reads of changes start at the newest dates the services showed as the pass began,
+			// by their own clocks (this machine's may differ; Dataverse shows seconds), so no change
+			// made during the pass is missed. A pass stored before they were kept starts at its start.
+			const from = step.from ?? {
+				dynamics: step.startedAt.replace(/\.\d+Z$/, 'Z'),
+				campaign: step.startedAt,
+			};
 			if (baseline) state.deltaLink = baseline;
-			else state.dynamicsSince = step.startedAt;
-			state.campaignSince = step.startedAt;
+			else state.dynamicsCursor = { modifiedOn: from.dynamics ?? EPOCH, id: '' };
+			state.campaignSince = from.campaign;
+			delete state.campaignSeen;
+			delete state.campaignCatchUp;
 		};
 	}
 
@@ -384,6 +473,31 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 	const retry: string[] = [];
 	const continueOnFail = this.continueOnFail();
 	const pairKeys = state.pairKeys;
+
+	// Pairs whose profile changed (or failed last time) without a change of the contact: their
+	// contacts are read 50 ids a request, not one request each.
+	const unread = [...work.values()].filter((p) => !p.paired && !p.contact && !p.contactDeleted);
+	const batches: PairWork[][] = [];
+	for (let i = 0; i < unread.length; i += IDS_PER_QUERY) {
+		batches.push(unread.slice(i, i + IDS_PER_QUERY));
+	}
+	await mapWithConcurrency(batches, CONCURRENCY, async (batch) => {
+		try {
+			const contacts = await readContacts(
+				dynamics,
+				batch.map((p) => p.id),
+				dynamicsFields,
+			);
+			for (const p of batch) {
+				p.contact = contacts.get(p.id);
+				// Asked for by id and not answered: the contact does not exist.
+				if (!p.contact) p.contactDeleted = true;
+			}
+		} catch (error) {
+			// The contacts stay unknown: these pairs fail (and are retried), the others go on.
+			for (const p of batch) p.contactReadError = error;
+		}
+	});
 
 	const results = await mapWithConcurrency([...work.values()], CONCURRENCY, async (pair) => {
 		try {
@@ -401,13 +515,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 
 	async function syncPair(pair: PairWork) {
 		const { id } = pair;
-		if (!pair.paired && !pair.contact && !pair.contactDeleted) {
-			pair.contact = await dynamics.retrieve(CONTACT_TABLE, id, {
-				select: [CONTACT_ID, 'modifiedon', ...dynamicsFields],
-				formattedValues: false,
-			});
-			if (!pair.contact) pair.contactDeleted = true;
-		}
+		if (pair.contactReadError) throw pair.contactReadError;
 		if (!pair.profile && !pair.duplicateProfiles && !pair.contactDeleted) {
 			const found = await profilesOf(campaign, id);
 			if (found.length > 1) pair.duplicateProfiles = true;

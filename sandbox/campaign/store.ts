@@ -354,7 +354,6 @@ export class Table {
 export interface StoreSnapshot {
 	version: 1;
 	seq: number;
-	clock: number;
 	/** Each simulated workflow's last execution date (its incremental query's bound). */
 	workflows?: Record<string, string>;
 	resources: ResourceDefinition[];
@@ -366,7 +365,6 @@ const PKEY_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234
 export class CampaignStore {
 	readonly tables = new Map<string, Table>();
 	private seq = 0;
-	private clock = 0;
 	private random: () => number;
 	/** Each simulated workflow's last execution date. */
 	readonly workflows = new Map<string, string>();
@@ -408,12 +406,13 @@ export class CampaignStore {
 	}
 
 	/**
-	 * A timestamp for one write: strictly later than every earlier write, so a reader resuming
-	 * after (lastModified, tie) never misses a later change.
+	 * A timestamp for one write: the time of the write, as a server stamps it. Writes in the same
+	 * millisecond share it (a bulk insert of 100,000 profiles gets a few seconds of dates, not
+	 * 100 seconds of future ones): readers tell apart records sharing a date by their key. Adobe
+	 * documents no resolution or uniqueness of `lastModified` (see sandbox/README.md, Assumptions).
 	 */
 	tick(): number {
-		this.clock = Math.max(Date.now(), this.clock + 1);
-		return this.clock;
+		return Date.now();
 	}
 
 	newPKey(): string {
@@ -611,7 +610,6 @@ export class CampaignStore {
 		return {
 			version: 1,
 			seq: this.seq,
-			clock: this.clock,
 			workflows: Object.fromEntries(this.workflows),
 			resources: [...this.tables.values()].map((t) => t.def),
 			records,
@@ -626,7 +624,6 @@ export class CampaignStore {
 			if (table) for (const record of list) table.insert(record);
 		}
 		this.seq = snapshot.seq;
-		this.clock = snapshot.clock;
 		this.workflows.clear();
 		for (const [name, date] of Object.entries(snapshot.workflows ?? {})) {
 			this.workflows.set(name, date);

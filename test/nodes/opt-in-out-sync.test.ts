@@ -391,6 +391,201 @@ describe('Opt-In/Out Sync', () => {
 		});
 	});
 
+	describe('Incremental runs, bounded (#14)', () => {
+		/** `count` contacts and their profiles, seeded in two requests. */
+		async function pairs(
+			count: number,
+			contactFlags: IDataObject = {},
+			profileFlags: IDataObject = {},
+		) {
+			const ids = await fx.dataverse.seed(
+				'contact',
+				Array.from({ length: count }, (_, i) => ({
+					firstname: `P${i}`,
+					lastname: 'Bulk',
+					donotemail: false,
+					donotphone: false,
+					...contactFlags,
+				})),
+			);
+			const profiles = await fx.campaign.insert(
+				'profile',
+				ids.map((id) => ({
+					email: `${id}@example.com`,
+					externalId: id,
+					blackListEmail: false,
+					blackListPhone: false,
+					...profileFlags,
+				})),
+			);
+			return ids.map((id, i) => ({ id, pkey: profiles[i].PKey }));
+		}
+
+		/** Writes of the node (PATCH), by route. */
+		async function writes(): Promise<number> {
+			return [
+				...Object.entries(await fx.dataverse.counters()),
+				...Object.entries(await fx.campaign.counters()),
+			]
+				.filter(([route]) => /^PATCH/.test(route))
+				.reduce((n, [, count]) => n + count, 0);
+		}
+
+		/** Cycles until the reads of changes are done (or `max` cycles); their summaries. */
+		async function catchUp(wf: TestWorkflow, max = 12): Promise<OptInOutSummary[]> {
+			const summaries: OptInOutSummary[] = [];
+			for (let i = 0; i < max; i++) {
+				const { summary, error } = await cycle(wf);
+				expect(error).toBeUndefined();
+				summaries.push(summary);
+				if (summary.incremental?.finished) return summaries;
+			}
+			throw new Error(`not caught up after ${max} cycles: ${JSON.stringify(summaries.at(-1))}`);
+		}
+
+		it('reads the contacts of profiles changed only in Campaign 50 ids a request, not one request each', async () => {
+			const n = 120;
+			const list = await pairs(n);
+			const wf = workflow({ direction: 'bidirectional' });
+			await cycle(wf);
+			for (const p of list) await fx.campaign.edit('profile', p.pkey, { blackListEmail: true });
+			await fx.dataverse.resetCounters();
+			const { summary, error } = await cycle(wf);
+			expect(error).toBeUndefined();
+			expect(summary).toMatchObject({ profilesRead: n, writtenToDynamics: n, errors: 0 });
+			const counters = await fx.dataverse.counters();
+			// One delta read without changes, then ceil(120 / 50) = 3 queries by id.
+			expect(counters['GET contacts']).toBeLessThanOrEqual(Math.ceil(n / 50) + 1);
+			for (const p of list) expect((await contact(p.id)).donotemail).toBe(true);
+		});
+
+		it('spreads a bulk change larger than "Max Records per Run" over several runs, each change applied once, the backlog shown', async () => {
+			const list = await pairs(30);
+			const wf = workflow({
+				direction: 'bidirectional',
+				options: { pageSize: 5, maxRecordsPerRun: 10 },
+			});
+			expect((await catchUpFullPass(wf)).length).toBeGreaterThan(1);
+			// A bulk update on each side: every contact opts out of email, every profile of phone.
+			for (const p of list) await fx.dataverse.editRecord('contact', p.id, { donotemail: true });
+			for (const p of list) await fx.campaign.edit('profile', p.pkey, { blackListPhone: true });
+			await fx.dataverse.resetCounters();
+			await fx.campaign.resetCounters();
+			const runs = await catchUp(wf);
+			expect(runs.length).toBeGreaterThanOrEqual(3);
+			for (const run of runs) {
+				expect(run.contactsRead).toBeLessThanOrEqual(10);
+				expect(run.profilesRead).toBeLessThanOrEqual(10);
+			}
+			expect(runs[0].incremental).toEqual({
+				finished: false,
+				backlog: 20,
+				contactsPending: true,
+				profilesPending: true,
+			});
+			expect(runs.at(-1)!.incremental).toMatchObject({ finished: true, backlog: 0 });
+			// Each flag written once on the side that had not changed it: 30 + 30 writes in all.
+			expect(await writes()).toBe(60);
+			for (const p of list) {
+				expect(await contact(p.id)).toMatchObject({ donotemail: true, donotphone: true });
+				expect(await profile(p.pkey)).toMatchObject({ blackListEmail: true, blackListPhone: true });
+			}
+			// Then quiet: the node's own writes come back once as changes, and nothing is written.
+			await catchUp(wf);
+			const quiet = await catchUp(wf);
+			expect(quiet.at(-1)).toMatchObject({ contactsRead: 0, profilesRead: 0 });
+			expect(await writes()).toBe(60);
+		});
+
+		it('misses no profile changed again during a catch-up, and never reverses an opt-out made during it', async () => {
+			// Everyone opted out of email on both sides, then a bulk opt-in in Campaign.
+			const list = await pairs(30, { donotemail: true }, { blackListEmail: true });
+			const wf = workflow({
+				direction: 'bidirectional',
+				options: { pageSize: 5, maxRecordsPerRun: 10 },
+			});
+			await catchUpFullPass(wf);
+			for (const p of list) await fx.campaign.edit('profile', p.pkey, { blackListEmail: false });
+			const first = await cycle(wf);
+			expect(first.error).toBeUndefined();
+			expect(first.summary.profilesRead).toBeLessThanOrEqual(10);
+			expect(first.summary.incremental).toMatchObject({ finished: false, profilesPending: true });
+			// Newest first: the last profiles edited were handled, the first ones wait.
+			const handled = list[29];
+			const waiting = list[0];
+			expect((await contact(handled.id)).donotemail).toBe(false);
+			expect((await contact(waiting.id)).donotemail).toBe(true);
+			// During the catch-up: one handled profile opts out again, one waiting profile opts out
+			// again, and a handled one changes another flag.
+			await fx.campaign.edit('profile', handled.pkey, { blackListEmail: true });
+			await fx.campaign.edit('profile', waiting.pkey, { blackListEmail: true });
+			await fx.campaign.edit('profile', list[28].pkey, { blackListPhone: true });
+			await catchUp(wf);
+			await catchUp(wf);
+			for (const p of [handled, waiting]) {
+				expect((await contact(p.id)).donotemail).toBe(true);
+				expect((await profile(p.pkey)).blackListEmail).toBe(true);
+			}
+			expect((await contact(list[28].id)).donotphone).toBe(true);
+			// The others' opt-in was observed in Campaign and reached Dynamics 365.
+			for (const p of list.slice(1, 28)) expect((await contact(p.id)).donotemail).toBe(false);
+		});
+
+		it('resumes a catch-up whose last page was deleted meanwhile, skipping no profile', async () => {
+			const list = await pairs(30);
+			const wf = workflow({
+				direction: 'bidirectional',
+				options: { pageSize: 5, maxRecordsPerRun: 5 },
+			});
+			await catchUpFullPass(wf);
+			for (const p of list) await fx.campaign.edit('profile', p.pkey, { blackListEmail: true });
+			await cycle(wf);
+			await cycle(wf);
+			// Newest first: the second run handled list[24..20]; they go away in Campaign.
+			for (const p of list.slice(20, 25)) await fx.campaign.remove('profile', p.pkey);
+			await catchUp(wf);
+			for (const p of [...list.slice(0, 20), ...list.slice(25)]) {
+				expect((await contact(p.id)).donotemail).toBe(true);
+			}
+		});
+
+		it('bounds a modified-date read too and resumes at its cursor', async () => {
+			const { tables } = await fx.dataverse.tables();
+			const contactTable = tables.find((t) => t.logicalName === 'contact')!;
+			await fx.dataverse.defineTables([{ ...contactTable, changeTrackingEnabled: false }]);
+			const list = await pairs(25);
+			const wf = workflow({
+				direction: 'bidirectional',
+				options: { pageSize: 5, maxRecordsPerRun: 10 },
+			});
+			await catchUpFullPass(wf);
+			for (const p of list) await fx.dataverse.editRecord('contact', p.id, { donotphone: true });
+			await fx.campaign.resetCounters();
+			const runs = await catchUp(wf);
+			expect(runs[0]).toMatchObject({ changeDetection: 'modifiedOn', contactsRead: 10 });
+			// The profiles sharing the newest date at the pass's start are read once more, harmlessly.
+			expect(runs[0].incremental).toMatchObject({
+				finished: false,
+				backlog: 15,
+				contactsPending: true,
+			});
+			for (const p of list) expect((await profile(p.pkey)).blackListPhone).toBe(true);
+			expect(await writes()).toBe(25);
+		});
+
+		/** Cycles through a full pass; its summaries. */
+		async function catchUpFullPass(wf: TestWorkflow): Promise<OptInOutSummary[]> {
+			const summaries: OptInOutSummary[] = [];
+			for (let i = 0; i < 20; i++) {
+				const { summary, error } = await cycle(wf);
+				expect(error).toBeUndefined();
+				summaries.push(summary);
+				if (summary.fullPass?.finished) return summaries;
+			}
+			throw new Error('full pass not finished');
+		}
+	});
+
 	describe('Pairing by the Campaign key (#14)', () => {
 		it('pairs contacts and profiles through the key and filter chosen in the settings', async () => {
 			const resources = await fx.campaign.resources();

@@ -42,6 +42,31 @@ describe('Opt-In/Out Sync state', () => {
 		).toEqual([A, B].sort());
 	});
 
+	it('keeps the checkpoints of bounded reads, and reads the instant stored before them as a cursor', () => {
+		const catchUp = { top: 't', topSeen: ['@a'], bottom: 'b', bottomSeen: ['@b'], href: 'h' };
+		const staticData: Record<string, unknown> = {};
+		const state = readState(staticData as never);
+		Object.assign(state, {
+			deltaLink: 'd',
+			dynamicsNextLink: 'n',
+			campaignSince: 's',
+			campaignSeen: ['@c'],
+			campaignCatchUp: catchUp,
+		});
+		writeState(staticData as never, state);
+		expect(readState(JSON.parse(JSON.stringify(staticData)))).toMatchObject({
+			deltaLink: 'd',
+			dynamicsNextLink: 'n',
+			campaignSince: 's',
+			campaignSeen: ['@c'],
+			campaignCatchUp: catchUp,
+		});
+		const old = readState({
+			optInOut: { version: 2, pairKeys: [], memory: {}, retry: [], dynamicsSince: '2026-01-01' },
+		});
+		expect(old.dynamicsCursor).toEqual({ modifiedOn: '2026-01-01', id: '' });
+	});
+
 	it('starts afresh from a state it does not know', () => {
 		expect(readState({ optInOut: { version: 9, memory: { x: 'y' } } })).toMatchObject({
 			memory: {},
