@@ -12,11 +12,12 @@ import type { OptOutMemory, OptOutPairMemory } from '../../lib/sync/optout';
  * `-` when the pair has no memory yet. Only pairs where some flag is opted out are kept: a pair
  * with no memory is decided exactly as one whose flags were all opted in on both sides, so the
  * state grows with the people who opted out, not with the table. Entries are packed as fixed-width
- * text (the id's 32 hex digits, then the pair's digits) in buckets named by the id's first four hex
- * digits: about 36 bytes a pair, in memory as in the database.
+ * text in buckets named by the id's first four hex digits: the rest of the id (14 bytes) in 19
+ * base64url characters, then the pair's digits; about 23 bytes a pair, in memory as in the
+ * database (version 2 wrote the id's 32 hex digits: 36 bytes).
  */
 export interface OptInOutState {
-	version: 2;
+	version: 3;
 	/** Dataverse change tracking: the delta link returned by the last complete read. */
 	deltaLink?: string;
 	/**
@@ -88,22 +89,23 @@ export interface CampaignCatchUp {
 }
 
 const STATE_KEY = 'optInOut';
-const VERSION = 2;
+const VERSION = 3;
 /** Bounds the retry list: past it, the oldest failures wait for their next change. */
 const MAX_RETRY = 10_000;
 
-function emptyState(): OptInOutState {
+export function emptyState(): OptInOutState {
 	return { version: VERSION, pairKeys: [], memory: {}, retry: [] };
 }
 
 /**
- * The stored state. Version 1 (before full passes) keeps its memory and checkpoints; anything else
- * unknown starts afresh, which is safe: a pair without memory keeps every opt-out.
+ * The stored state. Versions 1 (before full passes) and 2 (ids in hex) keep their memory and
+ * checkpoints; anything else unknown starts afresh, which is safe: a pair without memory keeps
+ * every opt-out.
  */
 export function readState(staticData: IDataObject): OptInOutState {
 	const raw = staticData[STATE_KEY] as
 		(Omit<Partial<OptInOutState>, 'version'> & { version?: number }) | undefined;
-	if (!raw || (raw.version !== 1 && raw.version !== VERSION)) return emptyState();
+	if (!raw || ![1, 2, VERSION].includes(raw.version ?? 0)) return emptyState();
 	const state: OptInOutState = {
 		version: VERSION,
 		pairKeys: Array.isArray(raw.pairKeys) ? raw.pairKeys : [],
@@ -145,7 +147,7 @@ export function readState(staticData: IDataObject): OptInOutState {
 		}
 		flushMemory(state);
 	} else {
-		state.memory = memory;
+		state.memory = raw.version === 2 ? repackVersion2(memory, state.pairKeys.length) : memory;
 		if (raw.pass && typeof raw.pass.startedAt === 'string') state.pass = raw.pass;
 	}
 	return state;
@@ -178,7 +180,9 @@ function strings(value: unknown): string[] {
 
 // ---- The packed memory ----
 
-const ID_DIGITS = 32;
+/** The part of a contact id a bucket entry holds (the bucket's name holds the first 2 bytes). */
+const ID_CHARS = 19;
+const V2_ID_DIGITS = 32;
 
 /** A contact id as 32 lower-case hex digits, or undefined when it is no GUID. */
 function packedId(id: string): string | undefined {
@@ -194,12 +198,42 @@ function bucketOf(hex: string): string {
 	return hex.slice(0, 4);
 }
 
-function entriesOf(bucket: string, width: number): Map<string, string> {
+/** The id's rest as a bucket entry holds it. */
+function entryKey(hex: string): string {
+	return Buffer.from(hex.slice(4), 'hex').toString('base64url');
+}
+
+function hexOf(bucket: string, key: string): string {
+	return bucket + Buffer.from(key, 'base64url').toString('hex');
+}
+
+function entriesOf(bucket: string, width: number, idChars = ID_CHARS): Map<string, string> {
 	const entries = new Map<string, string>();
 	for (let i = 0; i + width <= bucket.length; i += width) {
-		entries.set(bucket.slice(i, i + ID_DIGITS), bucket.slice(i + ID_DIGITS, i + width));
+		entries.set(bucket.slice(i, i + idChars), bucket.slice(i + idChars, i + width));
 	}
 	return entries;
+}
+
+function packBucket(entries: Map<string, string>): string {
+	// One flat string (a `+=` chain would keep thousands of small pieces alive).
+	const parts: string[] = [];
+	for (const [key, code] of entries) parts.push(key, code);
+	return parts.join('');
+}
+
+/** Version 2's buckets (ids in 32 hex digits) in this version's form. */
+function repackVersion2(memory: IDataObject, codeLength: number): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const [name, bucket] of Object.entries(memory)) {
+		if (typeof bucket !== 'string') continue;
+		const entries = new Map<string, string>();
+		for (const [hex, code] of entriesOf(bucket, V2_ID_DIGITS + codeLength, V2_ID_DIGITS)) {
+			if (/^[0-9a-f]{32}$/.test(hex) && hex.startsWith(name)) entries.set(entryKey(hex), code);
+		}
+		if (entries.size) out[name] = packBucket(entries);
+	}
+	return out;
 }
 
 /** The memory code of one pair (one digit per mapping), or undefined when none is kept. */
@@ -209,9 +243,10 @@ export function pairCode(state: OptInOutState, id: string): string | undefined {
 	if (state.pendingMemory?.has(hex)) return state.pendingMemory.get(hex);
 	const bucket = state.memory[bucketOf(hex)];
 	if (!bucket) return undefined;
-	const width = ID_DIGITS + state.pairKeys.length;
+	const key = entryKey(hex);
+	const width = ID_CHARS + state.pairKeys.length;
 	for (let i = 0; i + width <= bucket.length; i += width) {
-		if (bucket.startsWith(hex, i)) return bucket.slice(i + ID_DIGITS, i + width);
+		if (bucket.startsWith(key, i)) return bucket.slice(i + ID_CHARS, i + width);
 	}
 	return undefined;
 }
@@ -227,7 +262,7 @@ export function setPairCode(state: OptInOutState, id: string, code: string | und
 function flushMemory(state: OptInOutState): void {
 	const pending = state.pendingMemory;
 	if (!pending?.size) return;
-	const width = ID_DIGITS + state.pairKeys.length;
+	const width = ID_CHARS + state.pairKeys.length;
 	const byBucket = new Map<string, Array<[string, string | undefined]>>();
 	for (const [hex, code] of pending) {
 		const name = bucketOf(hex);
@@ -238,13 +273,11 @@ function flushMemory(state: OptInOutState): void {
 	for (const [name, changes] of byBucket) {
 		const entries = entriesOf(state.memory[name] ?? '', width);
 		for (const [hex, code] of changes) {
-			if (code === undefined || code.length !== state.pairKeys.length) entries.delete(hex);
-			else entries.set(hex, code);
+			const key = entryKey(hex);
+			if (code === undefined || code.length !== state.pairKeys.length) entries.delete(key);
+			else entries.set(key, code);
 		}
-		// One flat string (a `+=` chain would keep thousands of small pieces alive).
-		const parts: string[] = [];
-		for (const [hex, code] of entries) parts.push(hex, code);
-		if (parts.length) state.memory[name] = parts.join('');
+		if (entries.size) state.memory[name] = packBucket(entries);
 		else delete state.memory[name];
 	}
 	pending.clear();
@@ -253,10 +286,11 @@ function flushMemory(state: OptInOutState): void {
 /** Every remembered pair: its contact id (lower case, with dashes) and its code. */
 export function rememberedPairs(state: OptInOutState): Array<[string, string]> {
 	flushMemory(state);
-	const width = ID_DIGITS + state.pairKeys.length;
+	const width = ID_CHARS + state.pairKeys.length;
 	const pairs: Array<[string, string]> = [];
-	for (const bucket of Object.values(state.memory)) {
-		for (const [hex, code] of entriesOf(bucket, width)) {
+	for (const [name, bucket] of Object.entries(state.memory)) {
+		for (const [key, code] of entriesOf(bucket, width)) {
+			const hex = hexOf(name, key);
 			const id = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 			pairs.push([id, code]);
 		}

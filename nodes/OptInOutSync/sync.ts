@@ -35,6 +35,7 @@ import {
 } from './read';
 import {
 	decodeMemory,
+	emptyState,
 	encodeMemory,
 	pairCode,
 	readState,
@@ -679,9 +680,8 @@ function adoptSettings(state: OptInOutState, settings: Settings): OptInOutState 
 	const signature = [pairKeys.join(','), settings.key, settings.keyFilter].join('|');
 	if (state.settings === signature) return state;
 	const adopted: OptInOutState = {
-		version: 2,
+		...emptyState(),
 		pairKeys,
-		memory: {},
 		retry: state.retry,
 		settings: signature,
 		pass: { startedAt: new Date().toISOString() },

@@ -19,9 +19,10 @@ describe('Opt-In/Out Sync state', () => {
 		expect(pairCode(state, A)).toBe('3-');
 		writeState(staticData as never, state);
 		const stored = staticData.optInOut as { memory: Record<string, string> };
-		// Both ids start with 0a1b: one bucket, fixed-width entries.
+		// Both ids start with 0a1b: one bucket, fixed-width entries (the id's other 14 bytes in 19
+		// characters, then a digit per mapping).
 		expect(Object.keys(stored.memory)).toEqual(['0a1b']);
-		expect(stored.memory['0a1b']).toHaveLength(2 * 34);
+		expect(stored.memory['0a1b']).toHaveLength(2 * (19 + 2));
 
 		const again = readState(JSON.parse(JSON.stringify(staticData)));
 		expect(pairCode(again, B)).toBe('b0');
@@ -65,6 +66,30 @@ describe('Opt-In/Out Sync state', () => {
 			optInOut: { version: 2, pairKeys: [], memory: {}, retry: [], dynamicsSince: '2026-01-01' },
 		});
 		expect(old.dynamicsCursor).toEqual({ modifiedOn: '2026-01-01', id: '' });
+	});
+
+	it('keeps the memory of version 2, which held ids in 32 hex digits', () => {
+		const hex = (id: string) => id.replace(/-/g, '');
+		const state = readState({
+			optInOut: {
+				version: 2,
+				pairKeys: ['a>b', 'c>d'],
+				memory: { '0a1b': `${hex(A)}3-${hex(B)}b0` },
+				retry: [],
+			},
+		});
+		expect(pairCode(state, A)).toBe('3-');
+		expect(pairCode(state, B)).toBe('b0');
+		expect(rememberedPairs(state).sort()).toEqual(
+			[
+				[B, 'b0'],
+				[A, '3-'],
+			].sort(),
+		);
+		const staticData: Record<string, unknown> = {};
+		writeState(staticData as never, state);
+		expect(staticData.optInOut).toMatchObject({ version: 3 });
+		expect(pairCode(readState(JSON.parse(JSON.stringify(staticData))), B)).toBe('b0');
 	});
 
 	it('starts afresh from a state it does not know', () => {
