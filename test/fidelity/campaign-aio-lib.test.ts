@@ -261,10 +261,17 @@ describe('@adobe/aio-lib-campaign-standard against the Campaign sandbox', () => 
 
 	it('reads the email event resource through its custom modified-since filter, ordered by lastModified', async () => {
 		await admin.generateProfiles({ count: 6, seed: 5 });
-		await admin.simulateDelivery({ count: 6, seed: 6, openRate: 1, runWorkflow: false });
-		await admin.runEmailEventsWorkflow({ batchSize: 4 });
+		// Two deliveries, each exported by its own workflow run some milliseconds apart: the
+		// sandbox stamps the time of the write, so the second run's events are modified later
+		// (one run's batches may share a millisecond).
+		for (const seed of [6, 7]) {
+			await admin.simulateDelivery({ count: 6, seed, openRate: 1, runWorkflow: false });
+			await admin.runEmailEventsWorkflow({ batchSize: 4 });
+			await new Promise((resolve) => setTimeout(resolve, 5));
+		}
 		const all = (await admin.dump('cusEmailEvent')).records;
 		const dates = [...new Set(all.map((e) => String(e.lastModified)))].sort();
+		expect(dates.length).toBeGreaterThanOrEqual(2);
 		const read = await client.getAllProfileAndServicesExt('cusEmailEvent', {
 			filters: ['byModifiedSince'],
 			hasCustomFilter: true,
