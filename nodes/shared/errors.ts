@@ -3,14 +3,14 @@ import { NodeApiError, NodeOperationError } from 'n8n-workflow';
 
 import { CampaignApiError } from '../../lib/campaign/client';
 import { DataverseApiError } from '../../lib/dynamics/errors';
+import { failureMessage } from '../../lib/flows/failure';
 import { TransportError } from '../../lib/http/types';
 import { SyncDataError, SyncSettingsError } from '../../lib/sync/errors';
 
 /**
  * Turns what our libraries throw into n8n's two error kinds: `NodeOperationError` for settings
  * and data (naming the setting, record and field), `NodeApiError` for the services (keeping
- * their status, code and message). Messages never carry tokens or secrets: the libraries build
- * them from routes without query strings and from the services' own error texts.
+ * their status, code and message), with the messages of `failureMessage`.
  */
 export function toNodeError(
 	node: INode,
@@ -18,7 +18,6 @@ export function toNodeError(
 	context: { itemIndex?: number; recordId?: string } = {},
 ): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
-	const where = context.recordId ? ` (record ${context.recordId})` : '';
 	if (error instanceof SyncSettingsError) {
 		return new NodeOperationError(node, error.message, {
 			itemIndex: context.itemIndex,
@@ -32,14 +31,13 @@ export function toNodeError(
 		});
 	}
 	if (error instanceof DataverseApiError || error instanceof CampaignApiError) {
-		const service = error instanceof DataverseApiError ? 'Dynamics 365' : 'Campaign';
 		return new NodeApiError(
 			node,
 			{ code: error.code, message: error.serviceMessage, status: error.status } as JsonObject,
 			{
 				itemIndex: context.itemIndex,
 				httpCode: String(error.status),
-				message: `${service} answered ${error.status}${error.code ? ` ${error.code}` : ''}${where}: ${error.serviceMessage}`,
+				message: failureMessage(error, context.recordId),
 				description: `Request: ${error.route}`,
 			},
 		);
@@ -47,9 +45,10 @@ export function toNodeError(
 	if (error instanceof TransportError) {
 		return new NodeApiError(node, { code: error.code, message: error.message } as JsonObject, {
 			itemIndex: context.itemIndex,
-			message: `No answer from the service${where}: ${error.message}`,
+			message: failureMessage(error, context.recordId),
 		});
 	}
-	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(node, `${message}${where}`, { itemIndex: context.itemIndex });
+	return new NodeOperationError(node, failureMessage(error, context.recordId), {
+		itemIndex: context.itemIndex,
+	});
 }
