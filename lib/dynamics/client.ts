@@ -5,6 +5,7 @@
  */
 import { MetadataCache } from '../http/cache';
 import type { HttpMethod, HttpRequest, HttpResponse, Transport } from '../http/types';
+import { LOOKUP_TYPES } from '../sync/types';
 import { environmentUrlOf } from './auth';
 import {
 	buildBatch,
@@ -187,9 +188,6 @@ export interface ColumnInfo {
 	property: string;
 }
 
-/** Lookup, customer and owner columns: read as `_<name>_value` (webapi/web-api-properties.md). */
-export const LOOKUP_TYPES: ReadonlySet<string> = new Set(['Lookup', 'Customer', 'Owner']);
-
 export interface OptionInfo {
 	/** The value as rows carry it: a number, or true/false for Boolean columns. */
 	value: number | boolean;
@@ -208,7 +206,7 @@ export interface CreateResult {
 	row?: DataverseRow;
 }
 
-export interface UpsertResult {
+export interface RowUpsertResult {
 	id?: string;
 	/** Known when the service tells (with `returnColumns`): true for created, false for updated. */
 	created?: boolean;
@@ -983,7 +981,7 @@ export class DataverseClient {
 		key: string | Record<string, ODataValue>,
 		data: DataverseRow,
 		options: WriteOptions = {},
-	): Promise<UpsertResult> {
+	): Promise<RowUpsertResult> {
 		if (typeof key !== 'string' && !isKeyUrlSafe(key)) {
 			return await this.upsertByLookup(table, key, data, options);
 		}
@@ -1000,7 +998,7 @@ export class DataverseClient {
 				replaySafe: true,
 			},
 		);
-		const result: UpsertResult = {};
+		const result: RowUpsertResult = {};
 		const row = select && typeof response.body === 'object' ? response.body : undefined;
 		const id =
 			(row && typeof row[primaryIdAttribute] === 'string'
@@ -1026,7 +1024,7 @@ export class DataverseClient {
 		key: Record<string, ODataValue>,
 		data: DataverseRow,
 		options: WriteOptions,
-	): Promise<UpsertResult> {
+	): Promise<RowUpsertResult> {
 		const write = { upsert: { table, key, data } };
 		const id = (await this.findByKeys([write])).get(write);
 		if (id) {

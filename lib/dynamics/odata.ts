@@ -6,13 +6,13 @@
  * change the shape of a query.
  */
 
+import { isGuid } from '../sync/values';
+
 export type ODataLiteralType = 'string' | 'guid' | 'datetime' | 'number' | 'boolean' | 'null';
 
 export type ODataValue = string | number | boolean | Date | null;
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const GUID =
-	/^\{?([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})\}?$/;
 // Date only (for date-only columns) or a full ISO 8601 timestamp with an explicit zone.
 const ISO_DATETIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 const NUMBER = /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/;
@@ -55,9 +55,10 @@ export function assertPropertyPath(path: string): string {
 
 /** Normalises a GUID (braces removed, lower case); throws when it is not one. */
 export function normalizeGuid(value: unknown): string {
-	const match = typeof value === 'string' ? GUID.exec(value.trim()) : null;
-	if (!match) throw new ODataSyntaxError(`Invalid GUID ${describe(value)}`);
-	return match[1].toLowerCase();
+	const text = typeof value === 'string' ? value.trim() : '';
+	if (!isGuid(text, { braces: true }))
+		throw new ODataSyntaxError(`Invalid GUID ${describe(value)}`);
+	return text.replace(/^\{|\}$/g, '').toLowerCase();
 }
 
 /** The OData literal for a value of the given type. The only place where literals are escaped. */

@@ -4,7 +4,7 @@
  * the same activity, never a second one.
  */
 import { describeValue } from './errors';
-import { parseInstant } from './values';
+import { isGuid, parseInstant } from './values';
 
 export type EmailEventType = 'send' | 'open' | 'click' | 'bounce';
 export const EMAIL_EVENT_TYPES: readonly EmailEventType[] = ['send', 'open', 'click', 'bounce'];
@@ -231,7 +231,6 @@ export interface ActivityRow {
 	row: Record<string, unknown>;
 }
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SUBJECT_MAX = 200;
 
 /** Subject as Adobe's integration writes it: the campaign and delivery ids (names when absent). */
@@ -245,7 +244,7 @@ export function toActivity(
 	contactId: string,
 	target: ActivityTarget,
 ): ActivityRow {
-	if (!GUID.test(contactId)) {
+	if (!isGuid(contactId)) {
 		throw new Error(
 			`Email event ${event.eventId}: contact id ${describeValue(contactId)} is not a GUID.`,
 		);

@@ -12,7 +12,7 @@ import {
 	LOOKUP_TYPES,
 	NUMBER_TYPES,
 	columnIndex,
-	type ColumnInfo,
+	type DynamicsColumn,
 } from './types';
 import {
 	compareNumbers,
@@ -20,6 +20,7 @@ import {
 	foldText,
 	hasColumn,
 	isEmptyValue,
+	isGuid,
 	looksLikeInstant,
 	parseBoolean,
 	parseInstant,
@@ -71,7 +72,7 @@ export interface FilterSettings {
 	/** "Do you want to delete records in Campaign that will be filtered out?" */
 	deleteFilteredOut: boolean;
 	/** The table's columns; when given, rules are checked against them at compile time. */
-	columns?: ColumnInfo[];
+	columns?: DynamicsColumn[];
 }
 
 export type FilterOutcome =
@@ -108,8 +109,6 @@ interface RuleValue {
 	guid: boolean;
 }
 
-const GUID_TEXT = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
-
 interface CompiledRule {
 	field: string;
 	describe: string;
@@ -130,7 +129,7 @@ const COMPARISON_WORDS: Record<FilterComparison, string> = {
 	isNotEmpty: 'is not empty',
 };
 
-function kindOf(column: ColumnInfo | undefined): ValueKind {
+function kindOf(column: DynamicsColumn | undefined): ValueKind {
 	if (!column) return 'auto';
 	const type = column.attributeType;
 	if (NUMBER_TYPES.has(type)) return 'number';
@@ -196,7 +195,7 @@ function parseRuleValue(value: unknown): RuleValue {
 		instant: parseInstant(value),
 		bool: parseBoolean(value),
 		folded: foldText(toText(value)),
-		guid: GUID_TEXT.test(toText(value).trim()),
+		guid: isGuid(toText(value).trim(), { braces: true }),
 	};
 }
 
@@ -221,7 +220,7 @@ function checkRuleValue(rule: FilterRule, index: number, kind: ValueKind, parsed
 function compileRule(
 	rule: FilterRule,
 	index: number,
-	columns: Map<string, ColumnInfo> | undefined,
+	columns: Map<string, DynamicsColumn> | undefined,
 ): CompiledRule {
 	const { field, comparison } = rule;
 	const where = `Filters › rule ${index + 1}`;

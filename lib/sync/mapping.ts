@@ -9,8 +9,8 @@ import {
 	CHOICE_TYPES,
 	LOOKUP_TYPES,
 	columnIndex,
-	type CampaignFieldInfo,
-	type ColumnInfo,
+	type CampaignField,
+	type DynamicsColumn,
 } from './types';
 import { hasColumn, readColumn, readLabel, toText } from './values';
 
@@ -68,8 +68,8 @@ export interface MappingSettingsProblem {
 }
 
 export interface MappingSchemas {
-	dynamicsColumns?: ColumnInfo[];
-	campaignFields?: CampaignFieldInfo[];
+	dynamicsColumns?: DynamicsColumn[];
+	campaignFields?: CampaignField[];
 }
 
 export interface MappingError {
@@ -229,8 +229,8 @@ function passThrough(dataverseType: string | undefined, useTechnicalValues: bool
  */
 export function compileMapping(
 	mapping: TableMapping,
-	dynamicsColumns: ColumnInfo[] = [],
-	campaignFields?: CampaignFieldInfo[],
+	dynamicsColumns: DynamicsColumn[] = [],
+	campaignFields?: CampaignField[],
 ): CompiledMapping {
 	const problems = validateTableMapping(mapping, {
 		dynamicsColumns: dynamicsColumns.length > 0 ? dynamicsColumns : undefined,

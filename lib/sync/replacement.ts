@@ -10,7 +10,13 @@
  */
 import { cloneRecord, type SyncRecord } from './envelope';
 import { SyncSettingsError, describeValue } from './errors';
-import { CHOICE_TYPES, LOOKUP_TYPES, NUMBER_TYPES, columnIndex, type ColumnInfo } from './types';
+import {
+	CHOICE_TYPES,
+	LOOKUP_TYPES,
+	NUMBER_TYPES,
+	columnIndex,
+	type DynamicsColumn,
+} from './types';
 import {
 	foldText,
 	parseBoolean,
@@ -31,7 +37,7 @@ export interface ReplacementContext {
 	/** Dynamics fields of the table mapping; a replacement must name one of them. */
 	mappedFields?: string[];
 	/** Column metadata: types and options make the new value typed and its label known. */
-	columns?: ColumnInfo[];
+	columns?: DynamicsColumn[];
 }
 
 export interface CompiledReplacements {
@@ -48,7 +54,11 @@ interface Rule {
 	newLabel: string | undefined;
 }
 
-function typedNewValue(raw: unknown, column: ColumnInfo | undefined, example?: unknown): unknown {
+function typedNewValue(
+	raw: unknown,
+	column: DynamicsColumn | undefined,
+	example?: unknown,
+): unknown {
 	const type = column?.attributeType;
 	const numeric = type
 		? NUMBER_TYPES.has(type) || CHOICE_TYPES.has(type)
@@ -59,7 +69,7 @@ function typedNewValue(raw: unknown, column: ColumnInfo | undefined, example?: u
 	return raw;
 }
 
-function compileRule(rule: Replacement, column: ColumnInfo | undefined): Rule {
+function compileRule(rule: Replacement, column: DynamicsColumn | undefined): Rule {
 	const existingFolded = foldText(toText(rule.existingValue));
 	const existingIsNumber = parseNumber(rule.existingValue) !== undefined;
 	const existingIsBoolean = parseBoolean(rule.existingValue) !== undefined;

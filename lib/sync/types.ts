@@ -27,7 +27,7 @@ export interface ColumnOption {
 	label: string;
 }
 
-export interface ColumnInfo {
+export interface DynamicsColumn {
 	logicalName: string;
 	attributeType: DataverseType | string;
 	displayName?: string;
@@ -48,7 +48,7 @@ export type CampaignFieldType =
 	| 'enum'
 	| 'link';
 
-export interface CampaignFieldInfo {
+export interface CampaignField {
 	name: string;
 	type: CampaignFieldType | string;
 	label?: string;
@@ -64,11 +64,16 @@ export const NUMBER_TYPES: ReadonlySet<string> = new Set([
 	'Money',
 ]);
 export const CHOICE_TYPES: ReadonlySet<string> = new Set(['Picklist', 'State', 'Status']);
+/** Columns whose values have labels (Dataverse's options): the choices and yes/no columns. */
+export const OPTION_TYPES: ReadonlySet<string> = new Set([...CHOICE_TYPES, 'Boolean']);
+/** Lookup, customer and owner columns: read as `_<name>_value` (webapi/web-api-properties.md). */
 export const LOOKUP_TYPES: ReadonlySet<string> = new Set(['Lookup', 'Customer', 'Owner']);
 export const DATE_TYPES: ReadonlySet<string> = new Set(['DateTime', 'DateOnly']);
 
-export function columnIndex(columns: readonly ColumnInfo[] | undefined): Map<string, ColumnInfo> {
-	const index = new Map<string, ColumnInfo>();
+export function columnIndex(
+	columns: readonly DynamicsColumn[] | undefined,
+): Map<string, DynamicsColumn> {
+	const index = new Map<string, DynamicsColumn>();
 	for (const column of columns ?? []) index.set(column.logicalName, column);
 	return index;
 }

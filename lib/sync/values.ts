@@ -12,6 +12,15 @@ const COMBINING_MARKS = /[\u0300-\u036f]/g;
 const TRUE_WORDS = new Set(['true', 'yes', '1']);
 const FALSE_WORDS = new Set(['false', 'no', '0']);
 
+/** A Dataverse id: a GUID in its 8-4-4-4-12 hex form (any case), without braces. */
+export const GUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether `text` is a GUID; with `braces`, also in the `{…}` form that Dataverse accepts. */
+export function isGuid(text: string, options: { braces?: boolean } = {}): boolean {
+	const bare = options.braces && /^\{.*\}$/.test(text) ? text.slice(1, -1) : text;
+	return GUID_PATTERN.test(bare);
+}
+
 export function isEmptyValue(value: unknown): boolean {
 	return value === null || value === undefined || value === '';
 }

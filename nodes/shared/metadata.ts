@@ -3,11 +3,9 @@ import type { DataverseClient } from '../../lib/dynamics/client';
 import { DataverseApiError } from '../../lib/dynamics/errors';
 import { TransportError } from '../../lib/http/types';
 import type { SyncRecord } from '../../lib/sync/envelope';
-import type { CampaignFieldInfo, ColumnInfo } from '../../lib/sync/types';
+import { OPTION_TYPES, type CampaignField, type DynamicsColumn } from '../../lib/sync/types';
 import { readColumn, readLabel } from '../../lib/sync/values';
 import { campaignResourcePath } from './methods';
-
-const CHOICE_COLUMN_TYPES = new Set(['Picklist', 'State', 'Status', 'Boolean']);
 
 export interface SyncColumnsOptions {
 	/** Columns whose choices are needed (picklist, state, status and boolean columns among them). */
@@ -46,14 +44,14 @@ export async function syncColumns(
 	client: DataverseClient,
 	table: string,
 	options: SyncColumnsOptions = {},
-): Promise<ColumnInfo[]> {
+): Promise<DynamicsColumn[]> {
 	const wanted = new Set(options.choicesFor ?? []);
 	const columns = (await client.getColumns(table)).filter((c) => c.readable);
 	return await Promise.all(
-		columns.map(async (c): Promise<ColumnInfo> => {
-			const info: ColumnInfo = { logicalName: c.logicalName, attributeType: c.type };
+		columns.map(async (c): Promise<DynamicsColumn> => {
+			const info: DynamicsColumn = { logicalName: c.logicalName, attributeType: c.type };
 			if (c.displayName) info.displayName = c.displayName;
-			if (wanted.has(c.logicalName) && CHOICE_COLUMN_TYPES.has(c.type)) {
+			if (wanted.has(c.logicalName) && OPTION_TYPES.has(c.type)) {
 				let choices = await client.getOptions(table, c.logicalName);
 				const unlisted =
 					options.records && c.type !== 'Boolean'
@@ -76,7 +74,7 @@ export async function syncColumns(
 export async function syncCampaignFields(
 	client: CampaignClient,
 	resource: string,
-): Promise<CampaignFieldInfo[]> {
+): Promise<CampaignField[]> {
 	const type = await client.resourceType(campaignResourcePath(resource));
 	return type.fields.map((f) => ({
 		name: f.name,

@@ -12,6 +12,7 @@ import type {
 } from '../../lib/campaign/client';
 import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
 import { isScalarField } from '../../lib/campaign/metadata';
+import { OPTION_TYPES } from '../../lib/sync/types';
 import { campaignClient, dataverseClient } from './clients';
 import { locatorValue } from './properties';
 
@@ -134,11 +135,11 @@ export async function getColumnValues(
 	if (!column) {
 		throw new NodeOperationError(this.getNode(), `The table ${table} has no column ${field}`);
 	}
-	if (!['Picklist', 'State', 'Status', 'Boolean'].includes(column.type)) return [];
+	if (!OPTION_TYPES.has(column.type)) return [];
 	const options = await client.getOptions(table, field);
 	return options
 		.map((o) => ({
-			name: `${o.label} (${String(o.value)})`,
+			name: optionName(o.label, String(o.value)),
 			value: typeof o.value === 'boolean' ? String(o.value) : o.value,
 		}))
 		.sort(alphabetically);

@@ -2,12 +2,12 @@ import {
 	SyncSettingsError,
 	applyFilter,
 	compileFilter,
-	type ColumnInfo,
+	type DynamicsColumn,
 	type FilterRule,
 } from '../../../lib/sync';
 import { contact } from './helpers';
 
-const columns: ColumnInfo[] = [
+const columns: DynamicsColumn[] = [
 	{ logicalName: 'contactid', attributeType: 'Uniqueidentifier' },
 	{ logicalName: 'firstname', attributeType: 'String' },
 	{ logicalName: 'numberofchildren', attributeType: 'Integer' },

@@ -5,13 +5,13 @@ import {
 	converterFor,
 	normalizeCampaignType,
 	validateTableMapping,
-	type CampaignFieldInfo,
-	type ColumnInfo,
+	type CampaignField,
+	type DynamicsColumn,
 	type TableMapping,
 } from '../../../lib/sync';
 import { contact } from './helpers';
 
-const columns: ColumnInfo[] = [
+const columns: DynamicsColumn[] = [
 	{ logicalName: 'contactid', attributeType: 'Uniqueidentifier' },
 	{ logicalName: 'firstname', attributeType: 'String' },
 	{ logicalName: 'nickname', attributeType: 'String' },
@@ -24,7 +24,7 @@ const columns: ColumnInfo[] = [
 	{ logicalName: 'donotemail', attributeType: 'Boolean' },
 	{ logicalName: 'parentcustomerid', attributeType: 'Customer' },
 ];
-const profileFields: CampaignFieldInfo[] = [
+const profileFields: CampaignField[] = [
 	{ name: 'externalId', type: 'string' },
 	{ name: 'email', type: 'string' },
 	{ name: 'firstName', type: 'string' },
@@ -158,14 +158,14 @@ describe('Field Mappings: validation', () => {
 });
 
 describe('Field Mappings: a lookup into a Campaign link', () => {
-	const cardFields: CampaignFieldInfo[] = [
+	const cardFields: CampaignField[] = [
 		{ name: 'crmId', type: 'string' },
 		{ name: 'cardNumber', type: 'string' },
 		{ name: 'owner', type: 'link', target: 'profile' },
 		{ name: 'store', type: 'link', target: 'cusStore' },
 		{ name: 'broken', type: 'link' },
 	];
-	const cardColumns: ColumnInfo[] = [
+	const cardColumns: DynamicsColumn[] = [
 		{ logicalName: 'new_loyaltycardid', attributeType: 'Uniqueidentifier' },
 		{ logicalName: 'new_cardnumber', attributeType: 'String' },
 		{ logicalName: 'new_contactid', attributeType: 'Lookup' },

@@ -1,7 +1,7 @@
-import { SyncSettingsError, compileReplacements, type ColumnInfo } from '../../../lib/sync';
+import { SyncSettingsError, compileReplacements, type DynamicsColumn } from '../../../lib/sync';
 import { contact } from './helpers';
 
-const columns: ColumnInfo[] = [
+const columns: DynamicsColumn[] = [
 	{
 		logicalName: 'gendercode',
 		attributeType: 'Picklist',
