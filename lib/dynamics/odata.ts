@@ -158,9 +158,6 @@ export const lt = (field: string, value: ODataValue, type?: ODataLiteralType) =>
 export const le = (field: string, value: ODataValue, type?: ODataLiteralType) =>
 	compare('le', field, value, type);
 
-export const isNull = (field: string) => compare('eq', field, null, 'null');
-export const isNotNull = (field: string) => compare('ne', field, null, 'null');
-
 function stringFunction(name: string, field: string, value: string): ODataFilter {
 	return safe(`${name}(${assertPropertyPath(field)},${odataLiteral(value, 'string')})`);
 }

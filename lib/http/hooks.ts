@@ -41,62 +41,6 @@ export function routeLabel(request: HttpRequest): string {
 	return `${request.method} ${host}`;
 }
 
-/** Counts attempts (retries included), answers and retries per route label. */
-export class RequestCounter implements HttpHooks {
-	private readonly requests = new Map<string, number>();
-	private readonly retries = new Map<string, number>();
-	private readonly statuses = new Map<string, Map<number, number>>();
-
-	onRequest(route: string): void {
-		this.requests.set(route, (this.requests.get(route) ?? 0) + 1);
-	}
-
-	onResponse(route: string, _request: HttpRequest, response: HttpResponse): void {
-		let byStatus = this.statuses.get(route);
-		if (!byStatus) {
-			byStatus = new Map();
-			this.statuses.set(route, byStatus);
-		}
-		byStatus.set(response.status, (byStatus.get(response.status) ?? 0) + 1);
-	}
-
-	onRetry(event: RetryEvent): void {
-		this.retries.set(event.route, (this.retries.get(event.route) ?? 0) + 1);
-	}
-
-	/** Requests sent for one route, or for all routes when none is given. */
-	count(route?: string): number {
-		if (route !== undefined) return this.requests.get(route) ?? 0;
-		let total = 0;
-		for (const n of this.requests.values()) total += n;
-		return total;
-	}
-
-	/** Retries scheduled for one route, or for all routes. */
-	retryCount(route?: string): number {
-		if (route !== undefined) return this.retries.get(route) ?? 0;
-		let total = 0;
-		for (const n of this.retries.values()) total += n;
-		return total;
-	}
-
-	/** Answers with a given status for one route. */
-	statusCount(route: string, status: number): number {
-		return this.statuses.get(route)?.get(status) ?? 0;
-	}
-
-	/** Requests per route label, e.g. for a benchmark report. */
-	snapshot(): Record<string, number> {
-		return Object.fromEntries([...this.requests.entries()].sort(([a], [b]) => a.localeCompare(b)));
-	}
-
-	reset(): void {
-		this.requests.clear();
-		this.retries.clear();
-		this.statuses.clear();
-	}
-}
-
 /** Observes a transport without retrying (for code paths that must not repeat a request). */
 export function withHooks(transport: Transport, hooks: HttpHooks): Transport {
 	return {

@@ -370,9 +370,3 @@ export function compileFilter(settings: FilterSettings): CompiledFilter {
 }
 
 /** One-shot convenience: compile and apply. Nodes with many items should compile once instead. */
-export function applyFilter(
-	settings: FilterSettings,
-	records: readonly SyncRecord[],
-): FilterResult {
-	return compileFilter(settings).applyAll(records);
-}

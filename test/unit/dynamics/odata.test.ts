@@ -4,7 +4,6 @@ import {
 	eq,
 	ge,
 	inList,
-	isNull,
 	isKeyUrlSafe,
 	keySegment,
 	keyUrlProblem,
@@ -83,7 +82,7 @@ describe('Filter builder', () => {
 		expect(eq('contactid', '0F8FAD5B-D9CB-469F-A165-70867728950E', 'guid').toString()).toBe(
 			'contactid eq 0f8fad5b-d9cb-469f-a165-70867728950e',
 		);
-		expect(isNull('emailaddress1').toString()).toBe('emailaddress1 eq null');
+		expect(eq('emailaddress1', null).toString()).toBe('emailaddress1 eq null');
 	});
 
 	it('combines filters with and, or, not and parentheses', () => {

@@ -1,11 +1,15 @@
 import {
 	SyncSettingsError,
-	applyFilter,
 	compileFilter,
 	type DynamicsColumn,
 	type FilterRule,
+	type FilterSettings,
+	type SyncRecord,
 } from '../../../lib/sync';
 import { contact } from './helpers';
+
+const applyAll = (settings: FilterSettings, records: SyncRecord[]) =>
+	compileFilter(settings).applyAll(records);
 
 const columns: DynamicsColumn[] = [
 	{ logicalName: 'contactid', attributeType: 'Uniqueidentifier' },
@@ -30,7 +34,7 @@ const one = (rule: FilterRule, withColumns = true) =>
 describe('Filters', () => {
 	it('propagates every modified record when no filters are added', () => {
 		const records = [contact({ firstname: 'Ana' }), contact({ firstname: null })];
-		const result = applyFilter({ rules: [], combinator: 'and', deleteFilteredOut: true }, records);
+		const result = applyAll({ rules: [], combinator: 'and', deleteFilteredOut: true }, records);
 		expect(result.output).toEqual(records);
 		expect(result.dropped).toHaveLength(0);
 	});
@@ -72,7 +76,7 @@ describe('Filters', () => {
 
 	it('deletes records in Campaign that are filtered out when asked to', () => {
 		const record = contact({ firstname: 'Bob' });
-		const result = applyFilter(
+		const result = applyAll(
 			{
 				rules: [{ field: 'firstname', comparison: 'equals', value: 'Ana' }],
 				combinator: 'and',
@@ -93,7 +97,7 @@ describe('Filters', () => {
 	it('leaves filtered-out records in Campaign when not asked to, returning them apart for counting', () => {
 		const keep = contact({ firstname: 'Ana' });
 		const drop = contact({ firstname: 'Bob' });
-		const result = applyFilter(
+		const result = applyAll(
 			{
 				rules: [{ field: 'firstname', comparison: 'equals', value: 'ana' }],
 				combinator: 'and',
