@@ -50,4 +50,29 @@ export default tseslint.config(
 			'n8n-nodes-base/node-param-type-options-max-value-present': 'off',
 		},
 	},
+	{
+		// The layers under the nodes know nothing of n8n: only the nodes and the transport seam
+		// (lib/http) do.
+		files: [
+			'lib/flows/**/*.ts',
+			'lib/sync/**/*.ts',
+			'lib/state/**/*.ts',
+			'lib/dynamics/**/*.ts',
+			'lib/campaign/**/*.ts',
+		],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							group: ['n8n-workflow', 'n8n-core'],
+							message:
+								'lib/ below the transport knows no n8n types: keep them in nodes/ or lib/http.',
+						},
+					],
+				},
+			],
+		},
+	},
 );
