@@ -4,8 +4,9 @@ import path from 'path';
 import type { IDataObject, INode } from 'n8n-workflow';
 
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
-import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
-import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
+import { OPT_IN_OUT_STATE, rememberedPairs } from '../../lib/flows/opt-in-out/state';
+import { loadState } from '../../lib/state/store';
+import type { OptInOutRecordItem, OptInOutSummary } from '../../lib/flows/opt-in-out/cycle';
 import type { TestWorkflow, WorkflowJson } from '../support/harness';
 import { chain, node, useNodeFixture } from './fixture';
 
@@ -60,7 +61,7 @@ describe('Opt-In/Out Sync', () => {
 
 	/** The contact ids whose pair the node remembers. */
 	function remembered(wf: TestWorkflow): string[] {
-		return rememberedPairs(readState(wf.staticData(SYNC))).map(([id]) => id);
+		return rememberedPairs(loadState(wf.staticData(SYNC), OPT_IN_OUT_STATE)!).map(([id]) => id);
 	}
 
 	/** A contact and its profile, paired by externalId = contactid. */

@@ -1,9 +1,9 @@
-import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
-import { latestVersion } from '../../lib/dynamics/backlog';
-import type { DataverseClient, DataverseRow, ModifiedOnCursor } from '../../lib/dynamics/client';
-import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
-import { inList } from '../../lib/dynamics/odata';
-import { parseInstant } from '../../lib/sync/values';
+import type { CampaignClient, CampaignRecord } from '../../campaign/client';
+import { latestVersion } from '../../dynamics/backlog';
+import type { DataverseClient, DataverseRow, ModifiedOnCursor } from '../../dynamics/client';
+import { DeltaTokenExpiredError } from '../../dynamics/errors';
+import { inList } from '../../dynamics/odata';
+import { parseInstant } from '../../sync/values';
 import type { CampaignCatchUp, FullPass, OptInOutState } from './state';
 
 export const CONTACT_TABLE = 'contact';
