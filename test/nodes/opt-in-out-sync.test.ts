@@ -141,9 +141,10 @@ describe('Opt-In/Out Sync', () => {
 				value: true,
 				reason: 'campaign changed',
 			});
-			expect(decisions.find((d) => d.campaignField === 'denyListPhone')?.reason).toMatch(
-				/direction is Campaign → Dynamics/,
-			);
+			expect(decisions.find((d) => d.campaignField === 'denyListPhone')).toMatchObject({
+				write: 'none',
+				rule: 'notMoved',
+			});
 			// A manual Dynamics edit stays until the Campaign value changes (the spec's warning).
 			await fx.dataverse.editRecord('contact', id, { donotemail: false });
 			const manual = await cycle(wf);
@@ -246,9 +247,9 @@ describe('Opt-In/Out Sync', () => {
 			expect(summary.conflicts).toMatchObject({ total: 1, dynamicsWon: 1, campaignWon: 0 });
 			const item = records.find((r) => r.contactid === a.id)!;
 			expect(item.outcome).toBe('conflict');
-			expect(item.decisions.find((d) => d.campaignField === 'denyListEmail')?.reason).toMatch(
-				/newer wins \(dynamics .* > campaign/,
-			);
+			const decision = item.decisions.find((d) => d.campaignField === 'denyListEmail')!;
+			expect(decision).toMatchObject({ rule: 'conflictNewerWins', write: 'campaign' });
+			expect(decision.dates!.dynamics! > decision.dates!.campaign!).toBe(true);
 		});
 
 		it('the newer Campaign change wins over an older Dynamics change', async () => {
@@ -279,8 +280,15 @@ describe('Opt-In/Out Sync', () => {
 			const decision = records
 				.find((r) => r.contactid === a.id)!
 				.decisions.find((d) => d.campaignField === 'denyListEmail');
-			expect(decision).toMatchObject({ write: 'dynamics', value: true });
-			expect(decision?.reason).toMatch(/conflict tie: opted-out wins/);
+			expect(decision).toMatchObject({
+				write: 'dynamics',
+				value: true,
+				rule: 'conflictOptedOutWins',
+				dates: {
+					dynamics: new Date(instant).toISOString(),
+					campaign: new Date(instant).toISOString(),
+				},
+			});
 		});
 	});
 
@@ -333,7 +341,7 @@ describe('Opt-In/Out Sync', () => {
 					outcome: 'profileWithoutContact',
 				}),
 			]);
-			expect(records[0].decisions[0].reason).toBe('no Dynamics contact for this profile');
+			expect(records[0].decisions[0]).toMatchObject({ write: 'none', rule: 'unpaired' });
 		});
 
 		it('forgets a contact deleted in Dynamics 365 and leaves its profile alone', async () => {

@@ -280,7 +280,7 @@ export async function runOptInOutCycle(
 	const { direction, mappings, pageSize } = settings;
 	const summary = emptySummary(direction);
 	// A problem found against metadata an earlier run read is checked again against metadata
-		// read now: a column, field or filter may have been added since.
+	// read now: a column, field or filter may have been added since.
 	const [wire, keyAccess]: readonly [Map<string, OptOutWireField>, KeyAccess] =
 		await checkedAgainstFreshMetadata([dynamics, campaign], async () => {
 			await checkMappings(dynamics, mappings);

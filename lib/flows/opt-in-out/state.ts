@@ -146,7 +146,9 @@ function readState(raw: StateBag, version: number): OptInOutState {
 			...(typeof catchUp.href === 'string' ? { href: catchUp.href } : {}),
 		};
 	}
-	const memory = (stored.memory && typeof stored.memory === 'object' ? stored.memory : {}) as StateBag;
+	const memory = (
+		stored.memory && typeof stored.memory === 'object' ? stored.memory : {}
+	) as StateBag;
 	if (version === 1) {
 		// Version 1 kept one entry per contact id: pack them.
 		for (const [id, code] of Object.entries(memory)) {
