@@ -7,7 +7,7 @@ import { parseInstant } from '../../sync/values';
 import type { CampaignCatchUp, FullPass, OptInOutState } from './state';
 
 export const CONTACT_TABLE = 'contact';
-export const CONTACT_ID = 'contactid';
+const CONTACT_ID = 'contactid';
 export const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
 /** The profile field holding the contact id by default (the contact → profile mapping's key). */
 export const DEFAULT_PROFILE_KEY = 'externalId';
@@ -43,7 +43,7 @@ export interface ProfilePage {
 }
 
 /** A profile's key as a contact id (lower case), or undefined when it holds none. */
-export function profileKeyOf(profile: CampaignRecord, key: string): string | undefined {
+function profileKeyOf(profile: CampaignRecord, key: string): string | undefined {
 	const value = profile[key];
 	return typeof value === 'string' && GUID.test(value.trim())
 		? value.trim().toLowerCase()
