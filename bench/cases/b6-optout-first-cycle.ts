@@ -8,7 +8,8 @@
  */
 import type { IDataObject } from 'n8n-workflow';
 
-import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
+import { OPT_IN_OUT_STATE, rememberedPairs } from '../../lib/flows/opt-in-out/state';
+import { loadState } from '../../lib/state/store';
 import {
 	engine,
 	generateContacts,
@@ -71,7 +72,7 @@ export async function run(params: {
 		// The nodes' peak, read before this case decodes the whole memory to count it (a list of
 		// every remembered pair, which the node builds only when its mappings or key change).
 		const peakRssBytes = peakRss();
-		const remembered = rememberedPairs(readState(wf.staticData(SYNC))).length;
+		const remembered = rememberedPairs(loadState(wf.staticData(SYNC), OPT_IN_OUT_STATE)!).length;
 		const dataverse = await sandbox.dataverseAdmin.counters();
 		const campaign = await sandbox.campaignAdmin.counters();
 		return {

@@ -83,6 +83,11 @@ export interface OptOutDecision {
 	/** The value to write (when write is not 'none'). */
 	value?: boolean;
 	rule: OptOutRule;
+	/**
+	 * A conflict's change dates as compared (ISO instants; absent where unknown): equal dates are a
+	 * tie, a missing one leaves the opted-out value to win.
+	 */
+	dates?: { dynamics?: string; campaign?: string };
 	reason: string;
 }
 
@@ -266,6 +271,19 @@ function resolveConflict(
 ): OptOutDecision {
 	const dt = parseInstant(dynamicsModified);
 	const ct = parseInstant(campaignModified);
+	const dates = {
+		...(dt !== undefined ? { dynamics: formatTime(dt) } : {}),
+		...(ct !== undefined ? { campaign: formatTime(ct) } : {}),
+	};
+	return { ...decideConflict(d, dt, ct, write), dates };
+}
+
+function decideConflict(
+	d: boolean,
+	dt: number | undefined,
+	ct: number | undefined,
+	write: (to: 'dynamics' | 'campaign', rule: OptOutRule, reason: string) => OptOutDecision,
+): OptOutDecision {
 	if (dt !== undefined && ct !== undefined && dt !== ct) {
 		return ct > dt
 			? write(

@@ -15,7 +15,7 @@ import {
 } from '../shared/clients';
 import { getCampaignKeyFields, getCampaignKeyFilters } from '../shared/methods';
 import { getContactBooleanColumns } from './methods';
-import { runOptInOutSync } from './sync';
+import { execute } from './execute';
 
 const MAPPED_DIRECTIONS = ['campaignToDynamics', 'bidirectional'];
 
@@ -190,6 +190,6 @@ export class OptInOutSync implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await runOptInOutSync.call(this);
+		return await execute.call(this);
 	}
 }

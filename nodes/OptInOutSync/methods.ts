@@ -2,7 +2,7 @@ import type { ILoadOptionsFunctions, INodePropertyOptions } from 'n8n-workflow';
 
 import { dataverseClient } from '../shared/clients';
 import { optionName } from '../shared/methods';
-import { CONTACT_TABLE } from './read';
+import { CONTACT_TABLE } from '../../lib/flows/opt-in-out/reads';
 
 /** The contact's boolean (Yes/No) columns: the only Dynamics fields an opt-out flag can map to. */
 export async function getContactBooleanColumns(

@@ -8,7 +8,7 @@ import type { INodeParameters } from 'n8n-workflow';
 import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExport.node';
 import { SUMMARY_KEY, type ExportSummary } from '../../nodes/EmailEventsExport/export';
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
-import type { OptInOutSummary } from '../../nodes/OptInOutSync/sync';
+import type { OptInOutSummary } from '../../lib/flows/opt-in-out/cycle';
 import type { FieldDefinition } from '../../sandbox/campaign/types';
 import { chain, node, useNodeFixture } from './fixture';
 import { results, runUntilQuiet, summaryOf, syncWorkflow } from './sync-chain';

@@ -4,8 +4,9 @@ import path from 'path';
 import type { IDataObject, INode } from 'n8n-workflow';
 
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
-import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
-import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
+import { OPT_IN_OUT_STATE, rememberedPairs } from '../../lib/flows/opt-in-out/state';
+import { loadState } from '../../lib/state/store';
+import type { OptInOutRecordItem, OptInOutSummary } from '../../lib/flows/opt-in-out/cycle';
 import type { TestWorkflow, WorkflowJson } from '../support/harness';
 import { chain, node, useNodeFixture } from './fixture';
 
@@ -60,7 +61,7 @@ describe('Opt-In/Out Sync', () => {
 
 	/** The contact ids whose pair the node remembers. */
 	function remembered(wf: TestWorkflow): string[] {
-		return rememberedPairs(readState(wf.staticData(SYNC))).map(([id]) => id);
+		return rememberedPairs(loadState(wf.staticData(SYNC), OPT_IN_OUT_STATE)!).map(([id]) => id);
 	}
 
 	/** A contact and its profile, paired by externalId = contactid. */
@@ -140,9 +141,10 @@ describe('Opt-In/Out Sync', () => {
 				value: true,
 				reason: 'campaign changed',
 			});
-			expect(decisions.find((d) => d.campaignField === 'denyListPhone')?.reason).toMatch(
-				/direction is Campaign → Dynamics/,
-			);
+			expect(decisions.find((d) => d.campaignField === 'denyListPhone')).toMatchObject({
+				write: 'none',
+				rule: 'notMoved',
+			});
 			// A manual Dynamics edit stays until the Campaign value changes (the spec's warning).
 			await fx.dataverse.editRecord('contact', id, { donotemail: false });
 			const manual = await cycle(wf);
@@ -245,9 +247,9 @@ describe('Opt-In/Out Sync', () => {
 			expect(summary.conflicts).toMatchObject({ total: 1, dynamicsWon: 1, campaignWon: 0 });
 			const item = records.find((r) => r.contactid === a.id)!;
 			expect(item.outcome).toBe('conflict');
-			expect(item.decisions.find((d) => d.campaignField === 'denyListEmail')?.reason).toMatch(
-				/newer wins \(dynamics .* > campaign/,
-			);
+			const decision = item.decisions.find((d) => d.campaignField === 'denyListEmail')!;
+			expect(decision).toMatchObject({ rule: 'conflictNewerWins', write: 'campaign' });
+			expect(decision.dates!.dynamics! > decision.dates!.campaign!).toBe(true);
 		});
 
 		it('the newer Campaign change wins over an older Dynamics change', async () => {
@@ -278,8 +280,15 @@ describe('Opt-In/Out Sync', () => {
 			const decision = records
 				.find((r) => r.contactid === a.id)!
 				.decisions.find((d) => d.campaignField === 'denyListEmail');
-			expect(decision).toMatchObject({ write: 'dynamics', value: true });
-			expect(decision?.reason).toMatch(/conflict tie: opted-out wins/);
+			expect(decision).toMatchObject({
+				write: 'dynamics',
+				value: true,
+				rule: 'conflictOptedOutWins',
+				dates: {
+					dynamics: new Date(instant).toISOString(),
+					campaign: new Date(instant).toISOString(),
+				},
+			});
 		});
 	});
 
@@ -332,7 +341,7 @@ describe('Opt-In/Out Sync', () => {
 					outcome: 'profileWithoutContact',
 				}),
 			]);
-			expect(records[0].decisions[0].reason).toBe('no Dynamics contact for this profile');
+			expect(records[0].decisions[0]).toMatchObject({ write: 'none', rule: 'unpaired' });
 		});
 
 		it('forgets a contact deleted in Dynamics 365 and leaves its profile alone', async () => {
@@ -709,9 +718,31 @@ describe('Opt-In/Out Sync', () => {
 		it('without error output, writes the good records, then fails naming the bad one', async () => {
 			const { good, bad } = await duplicatedProfile();
 			const { error } = await cycle(workflow({ direction: 'bidirectional' }));
-			expect(error?.message).toMatch(/failed for 1 record/);
-			expect(JSON.stringify(error)).toContain(bad.id);
+			expect(error?.message).toBe(
+				`1 of 2 contact(s) could not be synchronized; the others were written. First: Several Campaign profiles have externalId ${bad.id}: keep one, then the flags sync again`,
+			);
+			expect((error as Error & { description?: string }).description).toContain(
+				`- contact ${bad.id}: Several Campaign profiles`,
+			);
 			expect((await contact(good.id)).donotphone).toBe(true);
+		});
+	});
+
+	describe('Saved state', () => {
+		it('refuses a saved state of an unknown version, and leaves it as it was', async () => {
+			const { id, pkey } = await pair();
+			const wf = workflow({ direction: 'bidirectional' });
+			await cycle(wf);
+			await fx.campaign.edit('profile', pkey, { blackListEmail: true });
+			const stored = { ...(wf.staticData(SYNC).optInOut as IDataObject), version: 4 };
+			wf.staticData(SYNC).optInOut = stored;
+			const { error } = await cycle(wf);
+			expect(error?.message).toBe(
+				"The Opt-In/Out Sync node's saved state has version 4, written by a newer version of this package. Update the package on this n8n.",
+			);
+			expect(wf.staticData(SYNC).optInOut).toEqual(stored);
+			// Nothing moved (the Campaign opt-out waits for a cycle that can read its memory).
+			expect((await contact(id)).donotemail).toBe(false);
 		});
 	});
 

@@ -229,8 +229,10 @@ describe('Templates run in the engine', () => {
 		const result = await wf.run('Schedule Trigger');
 		expect(result.status).toBe('error');
 		const error = result.nodes['Opt-In/Out Sync'].error as Error & { description?: string };
-		expect(error.message).toMatch(/failed for 1 record\(s\); the others were written/);
-		expect(error.description).toContain(`contact ${bad}`);
+		expect(error.message).toMatch(
+			/^1 of \d+ contact\(s\) could not be synchronized; the others were written\. First: Several Campaign profiles/,
+		);
+		expect(error.description).toContain(`- contact ${bad}: Several Campaign profiles`);
 		const contact = (await fx.dataverse.dump('contact')).records.find((c) => c.contactid === good);
 		expect(contact?.donotphone).toBe(true);
 	});

@@ -53,4 +53,18 @@ describe('the state store', () => {
 		expect(bag.counter).toEqual({ count: 7, version: 3 });
 		expect(Object.keys(bag.counter as object)).not.toContain('gone');
 	});
+
+	it('stores a copy of nested objects and arrays, as JSON would', () => {
+		const bag: Record<string, unknown> = {};
+		const nested = { count: 1, seen: ['a', undefined], at: { when: new Date(0), gone: undefined } };
+		saveState(bag, kind, nested as unknown as Counter);
+		nested.seen.push('b');
+		(nested.at as Record<string, unknown>).later = true;
+		expect(bag.counter).toEqual({
+			count: 1,
+			seen: ['a', null],
+			at: { when: '1970-01-01T00:00:00.000Z' },
+			version: 3,
+		});
+	});
 });

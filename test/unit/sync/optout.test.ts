@@ -105,6 +105,7 @@ describe('Opt-in/out', () => {
 				write: 'dynamics',
 				value: true,
 				rule: 'conflictNewerWins',
+				dates: { dynamics: '2024-05-01T12:00:01.000Z', campaign: '2024-05-01T12:00:03.000Z' },
 				reason:
 					'conflict: newer wins (campaign 2024-05-01T12:00:03.000Z > dynamics 2024-05-01T12:00:01.000Z)',
 			});
@@ -118,24 +119,44 @@ describe('Opt-in/out', () => {
 			expect(out).toMatchObject({
 				write: 'campaign',
 				value: false,
-				reason:
-					'conflict: newer wins (dynamics 2024-05-01T12:00:05.000Z > campaign 2024-05-01T12:00:03.000Z)',
+				rule: 'conflictNewerWins',
+				dates: { dynamics: '2024-05-01T12:00:05.000Z', campaign: '2024-05-01T12:00:03.000Z' },
 			});
 		});
 
 		it('on a tie, the opted-out value wins, whichever side holds it', () => {
 			const p = { [key]: { dynamics: true, campaign: false } };
 			const tie: [string, string] = ['2024-05-01T12:00:00Z', '2024-05-01T14:00:00+02:00'];
+			const same = { dynamics: '2024-05-01T12:00:00.000Z', campaign: '2024-05-01T12:00:00.000Z' };
 			expect(decide(input(false, true, { previous: p }, tie))).toMatchObject({
 				write: 'dynamics',
 				value: true,
+				rule: 'conflictOptedOutWins',
+				dates: same,
 				reason: 'conflict tie: opted-out wins',
 			});
 			expect(
 				decide(
 					input(true, false, { previous: { [key]: { dynamics: false, campaign: true } } }, tie),
 				),
-			).toMatchObject({ write: 'campaign', value: true, reason: 'conflict tie: opted-out wins' });
+			).toMatchObject({
+				write: 'campaign',
+				value: true,
+				rule: 'conflictOptedOutWins',
+				dates: same,
+			});
+		});
+
+		it('on a conflict with a change date missing, the opted-out value wins, the date shown absent', () => {
+			const p = { [key]: { dynamics: true, campaign: false } };
+			const out = decide(input(false, true, { previous: p }, ['', '2024-05-01T12:00:03Z']));
+			expect(out).toMatchObject({
+				write: 'dynamics',
+				value: true,
+				rule: 'conflictOptedOutWins',
+				dates: { campaign: '2024-05-01T12:00:03.000Z' },
+			});
+			expect(out.dates).not.toHaveProperty('dynamics');
 		});
 
 		it('aligns both sides on the first cycle with opted out winning, whatever the dates', () => {

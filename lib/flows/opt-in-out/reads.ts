@@ -1,13 +1,13 @@
-import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
-import { latestVersion } from '../../lib/dynamics/backlog';
-import type { DataverseClient, DataverseRow, ModifiedOnCursor } from '../../lib/dynamics/client';
-import { DeltaTokenExpiredError } from '../../lib/dynamics/errors';
-import { inList } from '../../lib/dynamics/odata';
-import { parseInstant } from '../../lib/sync/values';
+import type { CampaignClient, CampaignRecord } from '../../campaign/client';
+import { latestVersion } from '../../dynamics/backlog';
+import type { DataverseClient, DataverseRow, ModifiedOnCursor } from '../../dynamics/client';
+import { DeltaTokenExpiredError } from '../../dynamics/errors';
+import { inList } from '../../dynamics/odata';
+import { parseInstant } from '../../sync/values';
 import type { CampaignCatchUp, FullPass, OptInOutState } from './state';
 
 export const CONTACT_TABLE = 'contact';
-export const CONTACT_ID = 'contactid';
+const CONTACT_ID = 'contactid';
 export const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
 /** The profile field holding the contact id by default (the contact → profile mapping's key). */
 export const DEFAULT_PROFILE_KEY = 'externalId';
@@ -43,7 +43,7 @@ export interface ProfilePage {
 }
 
 /** A profile's key as a contact id (lower case), or undefined when it holds none. */
-export function profileKeyOf(profile: CampaignRecord, key: string): string | undefined {
+function profileKeyOf(profile: CampaignRecord, key: string): string | undefined {
 	const value = profile[key];
 	return typeof value === 'string' && GUID.test(value.trim())
 		? value.trim().toLowerCase()

@@ -1,7 +1,6 @@
-import type { IDataObject } from 'n8n-workflow';
-
-import type { ModifiedOnCursor } from '../../lib/dynamics/client';
-import type { OptOutMemory, OptOutPairMemory } from '../../lib/sync/optout';
+import type { ModifiedOnCursor } from '../../dynamics/client';
+import type { StateBag, StateKind } from '../../state/store';
+import type { OptOutMemory, OptOutPairMemory } from '../../sync/optout';
 
 /**
  * What the Opt-In/Out Sync node keeps between cycles, in the workflow's static data (so it
@@ -39,7 +38,7 @@ export interface OptInOutState {
 	pairKeys: string[];
 	/** Packed entries by bucket (see above). Read and write them with `pairCode`/`setPairCode`. */
 	memory: Record<string, string>;
-	/** Entries changed in this run, written into their buckets by `writeState`. */
+	/** Entries changed in this run, written into their buckets when the state is saved. */
 	pendingMemory?: Map<string, string | undefined>;
 	/** Contact ids whose last sync failed: read again in the next cycle. */
 	retry: string[];
@@ -88,7 +87,6 @@ export interface CampaignCatchUp {
 	href?: string;
 }
 
-const STATE_KEY = 'optInOut';
 const VERSION = 3;
 /** Bounds the retry list: past it, the oldest failures wait for their next change. */
 const MAX_RETRY = 10_000;
@@ -98,22 +96,31 @@ export function emptyState(): OptInOutState {
 }
 
 /**
- * The stored state. Versions 1 (before full passes) and 2 (ids in hex) keep their memory and
- * checkpoints; anything else unknown starts afresh, which is safe: a pair without memory keeps
- * every opt-out.
+ * The stored state, through the state store: versions 1 (before full passes) and 2 (ids in hex)
+ * are read with their memory and checkpoints; any other version is refused by the store's rule
+ * (a state started afresh would forget remembered opt-outs' sightings).
  */
-export function readState(staticData: IDataObject): OptInOutState {
-	const raw = staticData[STATE_KEY] as
-		(Omit<Partial<OptInOutState>, 'version'> & { version?: number }) | undefined;
-	if (!raw || ![1, 2, VERSION].includes(raw.version ?? 0)) return emptyState();
+export const OPT_IN_OUT_STATE: StateKind<OptInOutState> = {
+	key: 'optInOut',
+	version: VERSION,
+	oldest: 1,
+	what: "The Opt-In/Out Sync node's saved state",
+	reset:
+		'Add a new Opt-In/Out Sync node in its place to start over: its first cycle checks every pair again.',
+	read: readState,
+	write: writeState,
+};
+
+function readState(raw: StateBag, version: number): OptInOutState {
+	const stored = raw as Omit<Partial<OptInOutState>, 'version'>;
 	const state: OptInOutState = {
 		version: VERSION,
-		pairKeys: Array.isArray(raw.pairKeys) ? raw.pairKeys : [],
+		pairKeys: Array.isArray(stored.pairKeys) ? stored.pairKeys : [],
 		memory: {},
-		retry: Array.isArray(raw.retry) ? raw.retry : [],
+		retry: Array.isArray(stored.retry) ? stored.retry : [],
 	};
 	for (const k of ['deltaLink', 'dynamicsNextLink', 'campaignSince', 'settings'] as const) {
-		if (typeof raw[k] === 'string') state[k] = raw[k];
+		if (typeof stored[k] === 'string') state[k] = stored[k];
 	}
 	const cursor = (raw as { dynamicsCursor?: Partial<ModifiedOnCursor> }).dynamicsCursor;
 	// Before bounded reads the modified-date checkpoint was an instant: reading again the rows at
@@ -128,8 +135,8 @@ export function readState(staticData: IDataObject): OptInOutState {
 	} else if (typeof since === 'string') {
 		state.dynamicsCursor = { modifiedOn: since, id: '' };
 	}
-	if (Array.isArray(raw.campaignSeen)) state.campaignSeen = strings(raw.campaignSeen);
-	const catchUp = raw.campaignCatchUp;
+	if (Array.isArray(stored.campaignSeen)) state.campaignSeen = strings(stored.campaignSeen);
+	const catchUp = stored.campaignCatchUp;
 	if (catchUp && typeof catchUp.top === 'string' && typeof catchUp.bottom === 'string') {
 		state.campaignCatchUp = {
 			top: catchUp.top,
@@ -139,39 +146,41 @@ export function readState(staticData: IDataObject): OptInOutState {
 			...(typeof catchUp.href === 'string' ? { href: catchUp.href } : {}),
 		};
 	}
-	const memory = raw.memory && typeof raw.memory === 'object' ? raw.memory : {};
-	if (raw.version === 1) {
+	const memory = (
+		stored.memory && typeof stored.memory === 'object' ? stored.memory : {}
+	) as StateBag;
+	if (version === 1) {
 		// Version 1 kept one entry per contact id: pack them.
 		for (const [id, code] of Object.entries(memory)) {
 			if (typeof code === 'string') setPairCode(state, id, code);
 		}
 		flushMemory(state);
 	} else {
-		state.memory = raw.version === 2 ? repackVersion2(memory, state.pairKeys.length) : memory;
-		if (raw.pass && typeof raw.pass.startedAt === 'string') state.pass = raw.pass;
+		state.memory =
+			version === 2
+				? repackVersion2(memory, state.pairKeys.length)
+				: (memory as Record<string, string>);
+		if (stored.pass && typeof stored.pass.startedAt === 'string') state.pass = stored.pass;
 	}
 	return state;
 }
 
-export function writeState(staticData: IDataObject, state: OptInOutState): void {
+function writeState(state: OptInOutState): StateBag {
 	flushMemory(state);
-	const out: IDataObject = {
-		version: VERSION,
+	const out: StateBag = {
 		pairKeys: state.pairKeys,
 		memory: state.memory,
 		retry: state.retry.slice(-MAX_RETRY),
 	};
 	if (state.deltaLink) out.deltaLink = state.deltaLink;
 	if (state.dynamicsNextLink) out.dynamicsNextLink = state.dynamicsNextLink;
-	if (state.dynamicsCursor) out.dynamicsCursor = state.dynamicsCursor as unknown as IDataObject;
+	if (state.dynamicsCursor) out.dynamicsCursor = state.dynamicsCursor;
 	if (state.campaignSince) out.campaignSince = state.campaignSince;
 	if (state.campaignSeen?.length) out.campaignSeen = state.campaignSeen;
-	if (state.campaignCatchUp) {
-		out.campaignCatchUp = state.campaignCatchUp as unknown as IDataObject;
-	}
+	if (state.campaignCatchUp) out.campaignCatchUp = state.campaignCatchUp;
 	if (state.settings) out.settings = state.settings;
-	if (state.pass) out.pass = state.pass as unknown as IDataObject;
-	staticData[STATE_KEY] = out;
+	if (state.pass) out.pass = state.pass;
+	return out;
 }
 
 function strings(value: unknown): string[] {
@@ -223,7 +232,7 @@ function packBucket(entries: Map<string, string>): string {
 }
 
 /** Version 2's buckets (ids in 32 hex digits) in this version's form. */
-function repackVersion2(memory: IDataObject, codeLength: number): Record<string, string> {
+function repackVersion2(memory: StateBag, codeLength: number): Record<string, string> {
 	const out: Record<string, string> = {};
 	for (const [name, bucket] of Object.entries(memory)) {
 		if (typeof bucket !== 'string') continue;
@@ -251,7 +260,7 @@ export function pairCode(state: OptInOutState, id: string): string | undefined {
 	return undefined;
 }
 
-/** Keeps (or, with undefined, forgets) one pair's code until `writeState`. */
+/** Keeps (or, with undefined, forgets) one pair's code until the state is saved. */
 export function setPairCode(state: OptInOutState, id: string, code: string | undefined): void {
 	const hex = packedId(id);
 	if (!hex) return;

@@ -1,10 +1,22 @@
 import {
+	emptyState,
+	OPT_IN_OUT_STATE,
 	pairCode,
-	readState,
 	rememberedPairs,
 	setPairCode,
-	writeState,
-} from '../../../nodes/OptInOutSync/state';
+	type OptInOutState,
+} from '../../../lib/flows/opt-in-out/state';
+import { loadState, saveState, type StateBag } from '../../../lib/state/store';
+import { SyncSettingsError } from '../../../lib/sync/errors';
+
+/** The state as the node reads it from its static data: a fresh one when none is stored. */
+function readState(bag: StateBag): OptInOutState {
+	return loadState(bag, OPT_IN_OUT_STATE) ?? emptyState();
+}
+
+function writeState(bag: StateBag, state: OptInOutState): void {
+	saveState(bag, OPT_IN_OUT_STATE, state);
+}
 
 const A = '0a1b2c3d-0000-4000-8000-00000000000a';
 const B = '0a1b0000-0000-4000-8000-00000000000b';
@@ -92,10 +104,19 @@ describe('Opt-In/Out Sync state', () => {
 		expect(pairCode(readState(JSON.parse(JSON.stringify(staticData))), B)).toBe('b0');
 	});
 
-	it('starts afresh from a state it does not know', () => {
-		expect(readState({ optInOut: { version: 9, memory: { x: 'y' } } })).toMatchObject({
-			memory: {},
-			pairKeys: [],
-		});
+	it('refuses a state it does not know instead of starting afresh, which would forget what it remembers', () => {
+		const newer = { optInOut: { version: 9, pairKeys: ['a>b'], memory: { x: 'y' }, retry: [] } };
+		expect(() => readState(newer)).toThrow(SyncSettingsError);
+		expect(() => readState(newer)).toThrow(
+			"The Opt-In/Out Sync node's saved state has version 9, written by a newer version of this package. Update the package on this n8n.",
+		);
+		for (const unreadable of [{ memory: { x: 'y' } }, 'text', [1], { version: 'three' }]) {
+			expect(() => readState({ optInOut: unreadable })).toThrow(
+				"The Opt-In/Out Sync node's saved state is unreadable. Add a new Opt-In/Out Sync node in its place to start over",
+			);
+		}
+		expect(() => readState({ optInOut: { version: 0, memory: {} } })).toThrow(
+			'has version 0, which this version of the package no longer reads',
+		);
 	});
 });

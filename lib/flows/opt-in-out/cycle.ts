@@ -1,12 +1,16 @@
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
-
-import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
-import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
-import { resolveOptOutFields, type OptOutWireField } from '../../lib/campaign/optout-fields';
-import { remainingChanges } from '../../lib/dynamics/backlog';
-import type { DataverseClient, DataverseRow } from '../../lib/dynamics/client';
-import { mapWithConcurrency } from '../../lib/http/limiter';
+/**
+ * One cycle of Opt-In/Out Sync: the pairs to look at (a page of a full pass, or the changes on
+ * both sides since the last cycle), one decision per mapped flag (lib/sync/optout.ts), the writes,
+ * and what to keep for the next cycle. Takes the settings, the clients and the prior state;
+ * returns one record per pair handled, the next state and the summary.
+ */
+import type { CampaignClient, CampaignRecord } from '../../campaign/client';
+import { findByKey, resolveKeyAccess, type KeyAccess } from '../../campaign/keys';
+import { resolveOptOutFields, type OptOutWireField } from '../../campaign/optout-fields';
+import { remainingChanges } from '../../dynamics/backlog';
+import type { DataverseClient, DataverseRow } from '../../dynamics/client';
+import { mapWithConcurrency } from '../../http/limiter';
+import { SyncDataError, SyncSettingsError } from '../../sync/errors';
 import {
 	optOutPairKey,
 	resolveOptOut,
@@ -14,10 +18,9 @@ import {
 	type OptOutDecision,
 	type OptOutDirection,
 	type OptOutMapping,
-} from '../../lib/sync/optout';
-import { campaignClient, dataverseClient } from '../shared/clients';
-import { checkedAgainstFreshMetadata } from '../shared/metadata';
-import { toNodeError } from '../shared/errors';
+} from '../../sync/optout';
+import { checkedAgainstFreshMetadata } from '../../../nodes/shared/metadata';
+import { failureMessage } from '../failure';
 import {
 	CONTACT_TABLE,
 	DEFAULT_PROFILE_KEY,
@@ -32,17 +35,15 @@ import {
 	type CampaignChanges,
 	type DynamicsChanges,
 	type ProfilePage,
-} from './read';
+} from './reads';
 import {
 	decodeMemory,
 	emptyState,
 	encodeMemory,
 	pairCode,
-	readState,
 	rememberPair,
 	rememberedPairs,
 	setPairCode,
-	writeState,
 	type OptInOutState,
 } from './state';
 
@@ -122,25 +123,47 @@ function emptySummary(direction: OptOutDirection): OptInOutSummary {
 	};
 }
 
-function readMappings(ctx: IExecuteFunctions): OptOutMapping[] {
-	const raw = ctx.getNodeParameter('mappings', 0, {}) as IDataObject;
-	const rows = (Array.isArray(raw.mapping) ? raw.mapping : []) as IDataObject[];
+/** A node parameter's value, or `fallback` when it is not set. */
+export type ParameterOf = (name: string, fallback?: unknown) => unknown;
+
+export interface OptInOutSettings {
+	direction: OptOutDirection;
+	mappings: OptOutMapping[];
+	pageSize: number;
+	maxRecordsPerRun: number;
+	/** The profile field holding the contact id, and the filter that finds a profile by it. */
+	key: string;
+	keyFilter: string;
+}
+
+export interface OptInOutClients {
+	dynamics: DataverseClient;
+	campaign: CampaignClient;
+}
+
+export interface OptInOutCycle {
+	/** One per pair handled, in the order they were handled. */
+	records: OptInOutRecordItem[];
+	/** What to keep for the next cycle (also when some pairs failed: they are retried). */
+	state: OptInOutState;
+	summary: OptInOutSummary;
+}
+
+function readMappings(parameter: ParameterOf): OptOutMapping[] {
+	const raw = (parameter('mappings', {}) ?? {}) as Record<string, unknown>;
+	const rows = (Array.isArray(raw.mapping) ? raw.mapping : []) as Array<Record<string, unknown>>;
 	return rows.map((r) => ({
 		dynamicsField: String(r.dynamicsField ?? '').trim(),
 		campaignField: String(r.campaignField ?? '').trim(),
 	}));
 }
 
-async function checkMappings(
-	ctx: IExecuteFunctions,
-	client: DataverseClient,
-	mappings: OptOutMapping[],
-): Promise<void> {
+async function checkMappings(client: DataverseClient, mappings: OptOutMapping[]): Promise<void> {
 	if (!mappings.length) {
-		throw new NodeOperationError(ctx.getNode(), 'Add at least one row to Mappings', {
-			description:
-				'With this direction, Mappings says which Dynamics 365 boolean field pairs with which Campaign opt-out field.',
-		});
+		throw new SyncSettingsError(
+			'Add at least one row to Mappings: with this direction, it says which Dynamics 365 boolean field pairs with which Campaign opt-out field.',
+			'Mappings',
+		);
 	}
 	const problems = validateOptOutMappings(mappings);
 	const columns = await client.getColumns(CONTACT_TABLE);
@@ -157,12 +180,9 @@ async function checkMappings(
 		}
 	});
 	if (problems.length) {
-		throw new NodeOperationError(
-			ctx.getNode(),
-			`The opt-in/out mappings need fixing: ${problems[0]}`,
-			{
-				description: problems.join(' '),
-			},
+		throw new SyncSettingsError(
+			`The opt-in/out mappings need fixing: ${problems.join(' ')}`,
+			'Mappings',
 		);
 	}
 }
@@ -205,31 +225,23 @@ interface PairWork {
 	contactReadError?: unknown;
 }
 
-interface Settings {
-	direction: OptOutDirection;
-	mappings: OptOutMapping[];
-	pageSize: number;
-	maxRecordsPerRun: number;
-	key: string;
-	keyFilter: string;
-}
-
-function readSettings(ctx: IExecuteFunctions): Settings {
-	const options = ctx.getNodeParameter('options', 0, {}) as IDataObject;
+/** The node's settings, checked: a bad option names itself. */
+export function readOptInOutSettings(parameter: ParameterOf): OptInOutSettings {
+	const options = (parameter('options', {}) ?? {}) as Record<string, unknown>;
 	const whole = (raw: unknown, fallback: number, max: number, name: string) => {
 		if (raw === undefined || raw === null || raw === '') return fallback;
 		const n = Number(raw);
 		if (!Number.isInteger(n) || n < 1 || n > max) {
-			throw new NodeOperationError(
-				ctx.getNode(),
+			throw new SyncSettingsError(
 				`Options › ${name} is ${String(raw)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
+				`Options › ${name}`,
 			);
 		}
 		return n;
 	};
 	return {
-		direction: ctx.getNodeParameter('direction', 0) as OptOutDirection,
-		mappings: readMappings(ctx),
+		direction: parameter('direction') as OptOutDirection,
+		mappings: readMappings(parameter),
 		pageSize: whole(options.pageSize, 500, 1000, 'Page Size'),
 		maxRecordsPerRun: whole(
 			options.maxRecordsPerRun,
@@ -237,39 +249,41 @@ function readSettings(ctx: IExecuteFunctions): Settings {
 			Number.MAX_SAFE_INTEGER,
 			'Max Records per Run',
 		),
-		key: String(ctx.getNodeParameter('campaignKey', 0, DEFAULT_PROFILE_KEY) || DEFAULT_PROFILE_KEY),
-		keyFilter: String(ctx.getNodeParameter('campaignKeyFilter', 0, '') ?? ''),
+		key: String(parameter('campaignKey', DEFAULT_PROFILE_KEY) || DEFAULT_PROFILE_KEY),
+		keyFilter: String(parameter('campaignKeyFilter', '') ?? ''),
 	};
 }
 
-export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const node = this.getNode();
-	const settings = readSettings(this);
-	const { direction, mappings, pageSize } = settings;
-	const summary = emptySummary(direction);
-	const summaryItem = (): INodeExecutionData => ({
-		json: { _summary: summary as unknown as IDataObject },
-		pairedItem: { item: 0 },
-	});
-
+/**
+ * The summary of a direction under which this node moves nothing (no client is needed), or
+ * undefined when it runs a cycle.
+ */
+export function idleSummary(direction: OptOutDirection): OptInOutSummary | undefined {
 	if (direction === 'disabled') {
-		summary.notice = 'Opt-in/out synchronization is disabled: nothing moved.';
-		return [[summaryItem()]];
+		return {
+			...emptySummary(direction),
+			notice: 'Opt-in/out synchronization is disabled: nothing moved.',
+		};
 	}
 	if (direction === 'dynamicsToCampaign') {
-		summary.notice = NOTICE_DYNAMICS_TO_CAMPAIGN;
-		return [[summaryItem()]];
+		return { ...emptySummary(direction), notice: NOTICE_DYNAMICS_TO_CAMPAIGN };
 	}
+	return undefined;
+}
 
-	const dynamics = await dataverseClient(this, { maxPageSize: pageSize });
-	const campaign = await campaignClient(this);
-	let wire: Map<string, OptOutWireField>;
-	let keyAccess: KeyAccess;
-	try {
-		// A problem found against metadata an earlier run read is checked again against metadata
-		// read now: a column, field or filter may have been added since.
-		[wire, keyAccess] = await checkedAgainstFreshMetadata([dynamics, campaign], async () => {
-			await checkMappings(this, dynamics, mappings);
+/** One cycle over the pairs (see the top of this file); `prior` is undefined on the first. */
+export async function runOptInOutCycle(
+	settings: OptInOutSettings,
+	{ dynamics, campaign }: OptInOutClients,
+	prior: OptInOutState | undefined,
+): Promise<OptInOutCycle> {
+	const { direction, mappings, pageSize } = settings;
+	const summary = emptySummary(direction);
+	// A problem found against metadata an earlier run read is checked again against metadata
+	// read now: a column, field or filter may have been added since.
+	const [wire, keyAccess]: readonly [Map<string, OptOutWireField>, KeyAccess] =
+		await checkedAgainstFreshMetadata([dynamics, campaign], async () => {
+			await checkMappings(dynamics, mappings);
 			const profileType = await campaign.resourceType(PROFILE_RESOURCE);
 			// The UI speaks the spec's names; the profile answers with its own spelling of them.
 			const fields = resolveOptOutFields(
@@ -285,82 +299,74 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			);
 			return [fields, access] as const;
 		});
-	} catch (error) {
-		throw toNodeError(node, error);
-	}
 	const dynamicsFields = [...new Set(mappings.map((m) => m.dynamicsField))];
 	const campaignFields = [...new Set(mappings.map((m) => m.campaignField))];
 	const wireOf = (name: string) => wire.get(name)?.field ?? name;
 
-	const staticData = this.getWorkflowStaticData('node');
-	const state = adoptSettings(readState(staticData), settings);
+	const state = adoptSettings(prior ?? emptyState(), settings);
 
 	// 1. What to look at: a page of every profile (a full pass), or the changes since last time.
 	const work = new Map<string, PairWork>();
 	const deleted = new Set<string>();
 	let finishPass: (() => void) | undefined;
 	let finishIncremental: (() => void) | undefined;
-	try {
-		const full = state.pass || (!state.deltaLink && !state.dynamicsCursor);
-		if (full) {
+	const full = state.pass || (!state.deltaLink && !state.dynamicsCursor);
+	if (full) {
+		finishPass = await fullPassStep();
+	} else {
+		const limit = settings.maxRecordsPerRun;
+		const dynamicsChanges = await readDynamicsChanges(
+			dynamics,
+			state,
+			dynamicsFields,
+			pageSize,
+			limit,
+		);
+		if (dynamicsChanges.expired) {
+			summary.notice =
+				'The Dynamics 365 change-tracking token had expired: every pair is checked again in a full pass (nothing is lost).';
 			finishPass = await fullPassStep();
 		} else {
-			const limit = settings.maxRecordsPerRun;
-			const dynamicsChanges = await readDynamicsChanges(
-				dynamics,
+			const campaignChanges = await readCampaignChanges(
+				campaign,
 				state,
-				dynamicsFields,
+				keyAccess.key,
 				pageSize,
 				limit,
 			);
-			if (dynamicsChanges.expired) {
-				summary.notice =
-					'The Dynamics 365 change-tracking token had expired: every pair is checked again in a full pass (nothing is lost).';
-				finishPass = await fullPassStep();
-			} else {
-				const campaignChanges = await readCampaignChanges(
-					campaign,
-					state,
-					keyAccess.key,
-					pageSize,
-					limit,
-				);
-				summary.changeDetection = dynamicsChanges.mode;
-				summary.contactsRead = dynamicsChanges.contacts.size;
-				summary.contactsDeleted = dynamicsChanges.deleted.size;
-				countProfiles(campaignChanges);
-				for (const id of dynamicsChanges.deleted) deleted.add(id);
-				// Every contact or profile that changed, plus the pairs that failed last time.
-				for (const id of [
-					...dynamicsChanges.contacts.keys(),
-					...dynamicsChanges.deleted,
-					...campaignChanges.profiles.keys(),
-					...state.retry,
-				]) {
-					work.set(id, {
-						id,
-						contact: dynamicsChanges.contacts.get(id),
-						profile: campaignChanges.profiles.get(id),
-						contactDeleted: deleted.has(id),
-						duplicateProfiles: campaignChanges.duplicates.has(id),
-					});
-				}
-				summary.incremental = await incrementalProgress(dynamicsChanges, campaignChanges);
-				finishIncremental = () => {
-					if (dynamicsChanges.mode === 'changeTracking') {
-						state.deltaLink = dynamicsChanges.deltaLink;
-						state.dynamicsNextLink = dynamicsChanges.nextLink;
-					} else {
-						state.dynamicsCursor = dynamicsChanges.cursor;
-					}
-					state.campaignSince = campaignChanges.since;
-					state.campaignSeen = campaignChanges.seen;
-					state.campaignCatchUp = campaignChanges.catchUp;
-				};
+			summary.changeDetection = dynamicsChanges.mode;
+			summary.contactsRead = dynamicsChanges.contacts.size;
+			summary.contactsDeleted = dynamicsChanges.deleted.size;
+			countProfiles(campaignChanges);
+			for (const id of dynamicsChanges.deleted) deleted.add(id);
+			// Every contact or profile that changed, plus the pairs that failed last time.
+			for (const id of [
+				...dynamicsChanges.contacts.keys(),
+				...dynamicsChanges.deleted,
+				...campaignChanges.profiles.keys(),
+				...state.retry,
+			]) {
+				work.set(id, {
+					id,
+					contact: dynamicsChanges.contacts.get(id),
+					profile: campaignChanges.profiles.get(id),
+					contactDeleted: deleted.has(id),
+					duplicateProfiles: campaignChanges.duplicates.has(id),
+				});
 			}
+			summary.incremental = await incrementalProgress(dynamicsChanges, campaignChanges);
+			finishIncremental = () => {
+				if (dynamicsChanges.mode === 'changeTracking') {
+					state.deltaLink = dynamicsChanges.deltaLink;
+					state.dynamicsNextLink = dynamicsChanges.nextLink;
+				} else {
+					state.dynamicsCursor = dynamicsChanges.cursor;
+				}
+				state.campaignSince = campaignChanges.since;
+				state.campaignSeen = campaignChanges.seen;
+				state.campaignCatchUp = campaignChanges.catchUp;
+			};
 		}
-	} catch (error) {
-		throw toNodeError(node, error);
 	}
 
 	/** How far the reads of changes got, and what they leave for the next runs (the Backlog). */
@@ -469,10 +475,8 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 	}
 
 	// 2. Each pair: decide per flag, then write.
-	const items: INodeExecutionData[] = [];
-	const failures: string[] = [];
+	const records: OptInOutRecordItem[] = [];
 	const retry: string[] = [];
-	const continueOnFail = this.continueOnFail();
 	const pairKeys = state.pairKeys;
 
 	// Pairs whose profile changed (or failed last time) without a change of the contact: their
@@ -504,10 +508,19 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		try {
 			return await syncPair(pair);
 		} catch (error) {
-			const failed = toNodeError(node, error, { recordId: pair.id }).message;
+			const failed = failureMessage(error, pair.id);
 			return { id: pair.id, failed, profile: pair.profile } as const;
 		}
 	});
+
+	function severalProfiles(id: string): SyncDataError {
+		return new SyncDataError(
+			`Several Campaign profiles have ${keyAccess.key} ${id}: keep one, then the flags sync again`,
+			id,
+			keyAccess.key,
+			id,
+		);
+	}
 
 	/** The profiles holding this key: before a write, so a duplicate is never written to blindly. */
 	async function profilesOf(client: CampaignClient, id: string) {
@@ -523,12 +536,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			pair.profile = found[0];
 			pair.keyChecked = true;
 		}
-		if (pair.duplicateProfiles) {
-			throw new NodeOperationError(
-				node,
-				`Several Campaign profiles have ${keyAccess.key} ${id}: keep one, then the flags sync again`,
-			);
-		}
+		if (pair.duplicateProfiles) throw severalProfiles(id);
 		const previous = decodeMemory(pairCode(state, id), pairKeys);
 		const resolution = resolveOptOut({
 			direction,
@@ -564,12 +572,7 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			// The profile came from a page or a list of changes, which may not show a second
 			// profile with the same key.
 			const found = await profilesOf(campaign, id);
-			if (found.length > 1) {
-				throw new NodeOperationError(
-					node,
-					`Several Campaign profiles have ${keyAccess.key} ${id}: keep one, then the flags sync again`,
-				);
-			}
+			if (found.length > 1) throw severalProfiles(id);
 		}
 		if (Object.keys(toDynamics).length) await dynamics.update(CONTACT_TABLE, id, toDynamics);
 		if (Object.keys(toCampaign).length && pair.profile) {
@@ -587,22 +590,13 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 		if ('failed' in result) {
 			summary.errors += 1;
 			retry.push(id);
-			failures.push(`contact ${id}: ${result.failed}`);
-			if (continueOnFail) {
-				const failed: OptInOutRecordItem = {
-					contactid: id,
-					...(result.profile?.PKey ? { profilePKey: String(result.profile.PKey) } : {}),
-					outcome: 'failed',
-					decisions: [],
-					error: result.failed,
-				};
-				// n8n routes an item whose json is only { error, details } to the error output (when it
-				// is on) and keeps that json; an item-level `error` would reduce it to the message alone.
-				items.push({
-					json: { error: result.failed, details: failed as unknown as IDataObject },
-					pairedItem: { item: 0 },
-				});
-			}
+			records.push({
+				contactid: id,
+				...(result.profile?.PKey ? { profilePKey: String(result.profile.PKey) } : {}),
+				outcome: 'failed',
+				decisions: [],
+				error: result.failed,
+			});
 			continue;
 		}
 		const { pair, resolution, toDynamics, toCampaign } = result;
@@ -616,15 +610,10 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			// The pair is gone: forget it, so a contact recreated with this id starts fresh.
 			setPairCode(state, id, undefined);
 			if (deleted.has(id)) {
-				if (known || pair.profile) {
-					items.push({ json: { ...base, outcome: 'contactDeleted' }, pairedItem: { item: 0 } });
-				}
+				if (known || pair.profile) records.push({ ...base, outcome: 'contactDeleted' });
 			} else if (pair.profile) {
 				summary.profilesWithoutContact += 1;
-				items.push({
-					json: { ...base, outcome: 'profileWithoutContact' },
-					pairedItem: { item: 0 },
-				});
+				records.push({ ...base, outcome: 'profileWithoutContact' });
 			}
 			continue;
 		}
@@ -651,31 +640,20 @@ export async function runOptInOutSync(this: IExecuteFunctions): Promise<INodeExe
 			summary.unchanged += 1;
 			continue;
 		}
-		const outcome = conflicts.length ? 'conflict' : 'written';
-		items.push({ json: { ...base, outcome }, pairedItem: { item: 0 } });
+		records.push({ ...base, outcome: conflicts.length ? 'conflict' : 'written' });
 	}
 
 	state.retry = retry;
 	finishPass?.();
 	finishIncremental?.();
-	writeState(staticData, state);
-
-	if (failures.length && !continueOnFail) {
-		throw new NodeOperationError(
-			node,
-			`Opt-in/out sync failed for ${failures.length} record(s); the others were written`,
-			{ description: failures.slice(0, 20).join('\n') },
-		);
-	}
-	items.push(summaryItem());
-	return [items];
+	return { records, state, summary };
 }
 
 /**
  * Ties the state to the current settings: memory digits follow the mapping order, and a change of
  * mappings or of the Campaign key starts a full pass so every pair is aligned under them.
  */
-function adoptSettings(state: OptInOutState, settings: Settings): OptInOutState {
+function adoptSettings(state: OptInOutState, settings: OptInOutSettings): OptInOutState {
 	const pairKeys = settings.mappings.map(optOutPairKey);
 	const signature = [pairKeys.join(','), settings.key, settings.keyFilter].join('|');
 	if (state.settings === signature) return state;
