@@ -208,10 +208,10 @@ export function finishLoad(state: TriggerState, deltaLink?: string): TriggerStat
 }
 
 /**
- * Records of the current load not yet emitted, once `emittedNow` more are out. Zero when the size
- * of the load is unknown (incremental reads) or already exceeded (rows added during the load).
+ * Records of the current load not yet emitted. Zero when the size of the load is unknown
+ * (incremental reads) or already exceeded (rows added during the load).
  */
-export function backlogOf(state: TriggerState, emittedNow = 0): number {
+export function backlogOf(state: TriggerState): number {
 	if (state.totalInLoad === undefined) return 0;
-	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0) - emittedNow);
+	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0));
 }

@@ -148,15 +148,19 @@ export async function triggerRead(
 			(input.budgetMs !== undefined && Date.now() - started > input.budgetMs * 0.8),
 	};
 	const read = mode === 'changeTracking' ? readChangeTracking : readModifiedOn;
+	// An expired change-tracking token is a state to recover from; any other failure stops the poll.
+	const first = await read(client, table, state, bounds).catch((error: unknown) => {
+		if (error instanceof DeltaTokenExpiredError) return error;
+		throw error;
+	});
 	let result: ReadResult;
 	let resyncNotice: string | undefined;
-	try {
-		result = await read(client, table, state, bounds);
-	} catch (error) {
-		if (!(error instanceof DeltaTokenExpiredError)) throw error;
-		resyncNotice = expiredNotice(error);
+	if (first instanceof DeltaTokenExpiredError) {
+		resyncNotice = expiredNotice(first);
 		state = await restartAfterExpiredToken(client, table, state);
 		result = await read(client, table, state, bounds);
+	} else {
+		result = first;
 	}
 
 	// Modified-date polling sees no deletes: compare keys with Campaign when asked to, after the
