@@ -131,6 +131,7 @@ export async function triggerRead(
 	);
 	const adopted = await adoptColumns(client, table, state, wanted);
 	state = adopted.state;
+	// A load starting now (not resumed) counts the table, for its Backlog.
 	if (
 		state.load !== 'incremental' &&
 		state.totalInLoad === undefined &&
@@ -174,11 +175,12 @@ export async function triggerRead(
 		isComparisonDue(result.state.keyComparison, settings.compareEveryHours)
 	) {
 		const found = result.records.length;
+		const target = keyComparisonTarget(input.chain);
 		const compared = await compareKeys(
 			await input.campaign(),
 			client,
 			table,
-			keyComparisonTarget(input.chain),
+			target,
 			result.state.keyComparison,
 			(missing) => bounds.shouldStop(found + missing),
 		);
