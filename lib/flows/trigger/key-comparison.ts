@@ -7,9 +7,9 @@ import { campaignResourcePath } from '../../campaign/metadata';
 import type { DataverseClient, TableInfo } from '../../dynamics/client';
 import { inList } from '../../dynamics/odata';
 import type { KeyComparisonState } from '../../sync/trigger-state';
+import { isGuid } from '../../sync/values';
 import type { KeyComparisonTarget } from './chain';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Campaign records per page of the comparison. */
 const CAMPAIGN_PAGE = 500;
 /** Dynamics ids asked about per request (each `contactid eq …` is about 60 characters of URL). */
@@ -65,7 +65,7 @@ export async function compareKeys(
 			...new Set(
 				page.records
 					.map((r) => r[target.key])
-					.filter((v): v is string => typeof v === 'string' && GUID.test(v))
+					.filter((v): v is string => typeof v === 'string' && isGuid(v))
 					.map((v) => v.toLowerCase()),
 			),
 		];

@@ -5,6 +5,7 @@
 import type { TableInfo } from '../../dynamics/client';
 import { SyncSettingsError } from '../../sync/errors';
 import type { ChangeDetection } from '../../sync/trigger-state';
+import { wholeNumberSetting } from '../settings';
 
 export interface TriggerSettings {
 	table: string;
@@ -25,31 +26,18 @@ export type ParameterGetter = (
 	options?: { extractValue?: boolean },
 ) => unknown;
 
-const PAGE_LIMIT = 5000;
-
-/** A whole-number option within its range, or a settings error naming it. */
-function wholeNumber(name: string, raw: unknown, fallback: number, max = Number.MAX_SAFE_INTEGER) {
-	const value = raw === undefined || raw === '' ? fallback : Number(raw);
-	if (!Number.isInteger(value) || value < 1 || value > max) {
-		const range =
-			max === Number.MAX_SAFE_INTEGER ? 'at least 1' : `from 1 to ${max.toLocaleString('en-US')}`;
-		throw new SyncSettingsError(
-			`${name} is ${String(raw)}: it must be a whole number ${range}`,
-			undefined,
-			max === PAGE_LIMIT ? 'Dataverse returns at most 5,000 records per page.' : undefined,
-		);
-	}
-	return value;
-}
-
 export function readTriggerSettings(get: ParameterGetter): TriggerSettings {
 	const options = (get('options', {}) ?? {}) as Record<string, unknown>;
-	const maxRecordsPerRun = wholeNumber(
+	const maxRecordsPerRun = wholeNumberSetting(
 		'Options › Max Records per Run',
 		options.maxRecordsPerRun,
-		5000,
+		{ fallback: 5000 },
 	);
-	const pageSize = wholeNumber('Options › Page Size', options.pageSize, 500, PAGE_LIMIT);
+	const pageSize = wholeNumberSetting('Options › Page Size', options.pageSize, {
+		fallback: 500,
+		max: 5000,
+		why: 'Dataverse returns at most 5,000 records per page.',
+	});
 	const table = String(get('table', '', { extractValue: true }) ?? '').trim();
 	if (!table) {
 		throw new SyncSettingsError(
@@ -64,7 +52,13 @@ export function readTriggerSettings(get: ParameterGetter): TriggerSettings {
 		changeDetection: get('changeDetection', 'auto') as TriggerSettings['changeDetection'],
 		replayData: String(get('replayData', '') ?? ''),
 		deletesDetection: get('deletesDetection', 'none') === 'compareKeys' ? 'compareKeys' : 'none',
-		compareEveryHours: wholeNumber('Compare Keys Every (Hours)', get('compareEveryHours', 24), 24),
+		compareEveryHours: wholeNumberSetting(
+			'Compare Keys Every (Hours)',
+			get('compareEveryHours', 24),
+			{
+				fallback: 24,
+			},
+		),
 		// A page is emitted whole, so a page never exceeds what one run may emit.
 		pageSize: Math.min(pageSize, maxRecordsPerRun),
 		maxRecordsPerRun,
