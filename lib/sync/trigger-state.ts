@@ -1,16 +1,13 @@
 /**
  * The Dynamics Trigger's state (a Singer-style bookmark): a typed, versioned object kept in the
- * node's workflow static data, read and written only through `readTriggerState` and
- * `writeTriggerState`. The cursor advances only past what was emitted.
+ * node's workflow static data, stored through the state store (lib/flows/trigger/state.ts), and
+ * the pure steps that move it. The cursor advances only past what was emitted. Replay Data's
+ * decision lives in lib/flows/trigger/replay.ts.
  */
 import type { SyncLoad } from './envelope';
 import { SyncSettingsError } from './errors';
 
 export const TRIGGER_STATE_VERSION = 1;
-/** The key under the node's static data. */
-export const TRIGGER_STATE_KEY = 'syncState';
-/** The spec's limit for Replay Data, on both the backlog and the table's record count. */
-export const REPLAY_LIMIT = 2_000_000;
 
 export type ChangeDetection = 'changeTracking' | 'modifiedOn';
 
@@ -86,14 +83,15 @@ export interface TriggerState {
 	keyComparison?: KeyComparisonState;
 }
 
-export interface TriggerSettings {
+/** What a cursor belongs to: the table pair and the change detection. */
+export interface CursorScope {
 	table: string;
 	dynamicsKey: string;
 	mode: ChangeDetection;
 }
 
 /** A fresh state: the next poll makes an initial load of every record. */
-export function initialTriggerState(settings: TriggerSettings): TriggerState {
+export function initialTriggerState(settings: CursorScope): TriggerState {
 	return {
 		version: TRIGGER_STATE_VERSION,
 		table: settings.table,
@@ -105,41 +103,9 @@ export function initialTriggerState(settings: TriggerSettings): TriggerState {
 	};
 }
 
-const RESET_ADVICE =
+/** What to do when the trigger's state cannot be used. */
+export const RESET_ADVICE =
 	'To start over, add a new Dynamics Trigger node (its state is kept per node) and delete this one.';
-
-/** The stored state, or undefined when the node has none yet. Throws on a state it cannot use. */
-export function readTriggerState(staticData: Record<string, unknown>): TriggerState | undefined {
-	const raw = staticData[TRIGGER_STATE_KEY];
-	if (raw === undefined || raw === null) return undefined;
-	const state = raw as Partial<TriggerState>;
-	if (typeof raw !== 'object' || typeof state.version !== 'number') {
-		throw new SyncSettingsError(
-			`The Dynamics Trigger's saved state is unreadable. ${RESET_ADVICE}`,
-		);
-	}
-	if (state.version > TRIGGER_STATE_VERSION) {
-		throw new SyncSettingsError(
-			`The Dynamics Trigger's saved state has version ${state.version}, written by a newer version of this package. Update the package on this n8n.`,
-		);
-	}
-	const valid =
-		typeof state.table === 'string' &&
-		typeof state.dynamicsKey === 'string' &&
-		(state.mode === 'changeTracking' || state.mode === 'modifiedOn') &&
-		(state.load === 'initial' || state.load === 'incremental' || state.load === 'replay');
-	if (!valid) {
-		throw new SyncSettingsError(
-			`The Dynamics Trigger's saved state is incomplete. ${RESET_ADVICE}`,
-		);
-	}
-	return JSON.parse(JSON.stringify(raw)) as TriggerState;
-}
-
-/** Stores a plain JSON copy (no undefined keys, nothing shared with the caller). */
-export function writeTriggerState(staticData: Record<string, unknown>, state: TriggerState): void {
-	staticData[TRIGGER_STATE_KEY] = JSON.parse(JSON.stringify(state)) as unknown;
-}
 
 /**
  * The state to poll with under the current settings. The table pair is locked once synced (as in
@@ -148,7 +114,7 @@ export function writeTriggerState(staticData: Record<string, unknown>, state: Tr
  */
 export function reconcileTriggerState(
 	state: TriggerState | undefined,
-	settings: TriggerSettings,
+	settings: CursorScope,
 ): TriggerState {
 	if (!state) return initialTriggerState(settings);
 	const locked = state.lockedPair ?? { table: state.table, dynamicsKey: state.dynamicsKey };
@@ -242,102 +208,10 @@ export function finishLoad(state: TriggerState, deltaLink?: string): TriggerStat
 }
 
 /**
- * Records of the current load not yet emitted, once `emittedNow` more are out. Zero when the size
- * of the load is unknown (incremental reads) or already exceeded (rows added during the load).
+ * Records of the current load not yet emitted. Zero when the size of the load is unknown
+ * (incremental reads) or already exceeded (rows added during the load).
  */
-export function backlogOf(state: TriggerState, emittedNow = 0): number {
+export function backlogOf(state: TriggerState): number {
 	if (state.totalInLoad === undefined) return 0;
-	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0) - emittedNow);
-}
-
-// ---- The workflow's Backlog ----
-
-/** Key under the workflow's global static data: each trigger's last Backlog, by node name. */
-export const WORKFLOW_BACKLOG_KEY = 'syncBacklogs';
-/**
- * A trigger refreshes its entry on every poll; an entry this old belongs to a trigger that no
- * longer polls (deleted, renamed or disabled) and no longer counts.
- */
-export const BACKLOG_ENTRY_TTL_MS = 24 * 60 * 60 * 1000;
-
-export interface BacklogEntry {
-	backlog: number;
-	/** The number is a lower bound (Dataverse counts up to 5,000). */
-	atLeast?: boolean;
-	/** When it was measured (ISO). */
-	at: string;
-}
-
-export function recordWorkflowBacklog(
-	global: Record<string, unknown>,
-	node: string,
-	entry: BacklogEntry,
-): void {
-	const entries = (global[WORKFLOW_BACKLOG_KEY] as Record<string, BacklogEntry> | undefined) ?? {};
-	global[WORKFLOW_BACKLOG_KEY] = { ...entries, [node]: entry };
-}
-
-/** The Backlog of the workflow's other triggers (the spec's metric is the workflow's). */
-export function otherTriggersBacklog(
-	global: Record<string, unknown>,
-	node: string,
-	now = Date.now(),
-): number {
-	const entries = (global[WORKFLOW_BACKLOG_KEY] as Record<string, BacklogEntry> | undefined) ?? {};
-	let total = 0;
-	for (const [name, entry] of Object.entries(entries)) {
-		if (name === node || typeof entry?.backlog !== 'number') continue;
-		if (now - new Date(entry.at).getTime() > BACKLOG_ENTRY_TTL_MS) continue;
-		total += entry.backlog;
-	}
-	return total;
-}
-
-// ---- Replay Data ----
-
-export type ReplayCheck = { allowed: true } | { allowed: false; message: string };
-
-const formatCount = (n: number) => n.toLocaleString('en-US');
-
-/** The spec's two guards: refused when the backlog or the table has 2,000,000 or more. */
-export function checkReplayAllowed(input: {
-	tableCount?: number;
-	backlog?: number;
-	table?: string;
-}): ReplayCheck {
-	const limit = formatCount(REPLAY_LIMIT);
-	if ((input.backlog ?? 0) >= REPLAY_LIMIT) {
-		return {
-			allowed: false,
-			message: `Replay Data refused: the Backlog metric of this workflow is ${formatCount(input.backlog ?? 0)} items (the limit is below ${limit}). Let the workflow work through the backlog, then request the replay again.`,
-		};
-	}
-	if ((input.tableCount ?? 0) >= REPLAY_LIMIT) {
-		const table = input.table ? `"${input.table}" ` : '';
-		return {
-			allowed: false,
-			message: `Replay Data refused: the Microsoft Dynamics 365 table ${table}has ${formatCount(input.tableCount ?? 0)} records (the limit is below ${limit}).`,
-		};
-	}
-	return { allowed: true };
-}
-
-/** Is `request` (the node's Replay Data value) a new request, not yet honoured or refused? */
-export function isNewReplayRequest(state: TriggerState, request: string | undefined): boolean {
-	const token = request?.trim();
-	return !!token && token !== state.replayToken;
-}
-
-/** Honour a replay request: a full load from the start, remembered so it runs once. */
-export function startReplay(
-	state: TriggerState,
-	request: string,
-	totalInLoad?: number,
-): TriggerState {
-	return { ...startLoad(state, 'replay', totalInLoad), replayToken: request.trim() };
-}
-
-/** Remember a refused request so the refusal is reported once; a new value asks again. */
-export function refuseReplay(state: TriggerState, request: string): TriggerState {
-	return { ...state, replayToken: request.trim() };
+	return Math.max(0, state.totalInLoad - (state.emittedInLoad ?? 0));
 }

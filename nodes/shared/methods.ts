@@ -11,10 +11,13 @@ import type {
 	CampaignResourceType,
 } from '../../lib/campaign/client';
 import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
-import { isScalarField } from '../../lib/campaign/metadata';
+import { campaignResourcePath, isScalarField } from '../../lib/campaign/metadata';
 import { OPTION_TYPES } from '../../lib/sync/types';
 import { campaignClient, dataverseClient } from './clients';
 import { locatorValue } from './properties';
+
+/** Where the Campaign nodes import it from. */
+export { campaignResourcePath };
 
 /**
  * Dropdowns filled from live metadata (Dataverse `EntityDefinitions`, Campaign `resourceType`),
@@ -44,11 +47,6 @@ function searchResult(options: INodePropertyOptions[], filter?: string): INodeLi
 		)
 		.sort(alphabetically);
 	return { results };
-}
-
-/** A Campaign resource as the client addresses it: profiles and custom resources live under the Ext API. */
-export function campaignResourcePath(resource: string): string {
-	return resource.includes('/') ? resource : `profileAndServicesExt/${resource}`;
 }
 
 /**

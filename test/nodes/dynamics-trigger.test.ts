@@ -190,6 +190,47 @@ describe('Dynamics Trigger', () => {
 		]);
 	});
 
+	it('fetches a test event in the editor: a sample of the table, the cursor untouched', async () => {
+		await fx.dataverse.generate('contact', 8, 6);
+		const wf = trigger();
+		const sample = split((await wf.poll('Trigger', 'manual', 'manual'))?.[0]?.map((i) => i.json));
+		expect(sample.records).toHaveLength(5);
+		expect(sample.records.every((r) => r._sync.load === 'initial')).toBe(true);
+		expect(sample.run).toBeUndefined();
+		expect(wf.staticData('Trigger')).toEqual({});
+		expect((await pollItems(wf)).records).toHaveLength(8);
+	});
+
+	describe('Saved state (#18: one rule for versions)', () => {
+		it('refuses a state of a version this package no longer reads, instead of reading it as it stands', async () => {
+			await fx.dataverse.generate('contact', 3, 6);
+			const wf = trigger();
+			await pollItems(wf);
+			const state = wf.staticData('Trigger').syncState as IDataObject;
+			state.version = 0;
+			await expect(wf.poll('Trigger')).rejects.toThrow(
+				/saved state has version 0, which this version of the package no longer reads/,
+			);
+		});
+
+		it("counts the workflow's Backlog stored by earlier versions, and stores it apart from its version", async () => {
+			await fx.dataverse.generate('contact', 3, 6);
+			const wf = trigger();
+			await pollItems(wf);
+			const global = wf.workflow.getStaticData('global');
+			global.syncBacklogs = { Accounts: { backlog: 2_000_001, at: new Date().toISOString() } };
+			wf.setParameters('Trigger', { replayData: 'while accounts load' });
+			await wf.poll('Trigger');
+			expect(wf.triggerErrors.map((e) => e.message)).toEqual([
+				expect.stringMatching(/Backlog metric of this workflow is 2,000,001 items/),
+			]);
+			expect(global.syncBacklogs).toMatchObject({
+				version: 2,
+				triggers: { Accounts: { backlog: 2_000_001 }, Trigger: { backlog: 0 } },
+			});
+		});
+	});
+
 	describe('Replay Data', () => {
 		it('re-synchronizes every record once per new request', async () => {
 			await fx.dataverse.generate('contact', 12, 4);

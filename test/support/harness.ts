@@ -344,8 +344,15 @@ export class TestWorkflow {
 		return this.workflow.getStaticData('node', this.node(name));
 	}
 
-	/** Calls a polling trigger's `poll()` as n8n's poller does (mode `trigger`). */
-	async poll(triggerName: string, activation: WorkflowActivateMode = 'activate') {
+	/**
+	 * Calls a polling trigger's `poll()` as n8n's poller does (mode `trigger`), or as the editor's
+	 * "Fetch test event" does (mode `manual`).
+	 */
+	async poll(
+		triggerName: string,
+		activation: WorkflowActivateMode = 'activate',
+		mode: 'trigger' | 'manual' = 'trigger',
+	) {
 		const node = this.node(triggerName);
 		const type = this.nodeTypes.getByNameAndVersion(node.type);
 		if (!type.poll) throw new Error(`${triggerName} is not a polling trigger`);
@@ -353,7 +360,7 @@ export class TestWorkflow {
 			this.workflow,
 			node,
 			this.additionalData(),
-			'trigger',
+			mode,
 			activation,
 			undefined,
 			(error: Error) => this.triggerErrors.push(error),

@@ -1,21 +1,28 @@
 import {
 	REPLAY_LIMIT,
-	SyncSettingsError,
-	TRIGGER_STATE_KEY,
-	backlogOf,
 	checkReplayAllowed,
+	isNewReplayRequest,
+	refuseReplay,
+	startReplay,
+} from '../../../lib/flows/trigger/replay';
+import {
+	BACKLOG_ENTRY_TTL_MS,
+	TRIGGER_STATE,
+	WORKFLOW_BACKLOGS,
+	otherTriggersBacklog,
+	recordWorkflowBacklog,
+} from '../../../lib/flows/trigger/state';
+import { loadState, saveState } from '../../../lib/state/store';
+import {
+	SyncSettingsError,
+	backlogOf,
 	columnsAdded,
 	finishLoad,
 	initialTriggerState,
-	isNewReplayRequest,
 	noteEmitted,
-	readTriggerState,
 	reconcileTriggerState,
-	refuseReplay,
 	startLoad,
 	startColumnsReread,
-	startReplay,
-	writeTriggerState,
 	type TriggerState,
 } from '../../../lib/sync';
 
@@ -24,15 +31,15 @@ const settings = { table: 'contact', dynamicsKey: 'contactid', mode: 'changeTrac
 describe('Dynamics Trigger state', () => {
 	it('starts with an initial load and round-trips through static data as plain JSON', () => {
 		const staticData: Record<string, unknown> = {};
-		expect(readTriggerState(staticData)).toBeUndefined();
+		expect(loadState(staticData, TRIGGER_STATE)).toBeUndefined();
 		const state = {
 			...initialTriggerState(settings),
 			deltaLink: 'https://x/contacts?$deltatoken=1',
 			pending: undefined,
 		};
-		writeTriggerState(staticData, state);
-		expect(Object.keys(staticData[TRIGGER_STATE_KEY] as object)).not.toContain('pending');
-		const read = readTriggerState(staticData);
+		saveState(staticData, TRIGGER_STATE, state);
+		expect(Object.keys(staticData.syncState as object)).not.toContain('pending');
+		const read = loadState(staticData, TRIGGER_STATE);
 		expect(read).toEqual({
 			version: 1,
 			table: 'contact',
@@ -44,17 +51,28 @@ describe('Dynamics Trigger state', () => {
 			lockedPair: { table: 'contact', dynamicsKey: 'contactid' },
 		});
 		read!.load = 'replay';
-		expect((staticData[TRIGGER_STATE_KEY] as TriggerState).load).toBe('initial'); // no shared objects
+		expect((staticData.syncState as TriggerState).load).toBe('initial'); // no shared objects
 	});
 
 	it('refuses a state from a newer version or a damaged one', () => {
-		expect(() => readTriggerState({ [TRIGGER_STATE_KEY]: { version: 2 } })).toThrow(
+		expect(() => loadState({ syncState: { version: 2 } }, TRIGGER_STATE)).toThrow(
 			/version 2, written by a newer version/,
 		);
-		expect(() =>
-			readTriggerState({ [TRIGGER_STATE_KEY]: { version: 1, table: 'contact' } }),
-		).toThrow(SyncSettingsError);
-		expect(() => readTriggerState({ [TRIGGER_STATE_KEY]: 'x' })).toThrow(/unreadable/);
+		expect(() => loadState({ syncState: { version: 1, table: 'contact' } }, TRIGGER_STATE)).toThrow(
+			SyncSettingsError,
+		);
+		expect(() => loadState({ syncState: 'x' }, TRIGGER_STATE)).toThrow(/unreadable/);
+	});
+
+	it('refuses a version older than it reads, as every state of the store does (#18)', () => {
+		// Before the store, any version up to the current one was read as it stood.
+		const old = { ...initialTriggerState(settings), version: 0 };
+		expect(() => loadState({ syncState: old }, TRIGGER_STATE)).toThrow(
+			/version 0, which this version of the package no longer reads\. To start over, add a new Dynamics Trigger/,
+		);
+		expect(() => loadState({ syncState: { ...old, version: undefined } }, TRIGGER_STATE)).toThrow(
+			/unreadable/,
+		);
 	});
 
 	it('locks the table once synced, and restarts with an initial load when the change detection changes', () => {
@@ -77,7 +95,6 @@ describe('Dynamics Trigger state', () => {
 			expect(backlogOf(s)).toBe(1000);
 			s = noteEmitted(s, 300);
 			expect(backlogOf(s)).toBe(700);
-			expect(backlogOf(s, 200)).toBe(500);
 			expect(backlogOf(noteEmitted(s, 900))).toBe(0); // rows added during the load never make it negative
 			s = finishLoad(s, 'delta-2');
 			expect(backlogOf(s)).toBe(0);
@@ -121,6 +138,47 @@ describe('Dynamics Trigger state', () => {
 			expect(isNewReplayRequest(s, 'r2')).toBe(false);
 			expect(isNewReplayRequest(s, 'r3')).toBe(true);
 		});
+	});
+});
+
+describe("The workflow's Backlog of its Dynamics Triggers", () => {
+	const now = Date.parse('2026-11-26T12:00:00Z');
+	const at = (ms: number) => new Date(now - ms).toISOString();
+
+	it("adds up the other triggers' recent entries", () => {
+		const backlogs = {
+			Contacts: { backlog: 5, at: at(0) },
+			Accounts: { backlog: 7, at: at(60_000) },
+			Gone: { backlog: 1_000, at: at(BACKLOG_ENTRY_TTL_MS + 1) },
+		};
+		expect(otherTriggersBacklog(backlogs, 'Contacts', now)).toBe(7);
+		expect(otherTriggersBacklog(backlogs, 'Leads', now)).toBe(12);
+	});
+
+	it('reads the map stored before versions, and keeps it apart from the version from then on', () => {
+		const bag: Record<string, unknown> = {
+			syncBacklogs: { Accounts: { backlog: 7, at: at(0) } },
+		};
+		recordWorkflowBacklog(bag, 'Contacts', { backlog: 3, at: at(0) });
+		expect(bag.syncBacklogs).toEqual({
+			version: 2,
+			triggers: {
+				Accounts: { backlog: 7, at: at(0) },
+				Contacts: { backlog: 3, at: at(0) },
+			},
+		});
+		// A node may be named "version": it is one more entry.
+		recordWorkflowBacklog(bag, 'version', { backlog: 1, at: at(0) });
+		expect(otherTriggersBacklog(loadState(bag, WORKFLOW_BACKLOGS)!, 'Contacts', now)).toBe(8);
+	});
+
+	it('refuses a Backlog it cannot read rather than counting it as none (#18)', () => {
+		expect(() => loadState({ syncBacklogs: 'x' }, WORKFLOW_BACKLOGS)).toThrow(
+			/The workflow's saved Backlog of its Dynamics Triggers is unreadable/,
+		);
+		expect(() =>
+			loadState({ syncBacklogs: { version: 2, triggers: [] } }, WORKFLOW_BACKLOGS),
+		).toThrow(/unreadable/);
 	});
 });
 

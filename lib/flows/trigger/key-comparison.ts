@@ -1,24 +1,19 @@
-import type { INodeParameters, IPollFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
+/**
+ * Deletes detection where the table is polled by modified date (which sees no deletes): Campaign's
+ * keys are compared with the Dynamics table in bounded steps over the polls.
+ */
+import type { CampaignClient } from '../../campaign/client';
+import { campaignResourcePath } from '../../campaign/metadata';
+import type { DataverseClient, TableInfo } from '../../dynamics/client';
+import { inList } from '../../dynamics/odata';
+import type { KeyComparisonState } from '../../sync/trigger-state';
+import { isGuid } from '../../sync/values';
+import type { KeyComparisonTarget } from './chain';
 
-import type { CampaignClient } from '../../lib/campaign/client';
-import type { DataverseClient, TableInfo } from '../../lib/dynamics/client';
-import { inList } from '../../lib/dynamics/odata';
-import type { KeyComparisonState } from '../../lib/sync/trigger-state';
-import { campaignClient } from '../shared/clients';
-import { campaignResourcePath } from '../shared/methods';
-import { locatorValue } from '../shared/properties';
-
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Campaign records per page of the comparison. */
 const CAMPAIGN_PAGE = 500;
 /** Dynamics ids asked about per request (each `contactid eq …` is about 60 characters of URL). */
 const IDS_PER_QUERY = 50;
-
-export interface KeyComparisonTarget {
-	resource: string;
-	key: string;
-}
 
 export interface KeyComparisonResult {
 	/** Dynamics ids that Campaign holds and Dynamics answered it does not have. */
@@ -26,40 +21,6 @@ export interface KeyComparisonResult {
 	state: KeyComparisonState;
 	/** Campaign records looked at in this run. */
 	checked: number;
-}
-
-function plain(parameter: unknown): string | undefined {
-	const value = locatorValue(parameter);
-	return typeof value === 'string' && value && !value.startsWith('=') ? value : undefined;
-}
-
-/**
- * The Campaign resource and key of the chain, read from the Apply Field Mapping node after this
- * trigger: the key holds the Dynamics id of each record the chain wrote.
- */
-export function keyComparisonTarget(ctx: IPollFunctions): KeyComparisonTarget {
-	const mappings =
-		typeof ctx.getChildNodes === 'function'
-			? ctx
-					.getChildNodes(ctx.getNode().name, { includeNodeParameters: true })
-					.filter((n) => !n.disabled && n.type.split('.').pop() === 'applyFieldMapping')
-			: [];
-	const targets = mappings.map((n) => ({
-		resource: plain((n.parameters as INodeParameters | undefined)?.campaignResource),
-		key: plain((n.parameters as INodeParameters | undefined)?.campaignKey),
-	}));
-	const target = targets[0];
-	if (targets.length !== 1 || !target.resource || !target.key) {
-		throw new NodeOperationError(
-			ctx.getNode(),
-			'Deletes Detection › Compare Keys needs exactly one Apply Field Mapping node after this trigger, with a fixed Campaign table and key',
-			{
-				description:
-					'The comparison reads the keys of that Campaign table. Connect the chain, or set Deletes Detection to None.',
-			},
-		);
-	}
-	return { resource: target.resource, key: target.key };
 }
 
 export function isComparisonDue(
@@ -79,14 +40,13 @@ export function isComparisonDue(
  * or a failed request, is never a reason to delete.
  */
 export async function compareKeys(
-	ctx: IPollFunctions,
+	campaign: CampaignClient,
 	dataverse: DataverseClient,
 	table: TableInfo,
 	target: KeyComparisonTarget,
 	start: KeyComparisonState | undefined,
 	shouldStop: (found: number) => boolean,
 ): Promise<KeyComparisonResult> {
-	const campaign: CampaignClient = await campaignClient(ctx);
 	const state: KeyComparisonState = start?.nextHref
 		? { ...start }
 		: {
@@ -105,7 +65,7 @@ export async function compareKeys(
 			...new Set(
 				page.records
 					.map((r) => r[target.key])
-					.filter((v): v is string => typeof v === 'string' && GUID.test(v))
+					.filter((v): v is string => typeof v === 'string' && isGuid(v))
 					.map((v) => v.toLowerCase()),
 			),
 		];

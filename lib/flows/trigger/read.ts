@@ -1,0 +1,270 @@
+/**
+ * The trigger's reads of Dataverse: the columns to read, change-tracking and modified-date pages
+ * as record envelopes, deletes, and what a read cut short leaves (the Backlog metric).
+ */
+import { latestVersion, remainingChanges } from '../../dynamics/backlog';
+import type { DataverseClient, DataverseRow, TableInfo } from '../../dynamics/client';
+import type { SyncLoad, SyncRecord } from '../../sync/envelope';
+import {
+	columnsAdded,
+	finishLoad,
+	noteEmitted,
+	startColumnsReread,
+	type ReadColumns,
+	type TriggerState,
+} from '../../sync/trigger-state';
+
+const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
+const LOOKUP_TABLE = '@Microsoft.Dynamics.CRM.lookuplogicalname';
+
+/** The table's record count (RetrieveTotalRecordCount), for the Replay Data guards and the Backlog. */
+export async function tableCount(
+	client: DataverseClient,
+	table: string,
+): Promise<number | undefined> {
+	const counts = await client.retrieveTotalRecordCount([table]);
+	return counts[table];
+}
+
+/**
+ * The columns to read: `'all'` when the Columns setting is empty; otherwise the listed ones, the
+ * key and dates, and the real columns that the nodes after the trigger use (`downstream`).
+ */
+export async function wantedColumns(
+	client: DataverseClient,
+	columns: string[],
+	downstream: string[],
+	table: TableInfo,
+): Promise<ReadColumns> {
+	if (!columns.length) return 'all';
+	const listed = new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...columns]);
+	const unlisted = downstream.filter((c) => !listed.has(c));
+	if (unlisted.length) {
+		// Only real columns go into $select; the node naming another one reports it. A name the
+		// cached columns lack makes them be read again: it may be a column added since.
+		const known = new Set(
+			(await client.getColumns(table.logicalName, { mustKnow: unlisted })).map(
+				(c) => c.logicalName,
+			),
+		);
+		for (const column of unlisted) if (known.has(column)) listed.add(column);
+	}
+	return [...listed].sort();
+}
+
+export function selectOf(columns: ReadColumns): string[] | undefined {
+	return columns === 'all' ? undefined : columns;
+}
+
+/** The `$select` a delta link or next link was made with (states saved before columns were kept). */
+function columnsOfLink(link: string | undefined): ReadColumns | undefined {
+	if (!link) return undefined;
+	try {
+		const select = new URL(link).searchParams.get('$select');
+		if (!select) return 'all';
+		return select
+			.split(',')
+			.map((c) => c.trim().replace(/^_(.+)_value$/, '$1'))
+			.filter(Boolean)
+			.sort();
+	} catch {
+		return undefined;
+	}
+}
+
+/** Columns whose addition must re-read the table, and the state that does it. */
+export async function adoptColumns(
+	client: DataverseClient,
+	table: TableInfo,
+	state: TriggerState,
+	wanted: ReadColumns,
+): Promise<{ state: TriggerState; added: string[] }> {
+	const read =
+		state.columns ??
+		(state.mode === 'changeTracking'
+			? columnsOfLink(state.pending?.nextLink ?? state.deltaLink)
+			: undefined) ??
+		wanted;
+	const tableColumns =
+		wanted === 'all' && read !== 'all'
+			? (await client.getColumns(table.logicalName)).map((c) => c.logicalName)
+			: [];
+	const added = columnsAdded(read, wanted, tableColumns);
+	const fresh = state.load !== 'incremental' && !state.pending?.nextLink && !state.pending?.after;
+	if (added.length) {
+		const count = await tableCount(client, table.logicalName);
+		return { state: { ...startColumnsReread(state, added, count), columns: wanted }, added };
+	}
+	// What the reads of this run return: a delta link keeps its own `$select`, a fresh read and a
+	// modified-date query use the current columns.
+	const keepsLink = state.mode === 'changeTracking' && !fresh;
+	return { state: { ...state, columns: keepsLink ? read : wanted }, added };
+}
+
+/** A Dataverse row as a record envelope: plain columns, display values in `_sync.labels`. */
+export function toRecord(
+	row: DataverseRow,
+	table: TableInfo,
+	load: SyncLoad,
+	addedColumns?: string[],
+): SyncRecord | undefined {
+	const record: Record<string, unknown> = {};
+	let labels: Record<string, string> | undefined;
+	let lookupTables: Record<string, string> | undefined;
+	// One pass, built in place: this runs for every row of every page.
+	for (const key in row) {
+		const value = row[key];
+		if (!key.includes('@')) {
+			record[key] = value;
+		} else if (key.endsWith(FORMATTED)) {
+			(labels ??= {})[key.slice(0, -FORMATTED.length)] = String(value);
+		} else if (key.endsWith(LOOKUP_TABLE)) {
+			(lookupTables ??= {})[key.slice(0, -LOOKUP_TABLE.length).replace(/^_(.+)_value$/, '$1')] =
+				String(value);
+		}
+	}
+	const id = record[table.primaryIdAttribute];
+	if (typeof id !== 'string') return undefined;
+	const version = record.versionnumber ?? row['@odata.etag'];
+	const sync: SyncRecord['_sync'] = { table: table.logicalName, id, op: 'upsert', load };
+	if (version !== undefined) sync.version = String(version);
+	if (typeof record.modifiedon === 'string') sync.modifiedOn = record.modifiedon;
+	if (labels) sync.labels = labels;
+	if (lookupTables) sync.lookupTables = lookupTables;
+	if (addedColumns) sync.addedColumns = addedColumns;
+	record._sync = sync;
+	return record as SyncRecord;
+}
+
+/** How a load's records are marked: a re-read for added columns is a set of incremental changes. */
+function recordLoad(state: TriggerState): SyncLoad {
+	return state.addedColumns ? 'incremental' : state.load;
+}
+
+export function deleteRecord(id: string, table: TableInfo, load: SyncLoad): SyncRecord {
+	return {
+		[table.primaryIdAttribute]: id,
+		_sync: { table: table.logicalName, id, op: 'delete', load },
+	};
+}
+
+export interface ReadResult {
+	records: SyncRecord[];
+	state: TriggerState;
+	/** True when the read stopped with more to read (max records per run or the time budget). */
+	more: boolean;
+	notice?: string;
+}
+
+/** Whether the poll should stop reading: enough records, or the poll's time budget nearly spent. */
+export type ShouldStop = (emitted: number) => boolean;
+
+export interface ReadBounds {
+	pageSize: number;
+	maxRecordsPerRun: number;
+	shouldStop: ShouldStop;
+}
+
+export async function readChangeTracking(
+	client: DataverseClient,
+	table: TableInfo,
+	start: TriggerState,
+	{ pageSize, shouldStop }: ReadBounds,
+): Promise<ReadResult> {
+	let state = start;
+	const records: SyncRecord[] = [];
+	const load = recordLoad(state);
+	// A full re-read never returns deleted rows: read the replaced delta link for them first.
+	while (state.pending?.drainLink) {
+		let drained = false;
+		for await (const page of client.trackChanges(table.logicalName, {
+			deltaLink: state.pending.drainLink,
+			pageSize,
+		})) {
+			for (const id of page.deleted) records.push(deleteRecord(id, table, load));
+			state = noteEmitted(state, page.deleted.length);
+			drained = !!page.deltaLink || !page.nextLink;
+			state = { ...state, pending: drained ? undefined : { drainLink: page.nextLink } };
+			if (!drained && shouldStop(records.length)) return { records, state, more: true };
+		}
+		if (!drained) state = { ...state, pending: undefined };
+	}
+	const link =
+		state.pending?.nextLink ?? (state.load === 'incremental' ? state.deltaLink : undefined);
+	for await (const page of client.trackChanges(table.logicalName, {
+		select: selectOf(state.columns ?? 'all'),
+		deltaLink: link,
+		pageSize,
+	})) {
+		for (const row of page.upserted) {
+			const record = toRecord(row, table, load, state.addedColumns);
+			if (record) records.push(record);
+		}
+		for (const id of page.deleted) records.push(deleteRecord(id, table, load));
+		state = noteEmitted(state, page.upserted.length + page.deleted.length);
+		if (page.deltaLink) {
+			state = finishLoad(state, page.deltaLink);
+			return { records, state, more: false };
+		}
+		if (page.deltaLinkMissing) {
+			// The previous delta link stays: the next poll reads these changes again, losing none.
+			const notice =
+				'Dataverse gave no delta link at the end of this read, not even when asked again without annotations; these changes will be read again next time.';
+			return { records, state: { ...state, pending: undefined }, more: false, notice };
+		}
+		state = { ...state, pending: { nextLink: page.nextLink } };
+		if (shouldStop(records.length)) return { records, state, more: true };
+	}
+	// A read that ended without a delta link (should not happen): start over from the last delta.
+	return { records, state: { ...state, pending: undefined }, more: false };
+}
+
+export async function readModifiedOn(
+	client: DataverseClient,
+	table: TableInfo,
+	start: TriggerState,
+	{ pageSize, maxRecordsPerRun, shouldStop }: ReadBounds,
+): Promise<ReadResult> {
+	let state = start;
+	const after =
+		state.pending?.after ?? (state.load === 'incremental' ? state.modifiedOnCursor : undefined);
+	const records: SyncRecord[] = [];
+	const load = recordLoad(state);
+	let cursor = after;
+	for await (const page of client.readModifiedSince(table.logicalName, {
+		select: selectOf(state.columns ?? 'all'),
+		after,
+		pageSize,
+		limit: maxRecordsPerRun,
+	})) {
+		for (const row of page.rows) {
+			const record = toRecord(row, table, load, state.addedColumns);
+			if (record) records.push(record);
+		}
+		cursor = page.cursor ?? cursor;
+		state = noteEmitted(state, page.rows.length);
+		if ((page.nextLink || page.stoppedAtLimit) && shouldStop(records.length)) {
+			return {
+				records,
+				state: { ...state, pending: cursor ? { after: cursor } : undefined },
+				more: true,
+			};
+		}
+	}
+	const finished = finishLoad(state);
+	return { records, state: { ...finished, modifiedOnCursor: cursor }, more: false };
+}
+
+/** What an incremental read cut short by its bound leaves for later runs (the Backlog metric). */
+export async function remainingOf(
+	client: DataverseClient,
+	table: TableInfo,
+	result: ReadResult,
+): Promise<{ count: number; atLeast: boolean }> {
+	const after = result.state.pending?.after;
+	return await remainingChanges(
+		client,
+		table.logicalName,
+		after ? { after } : { lastVersion: latestVersion(undefined, result.records) },
+	);
+}
