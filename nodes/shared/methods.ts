@@ -5,15 +5,19 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type {
-	CampaignClient,
-	CampaignFieldInfo,
-	CampaignResourceType,
+import {
+	campaignResourcePath,
+	type CampaignClient,
+	type CampaignFieldInfo,
+	type CampaignResourceType,
 } from '../../lib/campaign/client';
 import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
 import { isScalarField } from '../../lib/campaign/metadata';
 import { campaignClient, dataverseClient } from './clients';
 import { locatorValue } from './properties';
+
+// Nodes that still import it from here keep working; its home is the Campaign client.
+export { campaignResourcePath };
 
 /**
  * Dropdowns filled from live metadata (Dataverse `EntityDefinitions`, Campaign `resourceType`),
@@ -43,11 +47,6 @@ function searchResult(options: INodePropertyOptions[], filter?: string): INodeLi
 		)
 		.sort(alphabetically);
 	return { results };
-}
-
-/** A Campaign resource as the client addresses it: profiles and custom resources live under the Ext API. */
-export function campaignResourcePath(resource: string): string {
-	return resource.includes('/') ? resource : `profileAndServicesExt/${resource}`;
 }
 
 /**
