@@ -9,6 +9,8 @@ export class SyncSettingsError extends Error {
 		message: string,
 		/** The setting at fault, in the UI's words (e.g. `Filters › Field`). */
 		readonly setting?: string,
+		/** What to do about it, where the message alone does not say. */
+		readonly hint?: string,
 	) {
 		super(message);
 		this.name = 'SyncSettingsError';
