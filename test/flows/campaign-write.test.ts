@@ -11,6 +11,7 @@ import {
 	type CampaignSandbox,
 } from '../../sandbox/campaign';
 import { campaignClientFor, type Wired } from '../clients/transports';
+import { contact } from '../unit/sync/helpers';
 import type { CampaignClient } from '../../lib/campaign/client';
 
 let sandbox: CampaignSandbox;
@@ -32,24 +33,13 @@ beforeEach(async () => {
 	await admin.reset({ seed: 5 });
 });
 
-function contact(id: string, lastName: string, keyFilter?: string): SyncRecord {
-	return {
-		externalId: id,
-		lastName,
-		_sync: {
-			table: 'contact',
-			id,
-			op: 'upsert',
-			load: 'incremental',
-			target: {
-				resource: 'profile',
-				key: 'externalId',
-				dynamicsKey: 'contactid',
-				...(keyFilter ? { keyFilter } : {}),
-			},
-			updateFields: ['lastName'],
-		},
-	};
+/** A contact mapped to a profile keyed by externalId. */
+function mapped(id: string, lastName: string, keyFilter?: string): SyncRecord {
+	const target = { resource: 'profile', key: 'externalId', dynamicsKey: 'contactid', keyFilter };
+	const record = contact({ externalId: id, lastName }, { id, target, updateFields: ['lastName'] });
+	// After the mapping a record holds Campaign's fields only.
+	delete record.contactid;
+	return record;
 }
 
 const connect = async () => wired.client;
@@ -59,8 +49,8 @@ describe('the Campaign write flow', () => {
 	it('gives each record and stray its result in input order, with the summary and its items', async () => {
 		const input = {
 			records: [
-				{ record: contact('c-1', 'Ana'), index: 0 },
-				{ record: contact('c-2', 'Bo'), index: 2 },
+				{ record: mapped('c-1', 'Ana'), index: 0 },
+				{ record: mapped('c-2', 'Bo'), index: 2 },
 			],
 			strays: [{ message: 'An item has no "_sync" part', index: 1 }],
 			runs: [{ report: { backlog: 7, table: 'contact' }, index: 3 }],
@@ -95,7 +85,7 @@ describe('the Campaign write flow', () => {
 	});
 
 	it('returns the concurrency it learnt when adapting, for the next run to start from', async () => {
-		const input = { records: [{ record: contact('c-3', 'Cy'), index: 0 }], strays: [], runs: [] };
+		const input = { records: [{ record: mapped('c-3', 'Cy'), index: 0 }], strays: [], runs: [] };
 		const first = await writeToCampaign(
 			connect,
 			input,
@@ -106,7 +96,7 @@ describe('the Campaign write flow', () => {
 		expect(first.summaryItems).toEqual([0]);
 		const second = await writeToCampaign(
 			connect,
-			{ ...input, records: [{ record: contact('c-3', 'Cyd'), index: 0 }] },
+			{ ...input, records: [{ record: mapped('c-3', 'Cyd'), index: 0 }] },
 			{ concurrency: 20, adapt: true },
 			first.learnt,
 		);
@@ -117,8 +107,8 @@ describe('the Campaign write flow', () => {
 	it('throws a settings problem before writing any record', async () => {
 		const input = {
 			records: [
-				{ record: contact('c-4', 'Di'), index: 0 },
-				{ record: contact('c-5', 'Ed', 'noSuchFilter'), index: 1 },
+				{ record: mapped('c-4', 'Di'), index: 0 },
+				{ record: mapped('c-5', 'Ed', 'noSuchFilter'), index: 1 },
 			],
 			strays: [],
 			runs: [],
