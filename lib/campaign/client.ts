@@ -75,6 +75,11 @@ export function parseResourcePath(resource: ResourcePath): { api: string; name: 
 	return { api, name };
 }
 
+/** A Campaign resource as the client addresses it: profiles and custom resources live under the Ext API. */
+export function campaignResourcePath(resource: string): ResourcePath {
+	return resource.includes('/') ? resource : `profileAndServicesExt/${resource}`;
+}
+
 /** A query string from name/value pairs (spaces as %20). */
 export function campaignQuery(params: Record<string, string | number | undefined>): string {
 	const parts = Object.entries(params)

@@ -185,8 +185,3 @@ export function readCustomResources(body: unknown): CustomResourceInfo[] {
 	}
 	return resources;
 }
-
-/** A Campaign resource as the client addresses it: profiles and custom resources live under the Ext API. */
-export function campaignResourcePath(resource: string): string {
-	return resource.includes('/') ? resource : `profileAndServicesExt/${resource}`;
-}

@@ -9,7 +9,7 @@ export class SyncSettingsError extends Error {
 		message: string,
 		/** The setting at fault, in the UI's words (e.g. `Filters › Field`). */
 		readonly setting?: string,
-		/** What to do about it, when the message alone does not say. */
+		/** What to do about it, where the message alone does not say. */
 		readonly advice?: string,
 	) {
 		super(message);

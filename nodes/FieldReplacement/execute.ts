@@ -4,7 +4,7 @@ import { compileReplacements, type Replacement } from '../../lib/sync/replacemen
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
-import { checkedAgainstFreshMetadata, syncColumns } from '../shared/metadata';
+import { checkedAgainstFreshMetadata, syncColumns } from '../../lib/flows/metadata';
 import { locatorValue } from '../shared/properties';
 import { checkTable, tableParameter } from '../shared/table';
 

@@ -4,7 +4,7 @@ import { compileFilter, type FilterCombinator, type FilterRule } from '../../lib
 import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
-import { checkedAgainstFreshMetadata, syncColumns } from '../shared/metadata';
+import { checkedAgainstFreshMetadata, syncColumns } from '../../lib/flows/metadata';
 import { checkTable, tableParameter } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

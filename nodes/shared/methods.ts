@@ -5,19 +5,17 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import type {
-	CampaignClient,
-	CampaignFieldInfo,
-	CampaignResourceType,
+import {
+	campaignResourcePath,
+	type CampaignClient,
+	type CampaignFieldInfo,
+	type CampaignResourceType,
 } from '../../lib/campaign/client';
 import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
-import { campaignResourcePath, isScalarField } from '../../lib/campaign/metadata';
+import { isScalarField } from '../../lib/campaign/metadata';
 import { OPTION_TYPES } from '../../lib/sync/types';
 import { campaignClient, dataverseClient } from './clients';
 import { locatorValue } from './properties';
-
-/** Where the Campaign nodes import it from. */
-export { campaignResourcePath };
 
 /**
  * Dropdowns filled from live metadata (Dataverse `EntityDefinitions`, Campaign `resourceType`),

@@ -371,6 +371,25 @@ describe('Apply Field Mapping', () => {
 			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
 		});
 
+		it('keeps its lock with a version: one kept without refuses a change, a newer one refuses to run', async () => {
+			const { wf, names } = await ranOnce();
+			const state = wf.staticData(names.mapping);
+			expect(state.mappingLock).toMatchObject({ table: 'contact', version: 1 });
+			// As versions before the state store kept it.
+			delete (state.mappingLock as { version?: number }).version;
+			wf.setParameters(names.mapping, { campaignKey: 'email' });
+			expectRefused(await wf.pollAndRun(names.trigger));
+			wf.setParameters(names.mapping, { campaignKey: 'externalId' });
+			(state.mappingLock as { version?: number }).version = 2;
+			await fx.dataverse.seed('contact', [{ firstname: 'Cy' }]);
+			const run = await wf.pollAndRun(names.trigger);
+			expect(run?.status).toBe('error');
+			expect(run?.error?.message).toBe(
+				"Apply Field Mapping's saved tables and keys has version 2, written by a newer version of this package. Update the package on this n8n.",
+			);
+			expect(campaignWrites(await fx.campaign.counters())).toBe(0);
+		});
+
 		it('refuses a change of the Campaign key', async () => {
 			await fx.campaign.defineResource({
 				name: 'profile',

@@ -3,7 +3,7 @@
  * keys are compared with the Dynamics table in bounded steps over the polls.
  */
 import type { CampaignClient } from '../../campaign/client';
-import { campaignResourcePath } from '../../campaign/metadata';
+import { campaignResourcePath } from '../../campaign/client';
 import type { DataverseClient, TableInfo } from '../../dynamics/client';
 import { inList } from '../../dynamics/odata';
 import type { KeyComparisonState } from '../../sync/trigger-state';

@@ -8,11 +8,10 @@
  * some of its fields, which the pages do not list (CS help/api/using/retrieving-subscriptions.md).
  * Adobe documents no way to empty a link.
  */
-import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
-import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
-import type { SyncLink, SyncRecord } from '../../lib/sync/envelope';
-import { describeValue } from '../../lib/sync/errors';
-import { campaignResourcePath } from '../shared/methods';
+import { campaignResourcePath, type CampaignClient, type CampaignRecord } from '../campaign/client';
+import { findByKey, resolveKeyAccess, type KeyAccess } from '../campaign/keys';
+import type { SyncLink, SyncRecord } from '../sync/envelope';
+import { describeValue } from '../sync/errors';
 
 /** The settings that decide how one linked resource's records are found. */
 function linkAccessId(link: SyncLink): string {
