@@ -9,6 +9,8 @@ export class SyncSettingsError extends Error {
 		message: string,
 		/** The setting at fault, in the UI's words (e.g. `Filters › Field`). */
 		readonly setting?: string,
+		/** What to do, at length (every problem found, the fix), shown under the message. */
+		readonly description?: string,
 	) {
 		super(message);
 		this.name = 'SyncSettingsError';

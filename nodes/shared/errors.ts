@@ -21,7 +21,7 @@ export function toNodeError(
 	if (error instanceof SyncSettingsError) {
 		return new NodeOperationError(node, error.message, {
 			itemIndex: context.itemIndex,
-			description: error.setting ? `Setting: ${error.setting}` : undefined,
+			description: error.description ?? (error.setting ? `Setting: ${error.setting}` : undefined),
 		});
 	}
 	if (error instanceof SyncDataError) {

@@ -1,11 +1,11 @@
-import { CampaignApiError, type CampaignClient } from '../../lib/campaign/client';
+import type { CampaignClient } from '../../lib/campaign/client';
 import type { DataverseClient } from '../../lib/dynamics/client';
-import { DataverseApiError } from '../../lib/dynamics/errors';
-import { TransportError } from '../../lib/http/types';
 import type { SyncRecord } from '../../lib/sync/envelope';
 import { OPTION_TYPES, type CampaignField, type DynamicsColumn } from '../../lib/sync/types';
 import { readColumn, readLabel } from '../../lib/sync/values';
 import { campaignResourcePath } from './methods';
+
+export { checkedAgainstFreshMetadata } from '../../lib/flows/metadata';
 
 export interface SyncColumnsOptions {
 	/** Columns whose choices are needed (picklist, state, status and boolean columns among them). */
@@ -82,32 +82,4 @@ export async function syncCampaignFields(
 		label: f.label,
 		...(f.target ? { target: f.target } : {}),
 	}));
-}
-
-/** Errors of the services themselves, which fresher metadata cannot change. */
-function isServiceError(error: unknown): boolean {
-	return (
-		error instanceof DataverseApiError ||
-		error instanceof CampaignApiError ||
-		error instanceof TransportError
-	);
-}
-
-/**
- * Runs `build` (read metadata, check the settings against it); a settings problem found against
- * metadata that earlier runs read is checked once more against metadata read now, since the cache
- * may predate a change in Dynamics 365 or Campaign (a column or field added, a filter defined).
- */
-export async function checkedAgainstFreshMetadata<T>(
-	clients: ReadonlyArray<DataverseClient | CampaignClient>,
-	build: () => Promise<T>,
-): Promise<T> {
-	const first = await build().then(
-		(value) => ({ value }),
-		(error: unknown) => ({ error }),
-	);
-	if (!('error' in first)) return first.value;
-	// Every client forgets what it used (no short-circuit), then the settings are checked again.
-	const forgot = isServiceError(first.error) ? [] : clients.map((c) => c.forgetCachedMetadata());
-	return forgot.includes(true) ? await build() : await Promise.reject(first.error);
 }
