@@ -14,16 +14,16 @@ import {
 export type ExportSource = 'campaign' | 'input';
 
 /** Dataverse's limit of operations in one `$batch`. */
-export const MAX_BATCH_SIZE = 1000;
+const MAX_BATCH_SIZE = 1000;
 /**
  * Microsoft advises small batches ("start with a small batch size of 10", api-limits.md, "Avoid
  * large batches"): a large batch runs long and meets the execution-time limit sooner.
  */
-export const DEFAULT_BATCH_SIZE = 10;
-export const DEFAULT_PAGE_SIZE = 100;
-export const DEFAULT_MAX_EVENTS = 5000;
+const DEFAULT_BATCH_SIZE = 10;
+const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_MAX_EVENTS = 5000;
 /** Failed events kept to retry on later runs; past it the checkpoint waits before a failure. */
-export const DEFAULT_MAX_FAILED_KEPT = 1000;
+const DEFAULT_MAX_FAILED_KEPT = 1000;
 
 /** The Campaign side as docs/CAMPAIGN-SETUP.md sets it up. */
 export const CAMPAIGN_EVENT_DEFAULTS = {
