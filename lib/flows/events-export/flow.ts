@@ -35,6 +35,7 @@ import {
 	type EmailEvent,
 	type EmailEventType,
 } from '../../sync/events';
+import { isGuid } from '../../sync/values';
 import { describeValue, SyncSettingsError } from '../../sync/errors';
 import { checkedAgainstFreshMetadata } from '../metadata';
 import type { ExportSettings } from './settings';
@@ -45,7 +46,6 @@ import { prepareTargets } from './targets';
 const BATCHES_IN_FLIGHT = 4;
 /** Contact ids per lookup query: keeps the `$filter` URL well under Dataverse's URL length limit. */
 const IDS_PER_LOOKUP = 100;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
 /** Kept failures named in the summary. */
 const LISTED = 20;
@@ -359,7 +359,7 @@ async function pairContacts(
 				continue;
 			}
 		}
-		if (!key || !GUID.test(key)) {
+		if (!key || !isGuid(key)) {
 			w.status = 'failed';
 			w.reason = `Event ${event.eventId}: the profile's ${settings.profileKey} ${describeValue(key ?? '')} is not a Dynamics 365 contact id (a GUID)`;
 			continue;

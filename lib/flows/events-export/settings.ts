@@ -2,13 +2,13 @@
  * The Email Events Export's settings, read once per run. Every name the node depends on is a
  * setting whose default is the setup of docs/CAMPAIGN-SETUP.md.
  */
-import { describeValue, SyncSettingsError } from '../../sync/errors';
 import {
 	DEFAULT_EVENT_FIELDS,
 	type ActivityColumns,
 	type EmailEventType,
 	type EventFields,
 } from '../../sync/events';
+import { wholeNumberSetting } from '../settings';
 
 /** Where the events come from: Campaign's event resource, or the node's input items. */
 export type ExportSource = 'campaign' | 'input';
@@ -24,6 +24,9 @@ const DEFAULT_PAGE_SIZE = 100;
 const DEFAULT_MAX_EVENTS = 5000;
 /** Failed events kept to retry on later runs; past it the checkpoint waits before a failure. */
 const DEFAULT_MAX_FAILED_KEPT = 1000;
+/** The bounds the editor sets on Page Size and Failed Events Kept. */
+const MAX_PAGE_SIZE = 1000;
+const MAX_FAILED_KEPT = 100_000;
 
 /** The Campaign side as docs/CAMPAIGN-SETUP.md sets it up. */
 export const CAMPAIGN_EVENT_DEFAULTS = {
@@ -111,20 +114,6 @@ export function readSettings(parameter: ParameterGetter): ExportSettings {
 		return out;
 	};
 	const options = collection('options');
-	// Out-of-range numbers only get here through imported or API-made workflows (the editor
-	// enforces the bounds); say so instead of silently using another value.
-	const whole = (v: unknown, fallback: number, max: number, setting: string) => {
-		if (v === undefined || v === null || v === '') return fallback;
-		const n = Number(v);
-		if (!Number.isInteger(n) || n < 1 || n > max) {
-			throw new SyncSettingsError(
-				`Options › ${setting} is ${describeValue(v)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
-				`Options › ${setting}`,
-				`Set "${setting}" to a number in that range, or remove the option to use ${fallback}.`,
-			);
-		}
-		return n;
-	};
 	const campaignEvents = collection('campaignEvents');
 	// Earlier versions of the node had the resource under Options.
 	if (!campaignEvents.eventResource && typeof options.eventResource === 'string') {
@@ -157,20 +146,21 @@ export function readSettings(parameter: ParameterGetter): ExportSettings {
 		columns: pick(collection('activityColumns'), DEFAULT_ACTIVITY_COLUMNS),
 		createMissingTables: parameter('createMissingTables', false) as boolean,
 		createFollowUpTasks: parameter('createFollowUpTasks', false) as boolean,
-		batchSize: whole(options.batchSize, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, 'Batch Size'),
-		maxEventsPerRun: whole(
-			options.maxEventsPerRun,
-			DEFAULT_MAX_EVENTS,
-			Number.MAX_SAFE_INTEGER,
-			'Max Events per Run',
-		),
-		pageSize: whole(options.pageSize, DEFAULT_PAGE_SIZE, 1000, 'Page Size'),
-		maxFailedKept: whole(
-			options.maxFailedKept,
-			DEFAULT_MAX_FAILED_KEPT,
-			100_000,
-			'Failed Events Kept',
-		),
+		batchSize: wholeNumberSetting('Options › Batch Size', options.batchSize, {
+			fallback: DEFAULT_BATCH_SIZE,
+			max: MAX_BATCH_SIZE,
+		}),
+		maxEventsPerRun: wholeNumberSetting('Options › Max Events per Run', options.maxEventsPerRun, {
+			fallback: DEFAULT_MAX_EVENTS,
+		}),
+		pageSize: wholeNumberSetting('Options › Page Size', options.pageSize, {
+			fallback: DEFAULT_PAGE_SIZE,
+			max: MAX_PAGE_SIZE,
+		}),
+		maxFailedKept: wholeNumberSetting('Options › Failed Events Kept', options.maxFailedKept, {
+			fallback: DEFAULT_MAX_FAILED_KEPT,
+			max: MAX_FAILED_KEPT,
+		}),
 		campaign,
 		fields: pick(
 			collection('eventFields'),
