@@ -14,7 +14,7 @@ import {
 } from '../shared/clients';
 import { searchTables } from '../shared/methods';
 import { dynamicsTableLocator } from '../shared/properties';
-import { exportEmailEvents } from './export';
+import { execute } from './execute';
 import {
 	getActivityColumns,
 	getClickColumns,
@@ -443,6 +443,6 @@ export class EmailEventsExport implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		return await exportEmailEvents.call(this);
+		return await execute.call(this);
 	}
 }

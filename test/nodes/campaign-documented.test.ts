@@ -6,7 +6,8 @@
 import type { INodeParameters } from 'n8n-workflow';
 
 import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExport.node';
-import { SUMMARY_KEY, type ExportSummary } from '../../nodes/EmailEventsExport/export';
+import type { ExportSummary } from '../../lib/flows/events-export/flow';
+import { SUMMARY_KEY } from '../../nodes/shared/outcomes';
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import type { OptInOutSummary } from '../../lib/flows/opt-in-out/cycle';
 import type { FieldDefinition } from '../../sandbox/campaign/types';

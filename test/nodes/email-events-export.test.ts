@@ -4,8 +4,9 @@ import path from 'path';
 import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 
 import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExport.node';
-import { SUMMARY_KEY, type ExportSummary } from '../../nodes/EmailEventsExport/export';
-import { EXPORT_STATE_KEY, type ExportState } from '../../nodes/EmailEventsExport/state';
+import type { ExportSummary } from '../../lib/flows/events-export/flow';
+import { EXPORT_STATE, type ExportState } from '../../lib/flows/events-export/state';
+import { SUMMARY_KEY } from '../../nodes/shared/outcomes';
 import type { WorkflowJson } from '../support/harness';
 import { chain, node, useNodeFixture } from './fixture';
 
@@ -174,7 +175,7 @@ describe('Email Events Export', () => {
 			}
 			const all = (await campaignEvents()).map((e) => String(e.eventId));
 			expect(seen.sort()).toEqual(all.sort());
-			const state = wf.staticData('Export')[EXPORT_STATE_KEY] as unknown as ExportState;
+			const state = wf.staticData('Export')[EXPORT_STATE.key] as unknown as ExportState;
 			expect(state).toMatchObject({ version: 2, resource: 'cusEmailEvent', failed: [] });
 			const { summary } = await runExport(wf);
 			expect(summary.eventsRead).toBe(0);
@@ -192,7 +193,7 @@ describe('Email Events Export', () => {
 			expect(String(failed.result.error?.message ?? failed.result.nodes.Export.error)).toMatch(
 				/Dynamics 365 answered 500/,
 			);
-			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toBeUndefined();
+			expect(wf.staticData('Export')[EXPORT_STATE.key]).toBeUndefined();
 
 			const { summary } = await runExport(wf);
 			expect(summary.exported.send).toBe(4);
@@ -258,7 +259,7 @@ describe('Email Events Export', () => {
 			const first = await runExport(wf);
 			expect(first.summary.failedKept).toBe(1);
 			expect(first.summary.notice).toMatch(/1 failed events are kept to retry/);
-			const state = wf.staticData('Export')[EXPORT_STATE_KEY] as unknown as ExportState;
+			const state = wf.staticData('Export')[EXPORT_STATE.key] as unknown as ExportState;
 			expect(state.failed.map((f) => f.eventId)).toEqual([
 				first.errors[0].details && (first.errors[0].details as IDataObject).eventId,
 			]);
@@ -286,7 +287,7 @@ describe('Email Events Export', () => {
 			const first = await runExport(wf);
 			expect(first.summary.failedKept).toBe(0);
 			expect(first.summary.notice).toMatch(/cannot be kept to retry .*has no filter "byNothing"/);
-			const state = wf.staticData('Export')[EXPORT_STATE_KEY] as unknown as ExportState;
+			const state = wf.staticData('Export')[EXPORT_STATE.key] as unknown as ExportState;
 			expect(state.failed).toEqual([]);
 			await fx.dataverse.seed('contact', [{ contactid: ORPHAN, lastname: 'Later' }]);
 			const second = await runExport(wf);
@@ -347,7 +348,7 @@ describe('Email Events Export', () => {
 			await fx.campaign.simulateDelivery({ profiles: pkeys, bounceRate: 0, openRate: 0, seed: 45 });
 			const events = await campaignEvents();
 			const wf = exportWorkflow();
-			wf.staticData('Export')[EXPORT_STATE_KEY] = {
+			wf.staticData('Export')[EXPORT_STATE.key] = {
 				version: 1,
 				resource: 'cusEmailEvent',
 				checkpoint: {
@@ -359,7 +360,34 @@ describe('Email Events Export', () => {
 			// The events at that date are read again: writing them again is harmless (upserts).
 			expect(summary.eventsRead).toBe(events.length);
 			expect(await activities('send')).toHaveLength(events.length);
-			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toMatchObject({ version: 2 });
+			expect(wf.staticData('Export')[EXPORT_STATE.key]).toMatchObject({ version: 2 });
+		});
+
+		it('refuses a position it cannot read, writing nothing and keeping it as it is', async () => {
+			const { pkeys } = await contactsWithProfiles(2, 46);
+			await fx.campaign.simulateDelivery({ profiles: pkeys, bounceRate: 0, openRate: 0, seed: 47 });
+			const cases: Array<{ stored: unknown; message: RegExp }> = [
+				{
+					stored: { version: 3, resource: 'cusEmailEvent', failed: [] },
+					message:
+						/^The Email Events Export's saved event position has version 3, written by a newer version of this package\. Update the package on this n8n\.$/,
+				},
+				{
+					stored: { resource: 'cusEmailEvent', failed: [] },
+					message:
+						/^The Email Events Export's saved event position is unreadable\. Add a new Email Events Export node to start over\.$/,
+				},
+				{ stored: 'cusEmailEvent', message: /saved event position is unreadable/ },
+			];
+			for (const { stored, message } of cases) {
+				const wf = exportWorkflow();
+				wf.staticData('Export')[EXPORT_STATE.key] = stored as IDataObject;
+				const { result } = await runExport(wf);
+				expect(result.status).toBe('error');
+				expect(String(result.nodes.Export.error?.message)).toMatch(message);
+				expect(wf.staticData('Export')[EXPORT_STATE.key]).toEqual(stored);
+			}
+			expect(await activities('send')).toHaveLength(0);
 		});
 	});
 
@@ -382,7 +410,7 @@ describe('Email Events Export', () => {
 			for (const table of ALL) expect(error.description).toContain(`the table "${table}"`);
 			expect(error.description).toMatch(/Switch on "Create Missing Activity Tables"/);
 			expect(await fx.campaign.counters()).toEqual({});
-			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toBeUndefined();
+			expect(wf.staticData('Export')[EXPORT_STATE.key]).toBeUndefined();
 		});
 
 		it('creates the four activity tables, their columns and the event id key, waits for the key, then writes', async () => {
@@ -475,7 +503,7 @@ describe('Email Events Export', () => {
 			const ids = (await activities('open')).map((r) => r.activityid).sort();
 
 			// A retried execution reads the same events again (its checkpoint was never stored).
-			delete wf.staticData('Export')[EXPORT_STATE_KEY];
+			delete wf.staticData('Export')[EXPORT_STATE.key];
 			const { summary } = await runExport(wf);
 			expect(summary.exported.total).toBe(total);
 			let written = 0;
@@ -788,7 +816,7 @@ describe('Email Events Export', () => {
 			const wf = exportWorkflow({ createFollowUpTasks: true });
 			const { summary } = await runExport(wf);
 			expect(summary.followUpTasks).toBe(expected.click + expected.bounce);
-			delete wf.staticData('Export')[EXPORT_STATE_KEY];
+			delete wf.staticData('Export')[EXPORT_STATE.key];
 			await runExport(wf);
 			const tasks = (await fx.dataverse.dump('task')).records;
 			expect(tasks).toHaveLength(expected.click + expected.bounce);
@@ -927,7 +955,7 @@ describe('Email Events Export', () => {
 				/Event ID Column: the table "task" has no column "adobe_eventid"/,
 			);
 			expect((await fx.dataverse.dump('task')).records).toHaveLength(0);
-			expect(wf.staticData('Export')[EXPORT_STATE_KEY]).toBeUndefined();
+			expect(wf.staticData('Export')[EXPORT_STATE.key]).toBeUndefined();
 		});
 	});
 

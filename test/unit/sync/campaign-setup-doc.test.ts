@@ -12,7 +12,7 @@ import {
 	DEFAULT_ACTIVITY_COLUMNS,
 	DEFAULT_PROFILE_KEY,
 	DEFAULT_TABLES,
-} from '../../../nodes/EmailEventsExport/settings';
+} from '../../../lib/flows/events-export/settings';
 import { emailEventResources, EMAIL_EVENT_RESOURCE } from '../../../sandbox/campaign/email-events';
 import { DEFAULT_SCHEMA } from '../../../sandbox/dataverse/schema';
 

@@ -6,27 +6,22 @@
  * define-alternate-keys-entity.md). A new key's index is built in the background: the node waits
  * (bounded) until it is Active, since an upsert by a key that is not Active cannot work.
  */
-import type { IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError, sleep } from 'n8n-workflow';
-
 import {
 	activityTableDefinition,
 	alternateKeyDefinition,
 	dateTimeColumnDefinition,
 	entityDefinitionPath,
 	textColumnDefinition,
-} from '../../lib/dynamics/customize';
-import type { DataverseClient, TableInfo } from '../../lib/dynamics/client';
-import { DataverseApiError } from '../../lib/dynamics/errors';
-import {
-	activityTableSpec,
-	type ActivityTableSpec,
-	type EmailEventType,
-} from '../../lib/sync/events';
+} from '../../dynamics/customize';
+import type { DataverseClient, TableInfo } from '../../dynamics/client';
+import { DataverseApiError } from '../../dynamics/errors';
+import { DEFAULT_RETRY_POLICY } from '../../http/retry';
+import { SyncSettingsError } from '../../sync/errors';
+import { activityTableSpec, type ActivityTableSpec, type EmailEventType } from '../../sync/events';
 import { COLUMN_SETTING, TABLE_SETTING, type ExportSettings } from './settings';
 
 /** Longest wait for new key indexes in one run; the next run checks again. */
-export const KEY_WAIT_MS = 60_000;
+const KEY_WAIT_MS = 60_000;
 const SETUP = 'docs/CAMPAIGN-SETUP.md';
 
 export interface Targets {
@@ -156,6 +151,8 @@ async function waitForKeys(
 	tables: Array<{ spec: ActivityTableSpec; info: TableInfo }>,
 	waitMs: number,
 ): Promise<string[]> {
+	// n8n's sleep (nodes may not use timers directly), as the retries wait.
+	const { sleep } = DEFAULT_RETRY_POLICY;
 	const deadline = Date.now() + waitMs;
 	let delay = 250;
 	let pending = tables;
@@ -206,7 +203,6 @@ async function waitForKeys(
  * the settings say so. Throws, naming every problem, before anything is written.
  */
 export async function prepareTargets(
-	ctx: IExecuteFunctions,
 	dataverse: DataverseClient,
 	settings: ExportSettings,
 	enabled: ReadonlySet<EmailEventType>,
@@ -220,9 +216,11 @@ export async function prepareTargets(
 	for (const type of enabled) {
 		const table = settings.tables[type];
 		if (!table) {
-			throw new NodeOperationError(ctx.getNode(), `The "${TABLE_SETTING[type]}" setting is empty`, {
-				description: `Choose the Dynamics 365 activity table that receives ${type} events, or switch that event type off.`,
-			});
+			throw new SyncSettingsError(
+				`The "${TABLE_SETTING[type]}" setting is empty`,
+				TABLE_SETTING[type],
+				`Choose the Dynamics 365 activity table that receives ${type} events, or switch that event type off.`,
+			);
 		}
 		const spec = activityTableSpec(type, table, settings.columns);
 		const found = await prepareTable(
@@ -244,12 +242,10 @@ export async function prepareTargets(
 			? `Fix them in Dynamics 365 (${SETUP}, "Dynamics 365"), or change the table and column settings.`
 			: `Switch on "Create Missing Activity Tables" to let the node create the tables, columns and keys, or create them in the maker portal (${SETUP}, "Dynamics 365").`;
 		const first = problems[0];
-		throw new NodeOperationError(
-			ctx.getNode(),
+		throw new SyncSettingsError(
 			`Dynamics 365 is not ready for the email events: ${first.charAt(0).toUpperCase()}${first.slice(1)}${problems.length > 1 ? ` (and ${problems.length - 1} more)` : ''}`,
-			{
-				description: `${problems.map((p) => `- ${p}`).join('\n')}\n${fix}${created.length ? `\nCreated in this run: ${created.join(', ')}.` : ''}`,
-			},
+			undefined,
+			`${problems.map((p) => `- ${p}`).join('\n')}\n${fix}${created.length ? `\nCreated in this run: ${created.join(', ')}.` : ''}`,
 		);
 	}
 	return { entitySets, created };

@@ -10,51 +10,44 @@
  * the first failure that did not fit.
  */
 import { createHash } from 'crypto';
-import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
 
-import type { CampaignClient, CampaignRecord } from '../../lib/campaign/client';
+import type { CampaignClient, CampaignRecord } from '../../campaign/client';
 import {
 	BEGINNING,
 	readEventsAfter,
 	resolveEventSource,
 	type EventPosition,
 	type EventSource,
-} from '../../lib/campaign/events';
-import { findByKey, resolveKeyAccess, type KeyAccess } from '../../lib/campaign/keys';
+} from '../../campaign/events';
+import { findByKey, resolveKeyAccess, type KeyAccess } from '../../campaign/keys';
 import {
 	idFromEntityUrl,
 	LOOKUP_LOGICAL_NAME,
 	type BatchWrite,
 	type DataverseClient,
-} from '../../lib/dynamics/client';
-import { inList } from '../../lib/dynamics/odata';
-import { mapWithConcurrency } from '../../lib/http/limiter';
-import { describeValue } from '../../lib/sync/errors';
+} from '../../dynamics/client';
+import { inList } from '../../dynamics/odata';
+import { mapWithConcurrency } from '../../http/limiter';
 import {
 	eventTypesEnabled,
 	toActivity,
 	validateEvent,
 	type EmailEvent,
 	type EmailEventType,
-} from '../../lib/sync/events';
-import { campaignClient, dataverseClient } from '../shared/clients';
-import { toNodeError } from '../shared/errors';
-import { checkedAgainstFreshMetadata } from '../shared/metadata';
-import { readSettings, type ExportSettings } from './settings';
-import { readExportState, writeExportState, type ExportState, type KeptFailure } from './state';
+} from '../../sync/events';
+import { isGuid } from '../../sync/values';
+import { describeValue, SyncSettingsError } from '../../sync/errors';
+import { checkedAgainstFreshMetadata } from '../metadata';
+import type { ExportSettings } from './settings';
+import { stateFor, type ExportState, type KeptFailure } from './state';
 import { prepareTargets } from './targets';
 
-export { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, readSettings } from './settings';
-
-export const SUMMARY_KEY = '_summary';
 /** Small batches go several at a time, as Microsoft's advice on small batches says; 429s are waited out. */
 const BATCHES_IN_FLIGHT = 4;
 /** Contact ids per lookup query: keeps the `$filter` URL well under Dataverse's URL length limit. */
 const IDS_PER_LOOKUP = 100;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
-/** Failed events named in an error or a summary. */
+/** Kept failures named in the summary. */
 const LISTED = 20;
 
 type Counts = Record<EmailEventType, number>;
@@ -92,7 +85,7 @@ const zero = (): Counts & { total: number } => ({
 });
 
 /** The follow-up task's id, derived from the event id so a re-run updates the same task. */
-export function followUpTaskId(eventId: string): string {
+function followUpTaskId(eventId: string): string {
 	const h = createHash('sha256').update(`email-event-follow-up:${eventId}`).digest('hex');
 	const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
 	return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -112,7 +105,6 @@ interface Work {
 	origin: Origin;
 	raw: unknown;
 	itemIndex: number;
-	order: number;
 	eventId?: string;
 	/** The record's modification date (events read from Campaign). */
 	modified?: string;
@@ -193,23 +185,18 @@ function followUpTask(
 
 /** The Campaign side of a run, resolved once: the event source and the two key filters. */
 class CampaignSide {
-	private client?: CampaignClient;
 	private source?: EventSource;
 	private eventKey?: Promise<KeyAccess | Error>;
 	private profileKey?: Promise<KeyAccess>;
 
 	constructor(
-		private readonly ctx: IExecuteFunctions,
+		readonly client: CampaignClient,
 		private readonly settings: ExportSettings,
 	) {}
 
-	async get(): Promise<CampaignClient> {
-		return (this.client ??= await campaignClient(this.ctx));
-	}
-
 	async eventSource(): Promise<EventSource> {
 		const s = this.settings;
-		const client = await this.get();
+		const client = this.client;
 		// A problem found against metadata an earlier run read is checked again against metadata
 		// read now: the administrator may have published the filter or field since.
 		return (this.source ??= await checkedAgainstFreshMetadata([client], async () =>
@@ -228,7 +215,7 @@ class CampaignSide {
 		return (this.eventKey ??= (async () => {
 			const source = await this.eventSource();
 			try {
-				const client = await this.get();
+				const client = this.client;
 				return await checkedAgainstFreshMetadata([client], async () =>
 					resolveKeyAccess(
 						client,
@@ -253,7 +240,7 @@ class CampaignSide {
 	/** The profile key setting, checked against Campaign's metadata as the other nodes do. */
 	profileKeyAccess(): Promise<KeyAccess> {
 		return (this.profileKey ??= (async () => {
-			const client = await this.get();
+			const client = this.client;
 			return await checkedAgainstFreshMetadata([client], async () =>
 				resolveKeyAccess(client, PROFILE_RESOURCE, this.settings.profileKey, {
 					filter: this.settings.profileKeyFilter || undefined,
@@ -282,7 +269,7 @@ async function retryWork(
 			`${state.failed.length} failed email events wait to be retried, but they cannot be found again in Campaign: ${access.message}`,
 		);
 	}
-	const client = await campaign.get();
+	const client = campaign.client;
 	for (const kept of state.failed) {
 		summary.retries.tried++;
 		retried.add(kept.eventId);
@@ -295,7 +282,6 @@ async function retryWork(
 			origin: 'retry',
 			raw: record,
 			itemIndex: 0,
-			order: work.length,
 			eventId: kept.eventId,
 		});
 	}
@@ -314,7 +300,7 @@ async function readWork(
 	const eventIdOf = (record: CampaignRecord) => idOf(record, settings) ?? '';
 	let read = 0;
 	for await (const record of readEventsAfter(
-		await campaign.get(),
+		campaign.client,
 		source,
 		position,
 		Math.min(settings.pageSize, settings.maxEventsPerRun),
@@ -325,7 +311,6 @@ async function readWork(
 			origin: 'read',
 			raw: record,
 			itemIndex: 0,
-			order: work.length,
 			eventId,
 			modified: String(record[source.dateField]),
 			// An event just retried is handled: reading it again would write it twice.
@@ -349,7 +334,7 @@ async function pairContacts(
 		let key = event.profileKey;
 		if (!key && event.profileHref) {
 			const access = await campaign.profileKeyAccess();
-			const client = await campaign.get();
+			const client = campaign.client;
 			// The href from the answer that carried the event: PKeys change between answers on
 			// Campaign v8 tenants (experience-cloud.en help/campaign/api/limitations.md).
 			const href = event.profileHref;
@@ -374,7 +359,7 @@ async function pairContacts(
 				continue;
 			}
 		}
-		if (!key || !GUID.test(key)) {
+		if (!key || !isGuid(key)) {
 			w.status = 'failed';
 			w.reason = `Event ${event.eventId}: the profile's ${settings.profileKey} ${describeValue(key ?? '')} is not a Dynamics 365 contact id (a GUID)`;
 			continue;
@@ -538,8 +523,56 @@ function nextState(
 	return blocked ? { state: next, blocked } : { state: next };
 }
 
-export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-	const settings = readSettings(this);
+/** What the node reports for one event, as its result item's json (or the failure's details). */
+export interface EventResult {
+	eventId: string | null;
+	type?: EmailEventType;
+	contactId?: string;
+	/** The activity table written. */
+	table?: string;
+	/** A kept failure tried again. */
+	retried?: true;
+	activityId?: string;
+	followUpTaskId?: string;
+	status: 'exported' | 'failed';
+}
+
+/** One event handled: exported, or failed (`error` says why). */
+export interface EventOutcome {
+	/** The input item it came from (0 for events read from Campaign). */
+	item: number;
+	result: EventResult;
+	error?: string;
+}
+
+export interface ExportRun {
+	settings: ExportSettings;
+	dataverse: DataverseClient;
+	campaign: CampaignClient;
+	/** The input items' json, when the source is the input. */
+	input: readonly unknown[];
+	/** The stored state (source Campaign), if any. */
+	state: ExportState | undefined;
+	/** The run's time, for kept failures (an ISO date; default: now). */
+	now?: string;
+}
+
+export interface ExportResult {
+	/** Events exported and events that failed, in order; skipped ones are only counted. */
+	outcomes: EventOutcome[];
+	/** The state to store; undefined when nothing is kept (input items, or a run that read nothing). */
+	state?: ExportState;
+	summary: ExportSummary;
+	/** What becomes of the failures, for the run's error. */
+	failuresNote: string;
+}
+
+/**
+ * A run of Email Events Export. Throws (settings, or a service's error before any event could be
+ * handled) with nothing advanced: the next run reads the same events again (writes are upserts).
+ */
+export async function exportEmailEvents(run: ExportRun): Promise<ExportResult> {
+	const { settings, dataverse } = run;
 	const enabled = eventTypesEnabled(settings.types);
 	const summary: ExportSummary = {
 		eventsRead: 0,
@@ -552,129 +585,114 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 		failedKeptIds: [],
 		followUpTasks: 0,
 	};
-	const summaryItem = (): INodeExecutionData => ({
-		json: { [SUMMARY_KEY]: summary as unknown as IDataObject },
-		pairedItem: { item: 0 },
-	});
 	if (!enabled.size) {
 		// The spec lets every type be off: a quiet run that reads nothing and keeps the checkpoint.
 		summary.notice =
 			'Sends, Opens, Clicks and Bounces are all set to No: no event was read or exported.';
-		return [[summaryItem()]];
+		return { outcomes: [], summary, failuresNote: '' };
 	}
 
+	const created: string[] = [];
+	const targets = await prepareTargets(dataverse, settings, enabled, created).catch(
+		async (error: unknown) => {
+			// A problem found against metadata an earlier run read is checked once more against
+			// metadata read now (a table, column or key added since); the keys were waited for.
+			if (!(error instanceof SyncSettingsError) || !dataverse.forgetCachedMetadata()) {
+				throw error;
+			}
+			return await prepareTargets(dataverse, settings, enabled, created, 0);
+		},
+	);
+	if (targets.created.length) summary.created = targets.created;
+	const campaign = new CampaignSide(run.campaign, settings);
 	const work: Work[] = [];
-	let blocked: Work | undefined;
-	try {
-		const dataverse = await dataverseClient(this);
-		const created: string[] = [];
-		const targets = await prepareTargets(this, dataverse, settings, enabled, created).catch(
-			async (error: unknown) => {
-				// A problem found against metadata an earlier run read is checked once more against
-				// metadata read now (a table, column or key added since); the keys were waited for.
-				if (!(error instanceof NodeOperationError) || !dataverse.forgetCachedMetadata()) {
-					throw error;
-				}
-				return await prepareTargets(this, dataverse, settings, enabled, created, 0);
-			},
+	let state: ExportState | undefined;
+
+	// 1. The events: kept failures and Campaign's records after the position, or the input items.
+	if (settings.source === 'campaign') {
+		const found = stateFor(run.state, settings.campaign.resource);
+		state = found.state;
+		if (found.previous) {
+			summary.notice = `The event resource changed from "${found.previous.resource}" to "${settings.campaign.resource}": its events are read from the beginning${found.previous.failed.length ? `; the ${found.previous.failed.length} failed events kept for "${found.previous.resource}" are no longer retried` : ''}.`;
+		}
+		const retried = await retryWork(campaign, state, work, summary);
+		summary.eventsRead = await readWork(
+			campaign,
+			settings,
+			state.position ?? { since: BEGINNING, handled: [] },
+			retried,
+			work,
 		);
-		if (targets.created.length) summary.created = targets.created;
-		const campaign = new CampaignSide(this, settings);
-		const staticData = this.getWorkflowStaticData('node');
-		let state: ExportState | undefined;
-
-		// 1. The events: kept failures and Campaign's records after the position, or the input items.
-		if (settings.source === 'campaign') {
-			const read = readExportState(staticData, settings.campaign.resource);
-			state = read.state;
-			if (read.previous) {
-				summary.notice = `The event resource changed from "${read.previous.resource}" to "${settings.campaign.resource}": its events are read from the beginning${read.previous.failed.length ? `; the ${read.previous.failed.length} failed events kept for "${read.previous.resource}" are no longer retried` : ''}.`;
-			}
-			const retried = await retryWork(campaign, state, work, summary);
-			summary.eventsRead = await readWork(
-				campaign,
-				settings,
-				state.position ?? { since: BEGINNING, handled: [] },
-				retried,
-				work,
-			);
-		} else {
-			this.getInputData().forEach((item, i) =>
-				work.push({ origin: 'input', raw: item.json, itemIndex: i, order: i }),
-			);
-			summary.eventsRead = work.length;
-		}
-
-		// 2. Check each event and keep the selected types.
-		for (const w of work) {
-			if (w.status) continue;
-			const checked = validateEvent(w.raw, settings.fields);
-			w.eventId ??= idOf(w.raw, settings);
-			if (!checked.ok) {
-				w.status = 'invalid';
-				w.reason = checked.reason;
-				continue;
-			}
-			w.event = checked.event;
-			w.eventId = checked.event.eventId;
-			if (!enabled.has(checked.event.type)) {
-				w.status = 'skipped';
-				summary.skipped[checked.event.type]++;
-				summary.skipped.total++;
-			}
-		}
-
-		// 3. Pair each event with its contact, then write.
-		const pending = work.filter((w) => !w.status);
-		await pairContacts(campaign, settings, pending, summary);
-		const paired = pending.filter((w) => !w.status);
-		await writeActivities(dataverse, settings, targets.entitySets, paired, summary);
-
-		// 4. Move the position over what was handled; keep the failures to retry.
-		if (state) {
-			const canKeep = work.some((w) => w.origin === 'read' && w.status === 'failed')
-				? !((await campaign.eventKeyAccess()) instanceof Error)
-				: true;
-			const next = nextState(state, work, settings, canKeep, new Date().toISOString());
-			blocked = next.blocked;
-			if (blocked && !canKeep) {
-				const why = (await campaign.eventKeyAccess()) as Error;
-				summary.notice = `Failed events cannot be kept to retry (${why.message}), so reading stops before the first one until it is exported.`;
-			} else if (blocked) {
-				summary.notice = `${settings.maxFailedKept} failed events are kept to retry (Options › Failed Events Kept): reading stops before the next failure until some are exported.`;
-			}
-			writeExportState(staticData, next.state);
-			summary.failedKept = next.state.failed.length;
-			summary.failedKeptIds = next.state.failed.slice(0, LISTED).map((f) => f.eventId);
-			if (next.state.position) summary.position = next.state.position.since;
-		}
-	} catch (error) {
-		// Nothing was advanced: the next run reads the same events again (writes are upserts).
-		throw toNodeError(this.getNode(), error);
+	} else {
+		run.input.forEach((raw, i) => work.push({ origin: 'input', raw, itemIndex: i }));
+		summary.eventsRead = work.length;
 	}
 
-	// 5. Items: one per event handled, in order; the failures of this run on the error side.
-	const items: INodeExecutionData[] = [];
-	const failures: string[] = [];
+	// 2. Check each event and keep the selected types.
+	for (const w of work) {
+		if (w.status) continue;
+		const checked = validateEvent(w.raw, settings.fields);
+		w.eventId ??= idOf(w.raw, settings);
+		if (!checked.ok) {
+			w.status = 'invalid';
+			w.reason = checked.reason;
+			continue;
+		}
+		w.event = checked.event;
+		w.eventId = checked.event.eventId;
+		if (!enabled.has(checked.event.type)) {
+			w.status = 'skipped';
+			summary.skipped[checked.event.type]++;
+			summary.skipped.total++;
+		}
+	}
+
+	// 3. Pair each event with its contact, then write.
+	const pending = work.filter((w) => !w.status);
+	await pairContacts(campaign, settings, pending, summary);
+	const paired = pending.filter((w) => !w.status);
+	await writeActivities(dataverse, settings, targets.entitySets, paired, summary);
+
+	// 4. Move the position over what was handled; keep the failures to retry.
+	let blocked: Work | undefined;
+	let next: ExportState | undefined;
+	if (state) {
+		const canKeep = work.some((w) => w.origin === 'read' && w.status === 'failed')
+			? !((await campaign.eventKeyAccess()) instanceof Error)
+			: true;
+		const moved = nextState(state, work, settings, canKeep, run.now ?? new Date().toISOString());
+		blocked = moved.blocked;
+		next = moved.state;
+		if (blocked && !canKeep) {
+			const why = (await campaign.eventKeyAccess()) as Error;
+			summary.notice = `Failed events cannot be kept to retry (${why.message}), so reading stops before the first one until it is exported.`;
+		} else if (blocked) {
+			summary.notice = `${settings.maxFailedKept} failed events are kept to retry (Options › Failed Events Kept): reading stops before the next failure until some are exported.`;
+		}
+		summary.failedKept = next.failed.length;
+		summary.failedKeptIds = next.failed.slice(0, LISTED).map((f) => f.eventId);
+		if (next.position) summary.position = next.position.since;
+	}
+
+	// 5. One outcome per event handled, in order; the failures of this run among them.
+	const outcomes: EventOutcome[] = [];
 	const blockedAt = blocked ? work.indexOf(blocked) : -1;
 	work.forEach((w, index) => {
 		// Past the blocking failure, events are read again next run: they are not reported yet.
 		if (blockedAt >= 0 && index > blockedAt && w.origin === 'read') return;
-		const json: IDataObject = { eventId: w.eventId ?? null };
-		if (w.event) json.type = w.event.type;
-		if (w.contactId) json.contactId = w.contactId;
-		if (w.event && w.contactId) json.table = settings.tables[w.event.type];
-		if (w.origin === 'retry') json.retried = true;
+		const result: EventResult = { eventId: w.eventId ?? null, status: 'exported' };
+		if (w.event) result.type = w.event.type;
+		if (w.contactId) result.contactId = w.contactId;
+		if (w.event && w.contactId) result.table = settings.tables[w.event.type];
+		if (w.origin === 'retry') result.retried = true;
 		if (w.status === 'exported') {
-			if (w.event) {
-				summary.exported[w.event.type]++;
-				summary.exported.total++;
-				if (w.origin === 'retry') summary.retries.exported++;
-			}
-			if (w.activityId) json.activityId = w.activityId;
-			if (w.taskId) json.followUpTaskId = w.taskId;
-			if (w.event)
-				items.push({ json: { ...json, status: 'exported' }, pairedItem: { item: w.itemIndex } });
+			if (!w.event) return;
+			summary.exported[w.event.type]++;
+			summary.exported.total++;
+			if (w.origin === 'retry') summary.retries.exported++;
+			if (w.activityId) result.activityId = w.activityId;
+			if (w.taskId) result.followUpTaskId = w.taskId;
+			outcomes.push({ item: w.itemIndex, result });
 			return;
 		}
 		if (w.status === 'skipped' || w.status === 'noContact') return;
@@ -682,31 +700,15 @@ export async function exportEmailEvents(this: IExecuteFunctions): Promise<INodeE
 		// on the error output) until it is exported, so an admin never sees green over a lost event.
 		if (w.origin === 'retry' && w.status === 'failed') summary.retries.stillFailing++;
 		summary.failed++;
-		const reason = w.reason ?? 'failed';
-		failures.push(reason);
-		items.push({
-			// Only `error` and `details` keys: n8n routes such items to the error output.
-			json: { error: reason, details: { ...json, status: 'failed' } },
-			pairedItem: { item: w.itemIndex },
-		});
+		result.status = 'failed';
+		outcomes.push({ item: w.itemIndex, result, error: w.reason ?? 'failed' });
 	});
-	if (failures.length && !this.continueOnFail()) {
-		const listed = failures.slice(0, LISTED).map((f) => `- ${f}`);
-		if (failures.length > LISTED) listed.push(`- … and ${failures.length - LISTED} more`);
-		const after =
-			settings.source === 'input'
-				? ''
-				: blocked
-					? `\nReading stops before the first of them until it is exported: ${summary.notice ?? ''}`
-					: '\nThey are kept and tried again on every run until they are exported (those tried again are marked "retried").';
-		throw new NodeOperationError(
-			this.getNode(),
-			`${failures.length} of ${summary.eventsRead + summary.retries.tried} email events could not be exported`,
-			{
-				description: `${listed.join('\n')}\nThe other events were written.${after} To route failed events to a separate output instead, set the node's "On Error" setting to "Continue (using error output)".`,
-			},
-		);
-	}
-	items.push(summaryItem());
-	return [items];
+	const failuresNote = `The other events were written.${
+		settings.source === 'input'
+			? ''
+			: blocked
+				? `\nReading stops before the first of them until it is exported: ${summary.notice ?? ''}`
+				: '\nThey are kept and tried again on every run until they are exported (those tried again are marked "retried").'
+	}`;
+	return { outcomes, ...(next ? { state: next } : {}), summary, failuresNote };
 }

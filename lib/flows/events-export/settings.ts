@@ -2,30 +2,31 @@
  * The Email Events Export's settings, read once per run. Every name the node depends on is a
  * setting whose default is the setup of docs/CAMPAIGN-SETUP.md.
  */
-import type { IDataObject, IExecuteFunctions } from 'n8n-workflow';
-import { NodeOperationError } from 'n8n-workflow';
-
-import { describeValue } from '../../lib/sync/errors';
 import {
 	DEFAULT_EVENT_FIELDS,
 	type ActivityColumns,
 	type EmailEventType,
 	type EventFields,
-} from '../../lib/sync/events';
+} from '../../sync/events';
+import { wholeNumberSetting } from '../settings';
 
-export type EventSource = 'campaign' | 'input';
+/** Where the events come from: Campaign's event resource, or the node's input items. */
+export type ExportSource = 'campaign' | 'input';
 
 /** Dataverse's limit of operations in one `$batch`. */
-export const MAX_BATCH_SIZE = 1000;
+const MAX_BATCH_SIZE = 1000;
 /**
  * Microsoft advises small batches ("start with a small batch size of 10", api-limits.md, "Avoid
  * large batches"): a large batch runs long and meets the execution-time limit sooner.
  */
-export const DEFAULT_BATCH_SIZE = 10;
-export const DEFAULT_PAGE_SIZE = 100;
-export const DEFAULT_MAX_EVENTS = 5000;
+const DEFAULT_BATCH_SIZE = 10;
+const DEFAULT_PAGE_SIZE = 100;
+const DEFAULT_MAX_EVENTS = 5000;
 /** Failed events kept to retry on later runs; past it the checkpoint waits before a failure. */
-export const DEFAULT_MAX_FAILED_KEPT = 1000;
+const DEFAULT_MAX_FAILED_KEPT = 1000;
+/** The bounds the editor sets on Page Size and Failed Events Kept. */
+const MAX_PAGE_SIZE = 1000;
+const MAX_FAILED_KEPT = 100_000;
 
 /** The Campaign side as docs/CAMPAIGN-SETUP.md sets it up. */
 export const CAMPAIGN_EVENT_DEFAULTS = {
@@ -57,7 +58,7 @@ export const DEFAULT_ACTIVITY_COLUMNS: Required<ActivityColumns> = {
 };
 
 export interface ExportSettings {
-	source: EventSource;
+	source: ExportSource;
 	types: { sends: boolean; opens: boolean; clicks: boolean; bounces: boolean };
 	tables: Record<EmailEventType, string>;
 	columns: ActivityColumns;
@@ -91,12 +92,20 @@ export const COLUMN_SETTING: Record<keyof ActivityColumns, string> = {
 	clickedUrl: 'Clicked URL Column',
 };
 
-export function readSettings(ctx: IExecuteFunctions): ExportSettings {
+/**
+ * A node parameter's value, or `fallback` when it is not set; `extractValue` gives a resource
+ * locator's value (n8n's `getNodeParameter` with `{ extractValue: true }`).
+ */
+export type ParameterGetter = (name: string, fallback: unknown, extractValue?: boolean) => unknown;
+
+type Values = Record<string, unknown>;
+
+export function readSettings(parameter: ParameterGetter): ExportSettings {
 	const text = (name: string, fallback: string) =>
 		// extractValue: the tables are resource locators (plain strings in older workflows).
-		String(ctx.getNodeParameter(name, 0, fallback, { extractValue: true }) ?? fallback).trim();
-	const collection = (name: string) => (ctx.getNodeParameter(name, 0, {}) ?? {}) as IDataObject;
-	const pick = <T extends Record<string, string>>(values: IDataObject, defaults: T): T => {
+		String(parameter(name, fallback, true) ?? fallback).trim();
+	const collection = (name: string) => (parameter(name, {}) ?? {}) as Values;
+	const pick = <T extends Record<string, string>>(values: Values, defaults: T): T => {
 		const out = { ...defaults };
 		for (const key of Object.keys(defaults) as Array<keyof T>) {
 			const v = values[key as string];
@@ -105,22 +114,6 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 		return out;
 	};
 	const options = collection('options');
-	// Out-of-range numbers only get here through imported or API-made workflows (the editor
-	// enforces the bounds); say so instead of silently using another value.
-	const whole = (v: unknown, fallback: number, max: number, setting: string) => {
-		if (v === undefined || v === null || v === '') return fallback;
-		const n = Number(v);
-		if (!Number.isInteger(n) || n < 1 || n > max) {
-			throw new NodeOperationError(
-				ctx.getNode(),
-				`Options › ${setting} is ${describeValue(v)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
-				{
-					description: `Set "${setting}" to a number in that range, or remove the option to use ${fallback}.`,
-				},
-			);
-		}
-		return n;
-	};
 	const campaignEvents = collection('campaignEvents');
 	// Earlier versions of the node had the resource under Options.
 	if (!campaignEvents.eventResource && typeof options.eventResource === 'string') {
@@ -139,10 +132,10 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 	return {
 		source: text('source', 'campaign') === 'input' ? 'input' : 'campaign',
 		types: {
-			sends: ctx.getNodeParameter('sends', 0, true) as boolean,
-			opens: ctx.getNodeParameter('opens', 0, true) as boolean,
-			clicks: ctx.getNodeParameter('clicks', 0, true) as boolean,
-			bounces: ctx.getNodeParameter('bounces', 0, true) as boolean,
+			sends: parameter('sends', true) as boolean,
+			opens: parameter('opens', true) as boolean,
+			clicks: parameter('clicks', true) as boolean,
+			bounces: parameter('bounces', true) as boolean,
 		},
 		tables: {
 			send: text('sendTable', DEFAULT_TABLES.send),
@@ -151,22 +144,23 @@ export function readSettings(ctx: IExecuteFunctions): ExportSettings {
 			bounce: text('bounceTable', DEFAULT_TABLES.bounce),
 		},
 		columns: pick(collection('activityColumns'), DEFAULT_ACTIVITY_COLUMNS),
-		createMissingTables: ctx.getNodeParameter('createMissingTables', 0, false) as boolean,
-		createFollowUpTasks: ctx.getNodeParameter('createFollowUpTasks', 0, false) as boolean,
-		batchSize: whole(options.batchSize, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE, 'Batch Size'),
-		maxEventsPerRun: whole(
-			options.maxEventsPerRun,
-			DEFAULT_MAX_EVENTS,
-			Number.MAX_SAFE_INTEGER,
-			'Max Events per Run',
-		),
-		pageSize: whole(options.pageSize, DEFAULT_PAGE_SIZE, 1000, 'Page Size'),
-		maxFailedKept: whole(
-			options.maxFailedKept,
-			DEFAULT_MAX_FAILED_KEPT,
-			100_000,
-			'Failed Events Kept',
-		),
+		createMissingTables: parameter('createMissingTables', false) as boolean,
+		createFollowUpTasks: parameter('createFollowUpTasks', false) as boolean,
+		batchSize: wholeNumberSetting('Options › Batch Size', options.batchSize, {
+			fallback: DEFAULT_BATCH_SIZE,
+			max: MAX_BATCH_SIZE,
+		}),
+		maxEventsPerRun: wholeNumberSetting('Options › Max Events per Run', options.maxEventsPerRun, {
+			fallback: DEFAULT_MAX_EVENTS,
+		}),
+		pageSize: wholeNumberSetting('Options › Page Size', options.pageSize, {
+			fallback: DEFAULT_PAGE_SIZE,
+			max: MAX_PAGE_SIZE,
+		}),
+		maxFailedKept: wholeNumberSetting('Options › Failed Events Kept', options.maxFailedKept, {
+			fallback: DEFAULT_MAX_FAILED_KEPT,
+			max: MAX_FAILED_KEPT,
+		}),
 		campaign,
 		fields: pick(
 			collection('eventFields'),
