@@ -51,8 +51,8 @@ export default tseslint.config(
 		},
 	},
 	{
-		// The layers under the nodes know nothing of n8n: only the nodes and the transport seam
-		// (lib/http) do.
+		// The layers under the nodes know nothing of n8n (only the nodes and the transport seam,
+		// lib/http, do) and nothing of the nodes.
 		files: [
 			'lib/flows/**/*.ts',
 			'lib/sync/**/*.ts',
@@ -69,6 +69,10 @@ export default tseslint.config(
 							group: ['n8n-workflow', 'n8n-core'],
 							message:
 								'lib/ below the transport knows no n8n types: keep them in nodes/ or lib/http.',
+						},
+						{
+							group: ['**/nodes/**'],
+							message: 'The layers go one way: nodes use lib/, lib/ never uses nodes/.',
 						},
 					],
 				},

@@ -8,7 +8,7 @@ import type { SyncRecord } from '../lib/sync/envelope';
 import { compileFilter } from '../lib/sync/filter';
 import { compileMapping } from '../lib/sync/mapping';
 import { compileReplacements } from '../lib/sync/replacement';
-import { syncCampaignFields, syncColumns } from '../nodes/shared/metadata';
+import { syncCampaignFields, syncColumns } from '../lib/flows/metadata';
 import type { CampaignSandbox } from '../sandbox/campaign';
 import type { DataverseSandbox } from '../sandbox/dataverse';
 import { SANDBOX_DEFAULTS } from '../sandbox/defaults';

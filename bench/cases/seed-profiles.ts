@@ -7,7 +7,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import type { SyncRecord } from '../../lib/sync/envelope';
-import { RUN_KEY } from '../../nodes/shared/run';
+import { RUN_KEY } from '../../lib/flows/run-report';
 import { CampaignSandboxAdmin } from '../../sandbox/campaign/admin';
 import { templateLibChain, templateNode } from '../lib-chain';
 import { engine, type SandboxUrls } from '../support';

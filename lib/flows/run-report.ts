@@ -31,3 +31,7 @@ export interface RunReport {
 	keyComparison?: { checked: number; missing: number; finished: boolean };
 	notice?: string;
 }
+
+export function isRunItem(json: unknown): json is { [RUN_KEY]: RunReport } {
+	return json !== null && typeof json === 'object' && RUN_KEY in json;
+}

@@ -13,7 +13,7 @@ import { sampleRecords, triggerRead } from '../../lib/flows/trigger/trigger-read
 import { loadState, saveState } from '../../lib/state/store';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
-import { RUN_KEY } from '../shared/run';
+import { RUN_KEY } from '../../lib/flows/run-report';
 
 /** The nodes after this trigger (n8n versions without `getChildNodes` give none). */
 function chainOf(ctx: IPollFunctions): ChainNode[] {

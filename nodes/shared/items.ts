@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
 import { isSyncRecord, SYNC_KEY, type SyncRecord } from '../../lib/sync/envelope';
-import { isRunItem, RUN_KEY, type RunReport } from './run';
+import { isRunItem, RUN_KEY, type RunReport } from '../../lib/flows/run-report';
 
 export interface InputRecord {
 	record: SyncRecord;

@@ -1,4 +1,4 @@
-import { RUN_KEY, type RunReport } from '../../nodes/shared/run';
+import { RUN_KEY, type RunReport } from '../../lib/flows/run-report';
 import { useNodeFixture } from './fixture';
 import { results, runUntilQuiet, syncWorkflow } from './sync-chain';
 

@@ -1,7 +1,7 @@
 import type { IDataObject } from 'n8n-workflow';
 
 import type { SyncRecord } from '../../lib/sync/envelope';
-import { RUN_KEY, type RunReport } from '../../nodes/shared/run';
+import { RUN_KEY, type RunReport } from '../../lib/flows/run-report';
 import type { TestWorkflow } from '../support/harness';
 import { node, useNodeFixture } from './fixture';
 

@@ -1,6 +1,6 @@
 import type { IDataObject, INodeParameters } from 'n8n-workflow';
 
-import { RUN_KEY, type RunReport } from '../../nodes/shared/run';
+import { RUN_KEY, type RunReport } from '../../lib/flows/run-report';
 import { useNodeFixture } from './fixture';
 import { CONTACT_FIELDS, results, runUntilQuiet, syncWorkflow, type FieldRow } from './sync-chain';
 

@@ -19,7 +19,7 @@ import {
 	type OptOutDirection,
 	type OptOutMapping,
 } from '../../sync/optout';
-import { checkedAgainstFreshMetadata } from '../../../nodes/shared/metadata';
+import { checkedAgainstFreshMetadata } from '../metadata';
 import { failureMessage } from '../failure';
 import {
 	CONTACT_TABLE,
