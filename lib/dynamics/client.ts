@@ -246,7 +246,42 @@ interface ChangeResponse {
 }
 
 const FORMATTED = 'OData.Community.Display.V1.FormattedValue';
-export const LOOKUP_LOGICAL_NAME = 'Microsoft.Dynamics.CRM.lookuplogicalname';
+const LOOKUP_LOGICAL_NAME = 'Microsoft.Dynamics.CRM.lookuplogicalname';
+const FORMATTED_SUFFIX = `@${FORMATTED}`;
+const LOOKUP_SUFFIX = `@${LOOKUP_LOGICAL_NAME}`;
+
+/** A row read with annotations, in parts (webapi/query/select-columns.md, lookup properties). */
+export interface RowParts {
+	/** The columns' values, annotations left out. */
+	values: Record<string, unknown>;
+	/** Display values by column (`<column>@OData.Community.Display.V1.FormattedValue`). */
+	labels?: Record<string, string>;
+	/** The table each lookup points to, by column (`_<column>_value@…lookuplogicalname`). */
+	lookupTables?: Record<string, string>;
+}
+
+/** Splits a row's values from its annotations, in one pass: it runs for every row read. */
+export function splitAnnotations(row: DataverseRow): RowParts {
+	const parts: RowParts = { values: {} };
+	for (const key in row) {
+		const value = row[key];
+		if (!key.includes('@')) {
+			parts.values[key] = value;
+		} else if (key.endsWith(FORMATTED_SUFFIX)) {
+			(parts.labels ??= {})[key.slice(0, -FORMATTED_SUFFIX.length)] = String(value);
+		} else if (key.endsWith(LOOKUP_SUFFIX)) {
+			const property = key.slice(0, -LOOKUP_SUFFIX.length);
+			(parts.lookupTables ??= {})[property.replace(/^_(.+)_value$/, '$1')] = String(value);
+		}
+	}
+	return parts;
+}
+
+/** The table a lookup property (`_ownerid_value`) of a row points to, if the row says. */
+export function lookupTableOf(row: DataverseRow, property: string): string | undefined {
+	const table = row[`${property}${LOOKUP_SUFFIX}`];
+	return typeof table === 'string' ? table : undefined;
+}
 /** Dataverse's page size limit. */
 export const MAX_PAGE_SIZE = 5000;
 /** `@odata.count` stops at this number (webapi/query/count-rows.md). */

@@ -22,7 +22,7 @@ import {
 import { findByKey, resolveKeyAccess, type KeyAccess } from '../../campaign/keys';
 import {
 	idFromEntityUrl,
-	LOOKUP_LOGICAL_NAME,
+	lookupTableOf,
 	type BatchWrite,
 	type DataverseClient,
 } from '../../dynamics/client';
@@ -147,12 +147,10 @@ async function lookUpContacts(
 		});
 		for (const row of rows) {
 			const owner = row._ownerid_value;
-			const table = row[`_ownerid_value@${LOOKUP_LOGICAL_NAME}`];
+			const table = lookupTableOf(row, '_ownerid_value');
 			found.set(
 				String(row.contactid).toLowerCase(),
-				typeof owner === 'string'
-					? { id: owner, ...(typeof table === 'string' ? { table } : {}) }
-					: undefined,
+				typeof owner === 'string' ? { id: owner, ...(table ? { table } : {}) } : undefined,
 			);
 		}
 	}

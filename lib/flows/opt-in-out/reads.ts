@@ -3,7 +3,7 @@ import { latestVersion } from '../../dynamics/backlog';
 import type { DataverseClient, DataverseRow, ModifiedOnCursor } from '../../dynamics/client';
 import { DeltaTokenExpiredError } from '../../dynamics/errors';
 import { inList } from '../../dynamics/odata';
-import { parseInstant } from '../../sync/values';
+import { isGuid, parseInstant } from '../../sync/values';
 import type { CampaignCatchUp, FullPass, OptInOutState } from './state';
 
 export const CONTACT_TABLE = 'contact';
@@ -12,7 +12,6 @@ export const PROFILE_RESOURCE = 'profileAndServicesExt/profile';
 /** The profile field holding the contact id by default (the contact → profile mapping's key). */
 export const DEFAULT_PROFILE_KEY = 'externalId';
 
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Contact ids asked about per request (each `contactid eq …` is about 60 characters of URL). */
 export const IDS_PER_QUERY = 50;
 
@@ -45,9 +44,7 @@ export interface ProfilePage {
 /** A profile's key as a contact id (lower case), or undefined when it holds none. */
 function profileKeyOf(profile: CampaignRecord, key: string): string | undefined {
 	const value = profile[key];
-	return typeof value === 'string' && GUID.test(value.trim())
-		? value.trim().toLowerCase()
-		: undefined;
+	return typeof value === 'string' && isGuid(value.trim()) ? value.trim().toLowerCase() : undefined;
 }
 
 function emptyPage(): ProfilePage {

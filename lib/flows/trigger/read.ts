@@ -3,7 +3,12 @@
  * as record envelopes, deletes, and what a read cut short leaves (the Backlog metric).
  */
 import { latestVersion, remainingChanges } from '../../dynamics/backlog';
-import type { DataverseClient, DataverseRow, TableInfo } from '../../dynamics/client';
+import {
+	splitAnnotations,
+	type DataverseClient,
+	type DataverseRow,
+	type TableInfo,
+} from '../../dynamics/client';
 import type { SyncLoad, SyncRecord } from '../../sync/envelope';
 import {
 	columnsAdded,
@@ -13,9 +18,6 @@ import {
 	type ReadColumns,
 	type TriggerState,
 } from '../../sync/trigger-state';
-
-const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
-const LOOKUP_TABLE = '@Microsoft.Dynamics.CRM.lookuplogicalname';
 
 /** The table's record count (RetrieveTotalRecordCount), for the Replay Data guards and the Backlog. */
 export async function tableCount(
@@ -108,21 +110,7 @@ export function toRecord(
 	load: SyncLoad,
 	addedColumns?: string[],
 ): SyncRecord | undefined {
-	const record: Record<string, unknown> = {};
-	let labels: Record<string, string> | undefined;
-	let lookupTables: Record<string, string> | undefined;
-	// One pass, built in place: this runs for every row of every page.
-	for (const key in row) {
-		const value = row[key];
-		if (!key.includes('@')) {
-			record[key] = value;
-		} else if (key.endsWith(FORMATTED)) {
-			(labels ??= {})[key.slice(0, -FORMATTED.length)] = String(value);
-		} else if (key.endsWith(LOOKUP_TABLE)) {
-			(lookupTables ??= {})[key.slice(0, -LOOKUP_TABLE.length).replace(/^_(.+)_value$/, '$1')] =
-				String(value);
-		}
-	}
+	const { values: record, labels, lookupTables } = splitAnnotations(row);
 	const id = record[table.primaryIdAttribute];
 	if (typeof id !== 'string') return undefined;
 	const version = record.versionnumber ?? row['@odata.etag'];
