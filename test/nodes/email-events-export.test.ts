@@ -6,7 +6,7 @@ import type { IDataObject, INode, INodeParameters } from 'n8n-workflow';
 import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExport.node';
 import { SUMMARY_KEY, type ExportSummary } from '../../nodes/EmailEventsExport/export';
 import { EXPORT_STATE_KEY, type ExportState } from '../../nodes/EmailEventsExport/state';
-import type { WorkflowJson } from '../support/harness';
+import type { WorkflowJson } from '../../sandbox/harness/engine';
 import { chain, node, useNodeFixture } from './fixture';
 
 const TABLES = {

@@ -6,7 +6,7 @@ import type { IDataObject, INode } from 'n8n-workflow';
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import { readState, rememberedPairs } from '../../nodes/OptInOutSync/state';
 import type { OptInOutRecordItem, OptInOutSummary } from '../../nodes/OptInOutSync/sync';
-import type { TestWorkflow, WorkflowJson } from '../support/harness';
+import type { TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import { chain, node, useNodeFixture } from './fixture';
 
 const SYNC = 'Opt-In/Out Sync';
