@@ -225,10 +225,6 @@ export async function generateContacts(
 	}
 }
 
-export function mb(bytes: number): number {
-	return Math.round(bytes / 1024 / 102.4) / 10;
-}
-
 /**
  * Runs another case of bench/case.ts in a child process and returns its result: set-up work whose
  * memory must not count towards the peak of the process being measured.

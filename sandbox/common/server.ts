@@ -120,7 +120,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 export interface SandboxServerOptions {
-	name: string;
 	host?: string;
 	/** 0 picks a free port. */
 	port?: number;

@@ -3,7 +3,6 @@
  * Dataverse Web API (`/api/data/v9.2/`), with service protection limits and an admin API.
  */
 import fs from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { SandboxHttpError, SandboxServer, type Reply, type RequestContext } from '../common/server';
 import { SANDBOX_DEFAULTS } from '../defaults';
 import type { ServiceProtectionLimits } from './admin';
@@ -241,7 +240,6 @@ export async function startDataverseSandbox(
 	let url = '';
 
 	const server = new SandboxServer({
-		name: 'dataverse',
 		host: options.host ?? SANDBOX_DEFAULTS.host,
 		port: options.port ?? 0,
 		formatError,
@@ -350,9 +348,4 @@ export async function startDataverseSandbox(
 			await server.close();
 		},
 	};
-}
-
-/** A fresh GUID, for tests that build their own records. */
-export function newId(): string {
-	return randomUUID();
 }
