@@ -19,6 +19,25 @@ export default tseslint.config(
 		},
 	},
 	{
+		// Tests depend on the rest, never the other way round: what tests share with the sandbox,
+		// the benchmarks and tools lives in sandbox/harness/.
+		files: ['**/*.ts'],
+		ignores: ['test/**'],
+		rules: {
+			'no-restricted-imports': [
+				'error',
+				{
+					patterns: [
+						{
+							regex: '^(\\.\\./)+test(/|$)',
+							message: 'Only tests import from test/; move what is shared to sandbox/harness/.',
+						},
+					],
+				},
+			],
+		},
+	},
+	{
 		files: ['nodes/**/*.ts', 'credentials/**/*.ts', 'lib/**/*.ts'],
 		extends: [communityRecommended],
 		plugins: { 'n8n-nodes-base': n8nNodesBase },
@@ -73,6 +92,11 @@ export default tseslint.config(
 						{
 							group: ['**/nodes/**'],
 							message: 'The layers go one way: nodes use lib/, lib/ never uses nodes/.',
+						},
+						// A later block's rule replaces an earlier one's: the test/ rule, again.
+						{
+							regex: '^(\\.\\./)+test(/|$)',
+							message: 'Only tests import from test/; move what is shared to sandbox/harness/.',
 						},
 					],
 				},

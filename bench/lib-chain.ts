@@ -12,7 +12,7 @@ import { syncCampaignFields, syncColumns } from '../lib/flows/metadata';
 import type { CampaignSandbox } from '../sandbox/campaign';
 import type { DataverseSandbox } from '../sandbox/dataverse';
 import { SANDBOX_DEFAULTS } from '../sandbox/defaults';
-import { campaignClientFor, dataverseClientFor } from '../test/clients/transports';
+import { campaignClientFor, dataverseClientFor } from '../sandbox/harness/clients';
 import { loadTemplate, type SandboxUrls } from './support';
 
 /** The B1 filter: contacts whose status is Active. */

@@ -646,17 +646,13 @@ function limitsSection(results: BenchResults): string[] {
 }
 
 /**
- * Queue mode: one worker vs two on the same load, measured by `sandbox/queue/bench-workers.ts`
+ * Queue mode: one worker vs two on the same load, measured by `bench/queue-workers.ts`
  * (it needs PostgreSQL, Redis and the real n8n, so it runs on its own and writes its own JSON).
  */
 function queueSection(): string[] {
 	const file = path.join(__dirname, 'queue-workers.json');
 	if (!fs.existsSync(file))
-		return [
-			'## Queue mode',
-			'',
-			'Not measured: run `npx ts-node --transpile-only sandbox/queue/bench-workers.ts`.',
-		];
+		return ['## Queue mode', '', 'Not measured: run `npm run bench:queue`.'];
 	const q = JSON.parse(fs.readFileSync(file, 'utf8')) as R;
 	const one = q.oneWorker as R;
 	const two = q.twoWorkers as R;

@@ -13,14 +13,14 @@ import type { INodeType, IVersionedNodeType } from 'n8n-workflow';
 import { CampaignSandboxAdmin } from '../sandbox/campaign/admin';
 import { isRuntimeInstalled, runtimePaths } from '../sandbox/n8n/install-runtime';
 import { DataverseSandboxAdmin } from '../sandbox/dataverse/admin';
-import { sandboxCredentials } from '../test/nodes/fixture';
-import { nodeTypes as packageNodeTypes } from '../test/nodes/node-types';
+import { sandboxCredentials } from '../sandbox/harness/credentials';
+import { nodeTypes as packageNodeTypes } from '../sandbox/harness/node-types';
 import {
 	TestCredentialsHelper,
 	TestNodeTypes,
 	TestWorkflow,
 	type WorkflowJson,
-} from '../test/support/harness';
+} from '../sandbox/harness/engine';
 
 export const ROOT = path.resolve(__dirname, '..');
 /** n8n's own nodes, from the runtime `npm run n8n:install` (and `npm start`) installs. */
@@ -223,10 +223,6 @@ export async function generateContacts(
 	for (let done = 0, i = 0; done < count; done += chunk, i++) {
 		await admin.generate('contact', Math.min(chunk, count - done), seed * 1000 + i);
 	}
-}
-
-export function mb(bytes: number): number {
-	return Math.round(bytes / 1024 / 102.4) / 10;
 }
 
 /**

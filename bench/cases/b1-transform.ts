@@ -8,7 +8,7 @@ import type { IDataObject, INode, INodeExecutionData } from 'n8n-workflow';
 import type { SyncRecord } from '../../lib/sync/envelope';
 import { RUN_KEY } from '../../lib/flows/run-report';
 import { ACTIVE_ONLY, templateLibChain, templateNode } from '../lib-chain';
-import type { TestWorkflow, WorkflowJson } from '../../test/support/harness';
+import type { TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import {
 	engine,
 	generateContacts,

@@ -10,7 +10,7 @@ import { mapWithConcurrency } from '../../lib/http/limiter';
 import { profiled, type ProfileSummary } from '../profile';
 
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
-import type { TestWorkflow, WorkflowJson } from '../../test/support/harness';
+import type { TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import {
 	BUILT_IN_VERSIONS,
 	chainOf,

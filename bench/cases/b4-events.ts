@@ -13,7 +13,7 @@ import { toActivity, validateEvent, type EmailEventType } from '../../lib/sync/e
 import type { CampaignSandbox } from '../../sandbox/campaign';
 import type { DataverseSandbox } from '../../sandbox/dataverse';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
-import { campaignClientFor, dataverseClientFor } from '../../test/clients/transports';
+import { campaignClientFor, dataverseClientFor } from '../../sandbox/harness/clients';
 import {
 	engine,
 	generateContacts,

@@ -3,8 +3,6 @@ import {
 	SandboxHttpError,
 	parseJsonBody,
 	type FaultSettings,
-	type Reply,
-	type RequestContext,
 	type SandboxServer,
 } from '../common/server';
 import { DEFAULT_BIG_TABLE_THRESHOLD, type CampaignServiceState } from './api';
@@ -20,11 +18,6 @@ import type { AdminRecord, CampaignOptions } from './types';
 
 function adminRecord(record: StoredRecord): AdminRecord {
 	return { PKey: record.pkey, ...record.values };
-}
-
-function isLoopback(ctx: RequestContext): boolean {
-	const address = ctx.req.socket.remoteAddress ?? '';
-	return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
 function tableOf(state: CampaignServiceState, name: string): Table {
@@ -47,27 +40,10 @@ function recordOf(table: Table, pkey: string): StoredRecord {
 
 export function registerCampaignAdmin(server: SandboxServer, state: CampaignServiceState): void {
 	let deliveries = 0;
-	const admin = (
-		method: string,
-		path: string,
-		name: string,
-		handler: (ctx: RequestContext) => Reply,
-	) => {
-		server.admin(method, new RegExp(`^/_sandbox/${path}/?$`), name, (ctx) => {
-			if (!isLoopback(ctx)) {
-				throw new SandboxHttpError(
-					403,
-					'Forbidden',
-					'The admin API answers loopback clients only.',
-				);
-			}
-			return handler(ctx);
-		});
-	};
-	const ok = (body?: unknown): Reply => ({ status: 200, body: body ?? { ok: true } });
+	const admin = server.admin.bind(server);
 	const store = state.store;
 
-	admin('POST', 'reset', 'reset', (ctx) => {
+	admin('POST', 'reset', (ctx) => {
 		const body = parseJsonBody(ctx);
 		store.reset(typeof body.seed === 'number' ? body.seed : undefined);
 		// Issued tokens stay valid: a reset changes data, not who is signed in.
@@ -80,22 +56,19 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 		if (typeof body.profiles === 'number' && body.profiles > 0) {
 			generateProfiles(store, { count: body.profiles, seed: (body.seed as number) ?? 1 });
 		}
-		return ok();
 	});
 
-	admin('GET', 'resources', 'resources', () =>
-		ok({ resources: [...store.tables.values()].map((t) => t.def) }),
-	);
-	admin('POST', 'resources', 'define', (ctx) => {
+	admin('GET', 'resources', () => ({ resources: [...store.tables.values()].map((t) => t.def) }));
+	admin('POST', 'resources', (ctx) => {
 		const def = parseJsonBody(ctx) as unknown as ResourceDefinition;
 		const known = new Set(store.tables.keys());
 		const problems = validateDefinition(def, known);
 		if (problems.length) throw badRequest(problems.join(' '));
 		store.define(def);
-		return ok({ resource: def.name });
+		return { resource: def.name };
 	});
 
-	admin('POST', 'profiles/generate', 'generate', (ctx) => {
+	admin('POST', 'profiles/generate', (ctx) => {
 		const body = parseJsonBody(ctx);
 		const count = Number(body.count);
 		if (!Number.isInteger(count) || count < 1 || count > 1_000_000) {
@@ -107,15 +80,15 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 			seed: typeof body.seed === 'number' ? body.seed : undefined,
 			externalIds,
 		});
-		return ok({ created: created.length, pkeys: created.slice(0, 1000).map((r) => r.pkey) });
+		return { created: created.length, pkeys: created.slice(0, 1000).map((r) => r.pkey) };
 	});
 
-	admin('GET', 'records/(?<res>[^/]+)', 'dump', (ctx) => {
+	admin('GET', 'records/(?<res>[^/]+)', (ctx) => {
 		const table = tableOf(state, ctx.params.res);
 		const records = [...table.records.values()].sort((a, b) => a.seq - b.seq).map(adminRecord);
-		return ok({ resource: table.def.name, count: records.length, records });
+		return { resource: table.def.name, count: records.length, records };
 	});
-	admin('POST', 'records/(?<res>[^/]+)', 'insert', (ctx) => {
+	admin('POST', 'records/(?<res>[^/]+)', (ctx) => {
 		const table = tableOf(state, ctx.params.res);
 		const body = parseJsonBody(ctx);
 		if (!Array.isArray(body.records)) throw badRequest("'records' must be an array.");
@@ -126,13 +99,13 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 		const created = values.map((v) =>
 			store.create(table, v, { bypassUnique: body.bypassUnique === true }),
 		);
-		return ok({ records: created.map(adminRecord) });
+		return { records: created.map(adminRecord) };
 	});
-	admin('GET', 'records/(?<res>[^/]+)/(?<pkey>[^/]+)', 'read', (ctx) => {
+	admin('GET', 'records/(?<res>[^/]+)/(?<pkey>[^/]+)', (ctx) => {
 		const table = tableOf(state, ctx.params.res);
-		return ok(adminRecord(recordOf(table, ctx.params.pkey)));
+		return adminRecord(recordOf(table, ctx.params.pkey));
 	});
-	admin('PATCH', 'records/(?<res>[^/]+)/(?<pkey>[^/]+)', 'edit', (ctx) => {
+	admin('PATCH', 'records/(?<res>[^/]+)/(?<pkey>[^/]+)', (ctx) => {
 		const table = tableOf(state, ctx.params.res);
 		const record = recordOf(table, ctx.params.pkey);
 		const values = store.coerce(
@@ -142,38 +115,37 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 			{ admin: true },
 		);
 		store.update(table, record, values);
-		return ok(adminRecord(record));
+		return adminRecord(record);
 	});
-	admin('DELETE', 'records/(?<res>[^/]+)/(?<pkey>[^/]+)', 'delete', (ctx) => {
+	admin('DELETE', 'records/(?<res>[^/]+)/(?<pkey>[^/]+)', (ctx) => {
 		const table = tableOf(state, ctx.params.res);
 		store.delete(table, recordOf(table, ctx.params.pkey));
-		return ok();
 	});
 
-	admin('POST', 'deliveries', 'delivery', (ctx) => {
+	admin('POST', 'deliveries', (ctx) => {
 		const body = parseJsonBody(ctx) as SimulateDeliveryOptions;
 		try {
-			return ok(simulateDelivery(store, body, ++deliveries));
+			return simulateDelivery(store, body, ++deliveries);
 		} catch (error) {
 			throw badRequest((error as Error).message);
 		}
 	});
 
-	admin('POST', 'workflows/emailEvents/run', 'runWorkflow', (ctx) => {
+	admin('POST', 'workflows/emailEvents/run', (ctx) => {
 		const body = parseJsonBody(ctx);
 		const batchSize = body.batchSize === undefined ? undefined : Number(body.batchSize);
 		if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) {
 			throw badRequest("'batchSize' must be an integer >= 1.");
 		}
-		return ok(runEmailEventsWorkflow(store, { batchSize }));
+		return runEmailEventsWorkflow(store, { batchSize });
 	});
 
 	const options = (): CampaignOptions => ({
 		bigTableThreshold: state.bigTableThreshold,
 		flavor: state.flavor,
 	});
-	admin('GET', 'options', 'options', () => ok(options()));
-	admin('POST', 'options', 'setOptions', (ctx) => {
+	admin('GET', 'options', options);
+	admin('PUT', 'options', (ctx) => {
 		const body = parseJsonBody(ctx) as Partial<CampaignOptions>;
 		if (body.bigTableThreshold !== undefined) {
 			const n = Number(body.bigTableThreshold);
@@ -188,28 +160,22 @@ export function registerCampaignAdmin(server: SandboxServer, state: CampaignServ
 			}
 			state.flavor = body.flavor;
 		}
-		return ok(options());
+		return options();
 	});
 
-	admin('POST', 'latency', 'latency', (ctx) => {
+	admin('GET', 'latency', () => ({ ms: server.getLatency() }));
+	admin('PUT', 'latency', (ctx) => {
 		const ms = Number(parseJsonBody(ctx).ms);
 		if (!Number.isFinite(ms) || ms < 0) throw badRequest("'ms' must be a number >= 0.");
 		server.setLatency(ms);
-		return ok();
 	});
-	admin('GET', 'faults', 'faults', () => ok(server.getFaults()));
-	admin('POST', 'faults', 'setFaults', (ctx) => {
-		server.setFaults(parseJsonBody(ctx) as FaultSettings);
-		return ok();
-	});
-	admin('GET', 'counters', 'counters', () => ok({ counters: server.getCounters() }));
-	admin('DELETE', 'counters', 'resetCounters', () => {
-		server.resetCounters();
-		return ok();
-	});
-	admin('POST', 'tokens/expire', 'expireTokens', () => {
+	admin('GET', 'faults', () => server.getFaults());
+	admin('PUT', 'faults', (ctx) => server.setFaults(parseJsonBody(ctx) as FaultSettings));
+	admin('GET', 'counters', () => ({ counters: server.getCounters() }));
+	admin('DELETE', 'counters', () => server.resetCounters());
+	admin('POST', 'tokens/expire', () => {
 		const expired = state.tokens.size;
 		state.tokens.clear();
-		return ok({ expired });
+		return { expired };
 	});
 }

@@ -10,6 +10,7 @@ import type {
 	GenerateProfilesResponse,
 	InsertRecordsRequest,
 	InsertRecordsResponse,
+	LatencyRequest,
 	ResetRequest,
 	ResourceDefinition,
 	SimulateDeliveryRequest,
@@ -101,15 +102,20 @@ export class CampaignSandboxAdmin {
 
 	/** Sets the big-table threshold or the flavor (`v8`); a reset restores the defaults. */
 	setOptions(options: Partial<CampaignOptions>): Promise<CampaignOptions> {
-		return this.call('POST', 'options', options);
+		return this.call('PUT', 'options', options);
 	}
 
+	/** Delays every API request (token endpoint included) by `ms`; a reset restores 0. */
 	setLatency(ms: number): Promise<void> {
-		return this.call('POST', 'latency', { ms });
+		return this.call('PUT', 'latency', { ms } satisfies LatencyRequest);
+	}
+
+	async getLatency(): Promise<number> {
+		return (await this.call<LatencyRequest>('GET', 'latency')).ms;
 	}
 
 	setFaults(settings: FaultSettings): Promise<void> {
-		return this.call('POST', 'faults', settings);
+		return this.call('PUT', 'faults', settings);
 	}
 
 	getFaults(): Promise<FaultSettings> {

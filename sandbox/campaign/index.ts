@@ -65,7 +65,6 @@ export async function startCampaignSandbox(
 		flavor: options.flavor ?? 'standard',
 	};
 	const server = new SandboxServer({
-		name: 'campaign',
 		host: options.host ?? SANDBOX_DEFAULTS.host,
 		port: options.port ?? 0,
 		formatError: campaignErrorFormatter(state),

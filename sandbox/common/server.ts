@@ -1,7 +1,8 @@
 /**
  * The HTTP plumbing both sandboxes share: a small router, latency, fault injection (by rate or by
  * script), and request counters per route. Each service brings its own routes and its own error
- * shape; admin routes (`/_sandbox/...`) are never delayed, faulted or counted.
+ * shape; admin routes (`/_sandbox/...`) answer loopback clients only and are never delayed, faulted
+ * or counted.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,6 +75,15 @@ export interface RequestContext {
 
 export type Handler = (ctx: RequestContext) => Reply | Promise<Reply>;
 
+/** An admin route's work: what it returns is the JSON answer (200); nothing answers 204. */
+export type AdminHandler = (ctx: RequestContext) => unknown;
+
+/** True for a client on this machine: 127.0.0.0/8, ::1, or IPv4 loopback mapped into IPv6. */
+export function isLoopback(address: string | undefined): boolean {
+	const a = address ?? '';
+	return a === '::1' || a.startsWith('127.') || a.startsWith('::ffff:127.');
+}
+
 interface Route {
 	method: string;
 	pattern: RegExp;
@@ -110,13 +120,17 @@ export function seededRandom(seed: number): () => number {
 }
 
 export interface SandboxServerOptions {
-	name: string;
 	host?: string;
 	/** 0 picks a free port. */
 	port?: number;
 	formatError: ErrorFormatter;
 	/** What an expired or revoked token gets on this service (used by the `tokenExpiry` fault). */
 	tokenExpiredReply: () => Reply;
+	/**
+	 * The answer to an error thrown by an admin route (a refused client included); by default a
+	 * `SandboxHttpError` gets `formatError` and any other error answers 500.
+	 */
+	formatAdminError?: (error: unknown) => Reply;
 	/** Largest accepted request body, in bytes. */
 	maxBodyBytes?: number;
 }
@@ -142,14 +156,39 @@ export class SandboxServer {
 		return this;
 	}
 
-	/** An admin route under `/_sandbox/`: never delayed, faulted or counted. */
-	admin(method: string, pattern: RegExp, name: string, handler: Handler): this {
-		this.routes.push({ method, pattern, name, handler, admin: true });
+	/**
+	 * An admin route, `/_sandbox/<path>` (`path` is a regular expression, named groups become
+	 * params): loopback clients only; never delayed, faulted or counted.
+	 */
+	admin(method: string, path: string, handler: AdminHandler): this {
+		const run: Handler = async (ctx) => {
+			try {
+				if (!isLoopback(ctx.req.socket.remoteAddress)) {
+					throw new SandboxHttpError(
+						403,
+						'Forbidden',
+						'The sandbox admin API answers loopback clients only.',
+					);
+				}
+				const body = await handler(ctx);
+				return body === undefined ? { status: 204 } : { status: 200, body };
+			} catch (error) {
+				if (this.options.formatAdminError) return this.options.formatAdminError(error);
+				throw error;
+			}
+		};
+		const pattern = new RegExp(`^/_sandbox/${path}/?$`);
+		this.routes.push({ method, pattern, name: `admin ${path}`, handler: run, admin: true });
 		return this;
 	}
 
 	setLatency(ms: number): void {
 		this.latencyMs = Math.max(0, ms);
+	}
+
+	/** The delay every service request gets before it is served, in ms. */
+	getLatency(): number {
+		return this.latencyMs;
 	}
 
 	setFaults(settings: FaultSettings): void {

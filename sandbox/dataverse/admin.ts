@@ -214,8 +214,13 @@ export class DataverseSandboxAdmin {
 		return this.call('POST', 'tokens/expire');
 	}
 
+	/** Delays every API request (token endpoint included) by `ms`; a reset restores 0. */
 	setLatency(ms: number): Promise<void> {
 		return this.call('PUT', 'latency', { ms } satisfies LatencyRequest);
+	}
+
+	async getLatency(): Promise<number> {
+		return (await this.call<LatencyRequest>('GET', 'latency')).ms;
 	}
 
 	setFaults(faults: FaultSettings): Promise<void> {

@@ -4,12 +4,12 @@
  * `<userFolder>/.n8n/nodes`, so node types are `n8n-nodes-dynamics-campaign.<node>` as in the
  * templates. Then it bootstraps the owner and an API key so callers can drive n8n through its API.
  */
-import { ChildProcess, spawn } from 'child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
+import { spawnProcessGroup, type ProcessGroup } from '../common/process-group';
 import { N8nApi, N8nRestClient, n8nRest } from './api';
 import {
 	N8N_VERSION,
@@ -145,52 +145,27 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 
 	log(`[n8n] starting on ${baseUrl} (user folder ${userFolder})`);
 	const started = Date.now();
-	const child = spawn(paths.nodeBin, [paths.n8nBin, 'start'], {
+	// Own process group, so stopping it reaches the task runner and anything else n8n spawns.
+	const group = spawnProcessGroup(paths.nodeBin, [paths.n8nBin, 'start'], {
 		cwd: userFolder,
 		env,
-		// Own process group, so stop() reaches the task runner and anything else n8n spawns.
-		detached: true,
-		stdio: ['ignore', 'pipe', 'pipe'],
+		name: 'n8n',
+		log,
+		maxLogLines: MAX_LOG_LINES,
 	});
-	const logs: string[] = [];
-	const onOutput = (chunk: Buffer) => {
-		for (const line of chunk.toString().split('\n')) {
-			if (!line.trim()) continue;
-			logs.push(line);
-			log(`  n8n| ${line}`);
-		}
-		if (logs.length > MAX_LOG_LINES) logs.splice(0, logs.length - MAX_LOG_LINES);
-	};
-	child.stdout?.on('data', onOutput);
-	child.stderr?.on('data', onOutput);
-	const exited = new Promise<number | null>((resolve) =>
-		child.once('exit', (code) => resolve(code)),
-	);
-	const killOnExit = () => killGroup(child, 'SIGKILL');
-	process.once('exit', killOnExit);
+	const logs = group.logs;
 
 	let stopped = false;
 	const stop = async () => {
 		if (stopped) return;
 		stopped = true;
-		process.removeListener('exit', killOnExit);
-		if (child.exitCode === null && child.signalCode === null) {
-			killGroup(child, 'SIGTERM');
-			const timedOut = await Promise.race([
-				exited.then(() => false),
-				new Promise<boolean>((resolve) => setTimeout(() => resolve(true), 15_000).unref()),
-			]);
-			if (timedOut) killGroup(child, 'SIGKILL');
-			await exited;
-		}
-		// Runner processes may outlive the main one for a moment; make sure the group is gone.
-		killGroup(child, 'SIGKILL');
+		await group.stop('SIGTERM', 15_000);
 		if (ownFolder) rmSync(userFolder, { recursive: true, force: true });
 		log('[n8n] stopped');
 	};
 
 	try {
-		await waitForReadiness(baseUrl, child, logs, options.startTimeoutMs ?? 180_000);
+		await waitForReadiness(baseUrl, group, options.startTimeoutMs ?? 180_000);
 		log(`[n8n] ready for API calls after ${Math.round((Date.now() - started) / 1000)}s`);
 
 		const owner = { email: DEFAULT_OWNER.email, password: DEFAULT_OWNER.password };
@@ -209,7 +184,7 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 			version,
 			baseUrl,
 			port,
-			pid: child.pid ?? -1,
+			pid: group.pid,
 			userFolder,
 			apiKey,
 			cookie,
@@ -240,13 +215,13 @@ async function ownerCookie(baseUrl: string): Promise<string> {
 
 async function waitForReadiness(
 	baseUrl: string,
-	child: ChildProcess,
-	logs: string[],
+	n8n: ProcessGroup,
 	timeoutMs: number,
 ): Promise<void> {
+	const { child, logs } = n8n;
 	const deadline = Date.now() + timeoutMs;
 	while (Date.now() < deadline) {
-		if (child.exitCode !== null || child.signalCode !== null) {
+		if (n8n.exited()) {
 			throw new Error(
 				`n8n exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${tail(logs)}`,
 			);
@@ -350,15 +325,6 @@ export async function installCommunityPackage(
 	);
 	if (!name) throw new Error(`npm installed ${tarball} but ${manifestFile} does not list it`);
 	return name;
-}
-
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-	if (child.pid === undefined) return;
-	try {
-		process.kill(-child.pid, signal);
-	} catch {
-		// The group is already gone.
-	}
 }
 
 function tail(logs: string[], lines = 40): string {

@@ -3,14 +3,19 @@
  * would fill in the credential forms (the host fields point at loopback; no special code path).
  */
 import { SANDBOX_DEFAULTS } from '../defaults';
-import type { Sandboxes } from '../index';
 
 export interface SandboxCredentialData {
 	dynamics365Api: Record<string, string>;
 	adobeCampaignStandardApi: Record<string, string>;
 }
 
-export function sandboxCredentialData(sandbox: Sandboxes): SandboxCredentialData {
+/** Where the sandboxes listen (a running `Sandboxes` fits). */
+export interface SandboxEndpoints {
+	dataverse: { url: string; tenantId: string };
+	campaign: { url: string; organizationId: string };
+}
+
+export function sandboxCredentialData(sandbox: SandboxEndpoints): SandboxCredentialData {
 	const { dataverse, campaign } = SANDBOX_DEFAULTS;
 	return {
 		dynamics365Api: {

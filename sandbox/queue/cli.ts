@@ -9,7 +9,7 @@ import * as path from 'path';
 import { startSandbox } from '../index';
 import { installRuntime } from '../n8n/install-runtime';
 import { sandboxCredentialData } from '../n8n/sandbox-credentials';
-import { workflowForApi, type WorkflowFile } from '../../test/support/n8n';
+import { workflowForApi, type WorkflowFile } from '../n8n/templates';
 import { startQueueCluster } from './cluster';
 
 const TEMPLATES = ['dynamics-to-campaign', 'campaign-to-dynamics', 'opt-in-out'];

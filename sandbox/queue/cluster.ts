@@ -4,11 +4,11 @@
  * the executions. Every process shares the encryption key, the database and one user folder, so
  * the package installed there as a community package loads in each of them.
  */
-import { ChildProcess, spawn } from 'child_process';
 import { mkdtempSync, rmSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+import { spawnProcessGroup } from '../common/process-group';
 import { isRuntimeInstalled, runtimeEnv, runtimePaths } from '../n8n/install-runtime';
 import {
 	N8N_TEST_ENCRYPTION_KEY,
@@ -206,65 +206,39 @@ async function startWorker(name: string, options: WorkerOptions): Promise<QueueW
 	for (const key of Object.keys(env)) if (key.startsWith('JEST_')) delete env[key];
 	env.NODE_ENV = 'production';
 
-	const child: ChildProcess = spawn(
-		paths.nodeBin,
-		[paths.n8nBin, 'worker', `--concurrency=${options.concurrency}`],
-		{ cwd: options.userFolder, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
-	);
-	const logs: string[] = [];
 	const started: string[] = [];
 	const finished = new Set<string>();
-	const onOutput = (chunk: Buffer) => {
-		for (const line of chunk.toString().split('\n')) {
-			if (!line.trim()) continue;
-			const match = STARTED.exec(line);
-			if (match) {
-				started.push(match[1]);
-				options.onStarted(match[1], name);
-			}
-			const done = FINISHED.exec(line);
-			if (done) finished.add(done[1]);
-			logs.push(line);
-			if (logs.length > 5000) logs.shift();
-			options.log(`  ${name}| ${line}`);
-		}
-	};
-	child.stdout?.on('data', onOutput);
-	child.stderr?.on('data', onOutput);
-	const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-	const signal = (sig: NodeJS.Signals) => {
-		try {
-			if (child.pid !== undefined) process.kill(-child.pid, sig);
-		} catch {
-			// already gone
-		}
-	};
-	const killOnExit = () => signal('SIGKILL');
-	process.once('exit', killOnExit);
-	const isExited = () => child.exitCode !== null || child.signalCode !== null;
+	const group = spawnProcessGroup(
+		paths.nodeBin,
+		[paths.n8nBin, 'worker', `--concurrency=${options.concurrency}`],
+		{
+			cwd: options.userFolder,
+			env,
+			name,
+			log: options.log,
+			maxLogLines: 5000,
+			onLine: (line) => {
+				const match = STARTED.exec(line);
+				if (match) {
+					started.push(match[1]);
+					options.onStarted(match[1], name);
+				}
+				const done = FINISHED.exec(line);
+				if (done) finished.add(done[1]);
+			},
+		},
+	);
+	const { logs, exited: isExited } = group;
 
 	const worker: QueueWorker = {
 		name,
-		pid: child.pid ?? -1,
+		pid: group.pid,
 		logs,
 		startedExecutions: () => [...started],
 		runningExecutions: () => started.filter((id) => !finished.has(id)),
 		exited: isExited,
-		async kill() {
-			process.removeListener('exit', killOnExit);
-			signal('SIGKILL');
-			if (!isExited()) await exitedPromise;
-		},
-		async stop() {
-			process.removeListener('exit', killOnExit);
-			if (!isExited()) {
-				signal('SIGTERM');
-				const timer = setTimeout(() => signal('SIGKILL'), 20_000);
-				await exitedPromise;
-				clearTimeout(timer);
-			}
-			signal('SIGKILL');
-		},
+		kill: () => group.kill(),
+		stop: () => group.stop('SIGTERM', 20_000),
 	};
 
 	// Ready when its health endpoint answers (it connects to Redis and the database first).

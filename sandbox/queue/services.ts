@@ -3,12 +3,13 @@
  * missing, started on loopback and free ports with their data in a temporary folder, and stopped
  * (data removed) by the returned handles.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'fs';
 import { Socket } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 
+import { spawnProcessGroup } from '../common/process-group';
 import { freePort } from '../n8n/launcher';
 
 export const POSTGRES_BIN = process.env.POSTGRES_BIN_DIR ?? '/usr/lib/postgresql/15/bin';
@@ -186,49 +187,18 @@ function spawnService(
 	port: number,
 	log: Log,
 ): ServiceHandle {
-	const child: ChildProcess = spawn(command, args, {
-		cwd: folder,
-		detached: true,
-		stdio: ['ignore', 'pipe', 'pipe'],
-	});
-	const logs: string[] = [];
-	const onOutput = (chunk: Buffer) => {
-		for (const line of chunk.toString().split('\n')) {
-			if (!line.trim()) continue;
-			logs.push(line);
-			if (logs.length > 200) logs.shift();
-			log(`  ${name}| ${line}`);
-		}
-	};
-	child.stdout?.on('data', onOutput);
-	child.stderr?.on('data', onOutput);
-	const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-	const kill = (signal: NodeJS.Signals) => {
-		try {
-			if (child.pid !== undefined) process.kill(-child.pid, signal);
-		} catch {
-			// already gone
-		}
-	};
-	const killOnExit = () => kill('SIGKILL');
-	process.once('exit', killOnExit);
+	const service = spawnProcessGroup(command, args, { cwd: folder, name, log, maxLogLines: 200 });
 	let stopped = false;
 	return {
 		host: '127.0.0.1',
 		port,
-		pid: child.pid ?? -1,
-		logs,
+		pid: service.pid,
+		logs: service.logs,
 		async stop() {
 			if (stopped) return;
 			stopped = true;
-			process.removeListener('exit', killOnExit);
-			if (child.exitCode === null && child.signalCode === null) {
-				// SIGINT is PostgreSQL's "fast shutdown"; Redis exits on it too.
-				kill('SIGINT');
-				const timer = setTimeout(() => kill('SIGKILL'), 10_000);
-				await exited;
-				clearTimeout(timer);
-			}
+			// SIGINT is PostgreSQL's "fast shutdown"; Redis exits on it too.
+			await service.stop('SIGINT', 10_000);
 			rmSync(folder, { recursive: true, force: true });
 		},
 	};

@@ -13,9 +13,9 @@ import {
 	startCampaignSandbox,
 	type CampaignSandbox,
 } from '../../sandbox/campaign';
-import { axiosTransport } from '../support/axios-transport';
-import { campaignTokens, sandboxCampaignSettings } from '../support/tokens';
-import { campaignClientFor, type Wired } from './transports';
+import { axiosTransport } from '../../sandbox/harness/axios-transport';
+import { campaignTokens, sandboxCampaignSettings } from '../../sandbox/harness/tokens';
+import { campaignClientFor, type Wired } from '../../sandbox/harness/clients';
 
 let sandbox: CampaignSandbox;
 let admin: CampaignSandboxAdmin;

@@ -11,9 +11,9 @@ import {
 	startDataverseSandbox,
 	type DataverseSandbox,
 } from '../../sandbox/dataverse';
-import { axiosTransport } from '../support/axios-transport';
-import { dynamicsTokens, sandboxDynamicsSettings } from '../support/tokens';
-import { dataverseClientFor, type Wired } from './transports';
+import { axiosTransport } from '../../sandbox/harness/axios-transport';
+import { dynamicsTokens, sandboxDynamicsSettings } from '../../sandbox/harness/tokens';
+import { dataverseClientFor, type Wired } from '../../sandbox/harness/clients';
 
 const FORMATTED = '@OData.Community.Display.V1.FormattedValue';
 

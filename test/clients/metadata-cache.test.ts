@@ -16,7 +16,7 @@ import {
 	startDataverseSandbox,
 	type DataverseSandbox,
 } from '../../sandbox/dataverse';
-import { campaignClientFor, dataverseClientFor, type Wired } from './transports';
+import { campaignClientFor, dataverseClientFor, type Wired } from '../../sandbox/harness/clients';
 
 const PROFILE = 'profileAndServicesExt/profile';
 

@@ -2,8 +2,8 @@ import { AdobeCampaignStandardApi } from '../../credentials/AdobeCampaignStandar
 import { n8nTransport, type HttpResponse } from '../../lib/http';
 import { startCampaignSandbox, type CampaignSandbox } from '../../sandbox/campaign';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
-import { axiosTransport } from '../support/axios-transport';
-import { campaignTokens, sandboxCampaignSettings } from '../support/tokens';
+import { axiosTransport } from '../../sandbox/harness/axios-transport';
+import { campaignTokens, sandboxCampaignSettings } from '../../sandbox/harness/tokens';
 import { n8nTestContext } from '../unit/http/n8n-context';
 import { runCredentialTest } from './credential-test';
 

@@ -3,11 +3,11 @@
  * Fidelity: the real `dynamics-web-api` client, configured the way a user points it at another
  * environment (serverUrl + onTokenRefresh against the token endpoint), works against the sandbox.
  */
+import { randomUUID } from 'node:crypto';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import {
 	DataverseSandboxAdmin,
-	newId,
 	startDataverseSandbox,
 	type DataverseSandbox,
 } from '../../sandbox/dataverse';
@@ -179,7 +179,7 @@ describe('dynamics-web-api against the Dataverse sandbox', () => {
 		expect(updated.fullname).toBe('Lib Updated');
 
 		// update() sends If-Match: * so a missing record is not created.
-		const missing = newId();
+		const missing = randomUUID();
 		await expect(
 			client.update({ collection: 'contacts', key: missing, data: { lastname: 'Ghost' } }),
 		).rejects.toMatchObject({

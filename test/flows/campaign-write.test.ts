@@ -10,7 +10,7 @@ import {
 	startCampaignSandbox,
 	type CampaignSandbox,
 } from '../../sandbox/campaign';
-import { campaignClientFor, type Wired } from '../clients/transports';
+import { campaignClientFor, type Wired } from '../../sandbox/harness/clients';
 import { contact } from '../unit/sync/helpers';
 import type { CampaignClient } from '../../lib/campaign/client';
 

@@ -6,7 +6,7 @@ import type {
 } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
-import { TestCredentialsHelper, TestNodeTypes, TestWorkflow } from '../support/harness';
+import { TestCredentialsHelper, TestNodeTypes, TestWorkflow } from '../../sandbox/harness/engine';
 
 /** A poller that counts its polls in static data, and a node that doubles a number. */
 class CountingTrigger implements INodeType {

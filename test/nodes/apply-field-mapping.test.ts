@@ -10,7 +10,7 @@ import {
 	type ChainSettings,
 } from './sync-chain';
 import { chain } from './fixture';
-import { nodeTypes } from './node-types';
+import { nodeTypes } from '../../sandbox/harness/node-types';
 
 describe('Apply Field Mapping', () => {
 	const fx = useNodeFixture();

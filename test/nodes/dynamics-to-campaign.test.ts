@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { loadDemo } from '../../sandbox/n8n/templates';
-import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../support/harness';
+import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import { useNodeFixture } from './fixture';
 import { expectedProfile, wrongFields } from '../support/template-oracle';
 

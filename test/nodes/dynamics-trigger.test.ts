@@ -2,7 +2,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import type { SyncRecord } from '../../lib/sync/envelope';
 import { RUN_KEY, type RunReport } from '../../lib/flows/run-report';
-import type { TestWorkflow } from '../support/harness';
+import type { TestWorkflow } from '../../sandbox/harness/engine';
 import { node, useNodeFixture } from './fixture';
 
 function split(items: IDataObject[] | null | undefined) {

@@ -7,7 +7,7 @@ import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExpo
 import type { ExportSummary } from '../../lib/flows/events-export/flow';
 import { EXPORT_STATE, type ExportState } from '../../lib/flows/events-export/state';
 import { SUMMARY_KEY } from '../../nodes/shared/outcomes';
-import type { WorkflowJson } from '../support/harness';
+import type { WorkflowJson } from '../../sandbox/harness/engine';
 import { chain, node, useNodeFixture } from './fixture';
 
 const TABLES = {

@@ -4,11 +4,8 @@
  */
 import type { INode, INodeType } from 'n8n-workflow';
 
-import { AdobeCampaignStandardApi } from '../../credentials/AdobeCampaignStandardApi.credentials';
-import { Dynamics365Api } from '../../credentials/Dynamics365Api.credentials';
 import { CampaignSandboxAdmin } from '../../sandbox/campaign/admin';
 import { DataverseSandboxAdmin } from '../../sandbox/dataverse/admin';
-import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import { startSandbox, type SandboxOptions, type Sandboxes } from '../../sandbox';
 import {
 	PACKAGE_NAME,
@@ -16,9 +13,10 @@ import {
 	TestNodeTypes,
 	TestWorkflow,
 	type WorkflowJson,
-} from '../support/harness';
+} from '../../sandbox/harness/engine';
 import { clearProcessCaches } from '../../nodes/shared/clients';
-import { nodeTypes as packageNodeTypes } from './node-types';
+import { sandboxCredentials } from '../../sandbox/harness/credentials';
+import { nodeTypes as packageNodeTypes } from '../../sandbox/harness/node-types';
 
 export interface NodeFixture {
 	sandboxes: Sandboxes;
@@ -28,32 +26,6 @@ export interface NodeFixture {
 	nodeTypes: TestNodeTypes;
 	workflow(json: WorkflowJson): TestWorkflow;
 	close(): Promise<void>;
-}
-
-/** Both credentials filled in for the sandboxes at these URLs, as a user would fill them in. */
-export function sandboxCredentials(urls: {
-	dataverse: string;
-	campaign: string;
-}): TestCredentialsHelper {
-	const credentials = new TestCredentialsHelper([
-		new Dynamics365Api(),
-		new AdobeCampaignStandardApi(),
-	]);
-	credentials.setCredentials('dynamics365Api', {
-		environmentUrl: urls.dataverse,
-		tenantId: SANDBOX_DEFAULTS.dataverse.tenantId,
-		clientId: SANDBOX_DEFAULTS.dataverse.clientId,
-		clientSecret: SANDBOX_DEFAULTS.dataverse.clientSecret,
-		authorityHost: urls.dataverse,
-	});
-	credentials.setCredentials('adobeCampaignStandardApi', {
-		organizationId: SANDBOX_DEFAULTS.campaign.organizationId,
-		clientId: SANDBOX_DEFAULTS.campaign.clientId,
-		clientSecret: SANDBOX_DEFAULTS.campaign.clientSecret,
-		imsHost: urls.campaign,
-		apiBaseUrl: urls.campaign,
-	});
-	return credentials;
 }
 
 export async function startNodeFixture(

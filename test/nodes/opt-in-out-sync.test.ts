@@ -7,7 +7,7 @@ import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import { OPT_IN_OUT_STATE, rememberedPairs } from '../../lib/flows/opt-in-out/state';
 import { loadState } from '../../lib/state/store';
 import type { OptInOutRecordItem, OptInOutSummary } from '../../lib/flows/opt-in-out/cycle';
-import type { TestWorkflow, WorkflowJson } from '../support/harness';
+import type { TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import { chain, node, useNodeFixture } from './fixture';
 
 const SYNC = 'Opt-In/Out Sync';

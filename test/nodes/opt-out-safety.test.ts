@@ -7,7 +7,7 @@ import type { INode } from 'n8n-workflow';
 
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import { loadTemplate, type TemplateName } from '../../sandbox/n8n/templates';
-import type { TestWorkflow, WorkflowJson } from '../support/harness';
+import type { TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import { useNodeFixture } from './fixture';
 
 type Flow = WorkflowJson & { nodes: INode[] };

@@ -5,7 +5,7 @@
  */
 import { Workflow, type INode, type INodeParameters, type INodeTypes } from 'n8n-workflow';
 
-import { nodeTypes } from './node-types';
+import { nodeTypes } from '../../sandbox/harness/node-types';
 
 const TYPES = nodeTypes();
 

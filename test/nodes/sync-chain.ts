@@ -5,7 +5,7 @@
  */
 import type { INode, INodeParameters } from 'n8n-workflow';
 
-import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../support/harness';
+import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import { chain, node } from './fixture';
 
 export interface FieldRow {

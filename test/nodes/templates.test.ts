@@ -12,7 +12,7 @@ import {
 	TEMPLATE_FILES,
 	type TemplateName,
 } from '../../sandbox/n8n/templates';
-import type { WorkflowJson } from '../support/harness';
+import type { WorkflowJson } from '../../sandbox/harness/engine';
 import { useNodeFixture } from './fixture';
 
 const TEMPLATES = Object.keys(TEMPLATE_FILES) as TemplateName[];

@@ -9,7 +9,7 @@ import { EmailEventsExport } from '../../nodes/EmailEventsExport/EmailEventsExpo
 import { OptInOutSync } from '../../nodes/OptInOutSync/OptInOutSync.node';
 import { chain, node, startNodeFixture, type NodeFixture } from '../nodes/fixture';
 import { campaignWrites, syncWorkflow, type ChainSettings } from '../nodes/sync-chain';
-import type { ExecutionResult } from '../support/harness';
+import type { ExecutionResult } from '../../sandbox/harness/engine';
 
 /** Dataverse writes counted by the sandbox (token requests are not writes). */
 function dataverseWrites(counters: Record<string, number>): number {

@@ -5,7 +5,7 @@
 import type { IDataObject, INodeExecutionData } from 'n8n-workflow';
 
 import { startNodeFixture, type NodeFixture } from '../nodes/fixture';
-import type { TestWorkflow } from '../support/harness';
+import type { TestWorkflow } from '../../sandbox/harness/engine';
 import { loadTemplate } from './support';
 
 const TRIGGER = 'Contacts: Dynamics 365 Trigger';

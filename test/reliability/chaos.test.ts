@@ -8,7 +8,7 @@ import type { IDataObject } from 'n8n-workflow';
 
 import type { FaultSettings } from '../../sandbox/common/server';
 import { startNodeFixture, type NodeFixture } from '../nodes/fixture';
-import type { TestWorkflow } from '../support/harness';
+import type { TestWorkflow } from '../../sandbox/harness/engine';
 import { failuresOf, loadTemplate, syncUntilQuiet, useFastRetries } from './support';
 import { expectedProfile, wrongFields, type Row } from '../support/template-oracle';
 

@@ -9,7 +9,7 @@ import type { INodeExecutionData } from 'n8n-workflow';
 
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../lib/http/retry';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
-import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../support/harness';
+import type { ExecutionResult, TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 
 export function loadTemplate(name: string): WorkflowJson {
 	const file = path.join(__dirname, '../../templates', `${name}.json`);

@@ -12,15 +12,15 @@ import type { IDataObject } from 'n8n-workflow';
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
 import { startNodeFixture, type NodeFixture } from '../nodes/fixture';
-import type { ExecutionResult, TestWorkflow } from '../support/harness';
+import type { ExecutionResult, TestWorkflow } from '../../sandbox/harness/engine';
 import { eq } from '../../lib/dynamics/odata';
-import { axiosTransport } from '../support/axios-transport';
+import { axiosTransport } from '../../sandbox/harness/axios-transport';
 import {
 	campaignTokens,
 	dynamicsTokens,
 	sandboxCampaignSettings,
 	sandboxDynamicsSettings,
-} from '../support/tokens';
+} from '../../sandbox/harness/tokens';
 import { leakedSecrets, loadTemplate, safeStringify, useFastRetries } from './support';
 
 const TRIGGER = 'Contacts: Dynamics 365 Trigger';

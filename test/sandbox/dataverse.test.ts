@@ -3,13 +3,13 @@
  * The Dataverse sandbox through HTTP, as a client sees it: auth, queries, paging, change tracking,
  * writes, $batch, service protection and the admin API.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
 import {
 	DataverseSandboxAdmin,
-	newId,
 	startDataverseSandbox,
 	type DataverseSandbox,
 } from '../../sandbox/dataverse';
@@ -114,7 +114,7 @@ describe('Authentication', () => {
 		expect(String(wrongSecret.body.error_description)).toMatch(/^AADSTS7000215:/);
 		expect(JSON.stringify(wrongSecret.body)).not.toContain(clientSecret);
 
-		const unknownClient = await getToken(sandbox, { client_id: newId() });
+		const unknownClient = await getToken(sandbox, { client_id: randomUUID() });
 		expect(unknownClient.status).toBe(400);
 		expect(unknownClient.body.error_codes).toEqual([700016]);
 
@@ -541,7 +541,7 @@ describe('Writes', () => {
 	});
 
 	it('honours If-Match and If-None-Match, and upserts a plain PATCH', async () => {
-		const missing = newId();
+		const missing = randomUUID();
 		const updateOnly = await call('PATCH', `contacts(${missing})`, {
 			body: { lastname: 'X' },
 			headers: { 'If-Match': '*' },
@@ -615,7 +615,7 @@ describe('Writes', () => {
 			'Regarding',
 		);
 		const bad = await call('POST', 'adobe_emailopens', {
-			body: { 'regardingobjectid_contact@odata.bind': `/contacts(${newId()})` },
+			body: { 'regardingobjectid_contact@odata.bind': `/contacts(${randomUUID()})` },
 		});
 		expect(bad.status).toBe(404);
 	});
@@ -673,7 +673,7 @@ describe('$batch', () => {
 				httpPart('POST', '/api/data/v9.2/contacts', { lastname: name }, '1'),
 				httpPart(
 					'PATCH',
-					`/api/data/v9.2/contacts(${newId()})`,
+					`/api/data/v9.2/contacts(${randomUUID()})`,
 					{ lastname: 'nope', gendercode: 42 },
 					'2',
 				),
@@ -694,7 +694,7 @@ describe('$batch', () => {
 	it('resolves Content-ID references and goes on after errors with continue-on-error', async () => {
 		const name = `Batched-${Date.now()}`;
 		const body = batchBody('batch_2', [
-			httpPart('GET', `${sandbox.url}/api/data/v9.2/contacts(${newId()})`),
+			httpPart('GET', `${sandbox.url}/api/data/v9.2/contacts(${randomUUID()})`),
 			changeset('changeset_2', [
 				httpPart('POST', '/api/data/v9.2/accounts', { name }, '1'),
 				httpPart(
@@ -1046,7 +1046,7 @@ describe('Lookup, customer and owner columns (webapi/web-api-properties.md, quer
 			'_ownerid_value@Microsoft.Dynamics.CRM.lookuplogicalname': 'team',
 		});
 		const wrongTable = await call('POST', 'tasks', {
-			body: { subject: 'x', 'ownerid@odata.bind': `/accounts(${newId()})` },
+			body: { subject: 'x', 'ownerid@odata.bind': `/accounts(${randomUUID()})` },
 		});
 		expect(wrongTable.status).toBe(400);
 	});
@@ -1179,7 +1179,7 @@ describe('$batch: failed changesets, races and lost answers (execute-batch-opera
 		const body = batchBody('batch_w', [
 			changeset('changeset_w', [
 				httpPart('POST', '/api/data/v9.2/contacts', { lastname: name }, '1'),
-				httpPart('PATCH', `/api/data/v9.2/contacts(${newId()})`, { gendercode: 42 }, '2'),
+				httpPart('PATCH', `/api/data/v9.2/contacts(${randomUUID()})`, { gendercode: 42 }, '2'),
 				httpPart('POST', '/api/data/v9.2/contacts', { lastname: name }, '3'),
 			]),
 		]);

@@ -14,7 +14,7 @@ import type {
 	Workflow,
 } from 'n8n-workflow';
 
-import { TestCredentialsHelper } from '../../support/harness';
+import { TestCredentialsHelper } from '../../../sandbox/harness/engine';
 
 export interface N8nTestContext {
 	ctx: IExecuteFunctions;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { ICredentialType } from 'n8n-workflow';
 
 import { n8nTransport, TransportError, type Transport } from '../../../lib/http';
-import { axiosTransport, type AxiosTransport } from '../../support/axios-transport';
+import { axiosTransport, type AxiosTransport } from '../../../sandbox/harness/axios-transport';
 import { n8nTestContext } from './n8n-context';
 
 /** What the echo server saw. */

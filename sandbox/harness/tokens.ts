@@ -2,7 +2,7 @@
  * Access tokens for both services outside n8n (tests, benchmarks, tools), built on the same
  * request and error helpers as the credentials, so a wrong field reads the same everywhere.
  */
-import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
+import { SANDBOX_DEFAULTS } from '../defaults';
 import {
 	campaignTokenRequest,
 	describeCampaignTokenFailure,

@@ -5,15 +5,15 @@
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
 import type { MetadataCache } from '../../lib/http/cache';
-import type { CampaignSandbox } from '../../sandbox/campaign';
-import type { DataverseSandbox } from '../../sandbox/dataverse';
-import { axiosTransport } from '../support/axios-transport';
+import type { CampaignSandbox } from '../campaign';
+import type { DataverseSandbox } from '../dataverse';
+import { axiosTransport } from './axios-transport';
 import {
 	campaignTokens,
 	dynamicsTokens,
 	sandboxCampaignSettings,
 	sandboxDynamicsSettings,
-} from '../support/tokens';
+} from './tokens';
 
 export interface Wired<T> {
 	client: T;

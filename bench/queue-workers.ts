@@ -4,20 +4,19 @@
  * polls both triggers at once, so two executions are queued together; one worker runs them side
  * by side in one process, two workers in two processes. Time from publish until Campaign holds
  * every profile and card.
- * `ts-node --transpile-only sandbox/queue/bench-workers.ts [--count 10000]`
- * Writes bench/queue-workers.json.
+ * `npm run bench:queue [-- --count 10000]`; writes bench/queue-workers.json.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'fs';
+import { rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
-import { CampaignSandboxAdmin } from '../campaign/admin';
-import { DataverseSandboxAdmin } from '../dataverse/admin';
-import { startSandbox } from '../index';
-import { installRuntime } from '../n8n/install-runtime';
-import { packPackage } from '../n8n/launcher';
-import { startQueueCluster } from './cluster';
-import { createSandboxCredentials, loadWorkflow } from './workload';
+import { CampaignSandboxAdmin } from '../sandbox/campaign/admin';
+import { DataverseSandboxAdmin } from '../sandbox/dataverse/admin';
+import { startSandbox } from '../sandbox';
+import { installRuntime } from '../sandbox/n8n/install-runtime';
+import { packPackage } from '../sandbox/n8n/launcher';
+import { startQueueCluster } from '../sandbox/queue/cluster';
+import { createSandboxCredentials, loadWorkflow } from '../sandbox/queue/workload';
 
 const TIERS = [100000000, 100000001, 100000002];
 
@@ -114,8 +113,7 @@ async function main(): Promise<void> {
 			note: 'Everything (sandboxes, n8n main, workers, PostgreSQL, Redis) shares the same CPUs.',
 			measuredAt: new Date().toISOString(),
 		};
-		const file = path.resolve(__dirname, '..', '..', 'bench', 'queue-workers.json');
-		mkdirSync(path.dirname(file), { recursive: true });
+		const file = path.join(__dirname, 'queue-workers.json');
 		writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
 		console.log(JSON.stringify(result, null, 2));
 	} finally {
