@@ -132,7 +132,7 @@ export class CampaignClient {
 		method: HttpMethod,
 		pathOrHref: string,
 		body?: unknown,
-		replaySafe?: boolean,
+		repeatSafe?: boolean,
 	): Promise<{ response: HttpResponse<T>; route: string }> {
 		const url = this.resolve(pathOrHref);
 		const route = this.routeOf(method, url);
@@ -147,7 +147,7 @@ export class CampaignClient {
 			deterministic: isDeterministicCampaignAnswer,
 		};
 		if (body !== undefined) request.body = body;
-		if (replaySafe !== undefined) request.replaySafe = replaySafe;
+		if (repeatSafe !== undefined) request.repeatSafe = repeatSafe;
 		return { response: await this.transport.request<T>(request), route };
 	}
 
@@ -155,9 +155,9 @@ export class CampaignClient {
 		method: HttpMethod,
 		pathOrHref: string,
 		body?: unknown,
-		replaySafe?: boolean,
+		repeatSafe?: boolean,
 	): Promise<T> {
-		const { response, route } = await this.exchange<T>(method, pathOrHref, body, replaySafe);
+		const { response, route } = await this.exchange<T>(method, pathOrHref, body, repeatSafe);
 		if (response.status >= 400) throw this.noteStaleMetadata(campaignError(response, route));
 		return response.body;
 	}
@@ -310,21 +310,21 @@ export class CampaignClient {
 	}
 
 	/**
-	 * Creates a record; returns it as Campaign stored it (with PKey and href). Not replayed after a
-	 * lost response (the caller looks the key up again instead) unless `replaySafe`: the data holds
+	 * Creates a record; returns it as Campaign stored it (with PKey and href). Not sent again after a
+	 * lost response (the caller looks the key up again instead) unless `repeatSafe`: the data holds
 	 * a unique key, so a repeat is refused with 409 rather than creating a duplicate.
 	 */
 	async create(
 		resource: ResourcePath,
 		data: Record<string, unknown>,
-		options: { replaySafe?: boolean } = {},
+		options: { repeatSafe?: boolean } = {},
 	): Promise<CampaignRecord> {
 		const { api, name } = parseResourcePath(resource);
 		return await this.send<CampaignRecord>(
 			'POST',
 			`${api}/${name}`,
 			data,
-			options.replaySafe === true,
+			options.repeatSafe === true,
 		);
 	}
 

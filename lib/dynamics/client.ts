@@ -235,7 +235,7 @@ const KEYS_PER_LOOKUP = 50;
 interface RequestInit {
 	body?: unknown;
 	headers?: Record<string, string>;
-	replaySafe?: boolean;
+	repeatSafe?: boolean;
 	deterministic?: HttpRequest['deterministic'];
 }
 
@@ -425,7 +425,7 @@ export class DataverseClient {
 			route: `dataverse:${route.split(/[(?]/)[0]}`,
 		};
 		if (init.body !== undefined) request.body = init.body;
-		if (init.replaySafe !== undefined) request.replaySafe = init.replaySafe;
+		if (init.repeatSafe !== undefined) request.repeatSafe = init.repeatSafe;
 		if (init.deterministic) request.deterministic = init.deterministic;
 		const response = await this.transport.request<T>(request);
 		return { response, route };
@@ -543,11 +543,11 @@ export class DataverseClient {
 	 * POSTs a metadata definition (a table to `EntityDefinitions`, a column to
 	 * `EntityDefinitions(LogicalName='x')/Attributes`, a key to `.../Keys`) and returns the new
 	 * item's URL from `OData-EntityId` (webapi/create-update-entity-definitions-using-web-api.md).
-	 * Not replayed after a lost answer: a second POST would be refused as a duplicate, so the
+	 * Not sent again after a lost answer: a second POST would be refused as a duplicate, so the
 	 * caller reads the metadata again instead.
 	 */
 	async createMetadata(path: string, definition: Record<string, unknown>): Promise<string> {
-		const response = await this.send('POST', path, { body: definition, replaySafe: false });
+		const response = await this.send('POST', path, { body: definition, repeatSafe: false });
 		// Every table's metadata of this environment may have changed (a new table, column or key).
 		this.metadataCache.invalidateWhere((key) => key.startsWith(this.metadataKey('')));
 		return String(response.headers['odata-entityid'] ?? '');
@@ -976,8 +976,8 @@ export class DataverseClient {
 			{
 				body: data,
 				headers: this.preferHeader([select && 'return=representation']),
-				// A primary key in the body makes a replay fail as a duplicate instead of creating twice.
-				replaySafe: typeof data[primaryIdAttribute] === 'string',
+				// A primary key in the body makes a repeat fail as a duplicate instead of creating twice.
+				repeatSafe: typeof data[primaryIdAttribute] === 'string',
 			},
 		);
 		const row = select && typeof response.body === 'object' ? response.body : undefined;
@@ -1003,7 +1003,7 @@ export class DataverseClient {
 		await this.send('PATCH', `${entitySetName}${keySegment(id)}`, {
 			body: data,
 			headers: { 'If-Match': '*' },
-			replaySafe: true,
+			repeatSafe: true,
 		});
 	}
 
@@ -1030,7 +1030,7 @@ export class DataverseClient {
 			{
 				body: data,
 				headers: this.preferHeader([select && 'return=representation']),
-				replaySafe: true,
+				repeatSafe: true,
 			},
 		);
 		const result: RowUpsertResult = {};
@@ -1077,7 +1077,7 @@ export class DataverseClient {
 	async delete(table: string, id: string): Promise<boolean> {
 		const { entitySetName } = await this.getTable(table);
 		const { response, route } = await this.exchange('DELETE', `${entitySetName}${keySegment(id)}`, {
-			replaySafe: true,
+			repeatSafe: true,
 		});
 		if (response.status === 404) return false;
 		if (response.status >= 400) throw apiError(response, route);
@@ -1113,7 +1113,7 @@ export class DataverseClient {
 			},
 			body: built.body,
 			route: 'dataverse:$batch',
-			replaySafe: items.every((item) => isReplaySafe(item)),
+			repeatSafe: items.every((item) => isRepeatSafe(item)),
 		};
 		const response = await this.transport.request<unknown>(request);
 		const contentType = response.headers['content-type'] ?? '';
@@ -1238,7 +1238,7 @@ function isKeyedUpsert(write: BatchWrite): write is { upsert: KeyedUpsert } {
 	return 'upsert' in write;
 }
 
-function isReplaySafe(item: BatchItem): boolean {
+function isRepeatSafe(item: BatchItem): boolean {
 	const ops: BatchOperation[] = 'changeset' in item ? item.changeset : [item];
 	return ops.every(
 		(op) =>

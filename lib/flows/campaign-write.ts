@@ -26,6 +26,7 @@ import { planUpsert, type CampaignMatch } from '../sync/upsert-plan';
 import { holdsLink, LinkResolver, type Preparation, type PreparedRecord } from './campaign-links';
 import { failureMessage } from './failure';
 import { checkedAgainstFreshMetadata } from './metadata';
+import { wholeNumberSetting } from './settings';
 
 /** What happened to one record, as its output item says it. */
 export interface UpsertResult {
@@ -57,7 +58,11 @@ export function campaignWriteSettings(
 	parameter: (name: string, fallback: unknown) => unknown,
 ): CampaignWriteSettings {
 	return {
-		concurrency: Math.max(1, Math.floor(Number(parameter('concurrency', 20)))),
+		// The editor keeps it from 1 to 200; an imported workflow may not.
+		concurrency: wholeNumberSetting('Concurrency', parameter('concurrency', 20), {
+			fallback: 20,
+			max: 200,
+		}),
 		adapt: parameter('adaptConcurrency', true) !== false,
 	};
 }
@@ -165,7 +170,7 @@ async function upsertRecord(
 		if (plan.action === 'create') {
 			try {
 				// Replay-safe: a repeated create of the same key is refused as a duplicate.
-				const created = await client.create(access.path, plan.fields, { replaySafe: true });
+				const created = await client.create(access.path, plan.fields, { repeatSafe: true });
 				return { ...base, outcome: 'created', pKey: created.PKey, fields: fieldsOf(plan.fields) };
 			} catch (error) {
 				if (!mayExist(error)) return failed(base, error);
@@ -198,7 +203,7 @@ async function upsertRecord(
 					return { ...warned, outcome: 'unchanged', pKey: plan.pKey, reason: plan.reason };
 				case 'create': {
 					const created = await client.create(access.path, plan.fields, {
-						replaySafe: access.unique,
+						repeatSafe: access.unique,
 					});
 					return { ...base, outcome: 'created', pKey: created.PKey, fields: fieldsOf(plan.fields) };
 				}

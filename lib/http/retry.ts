@@ -34,8 +34,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
 
 /**
  * Statuses worth another attempt: throttling, the gateway/availability family, and 500, which both
- * services also answer for transient trouble (Azure SDKs retry it by default). A 500 is replayed
- * only for idempotent or replay-safe requests (see `isReplayable`), never for a plain POST, and
+ * services also answer for transient trouble (Azure SDKs retry it by default). A 500 is repeated
+ * only for idempotent or repeat-safe requests (see `isRepeatable`), never for a plain POST, and
  * never when the request's `deterministic` recognises it (Campaign's 500 naming a cause).
  */
 export const RETRYABLE_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
@@ -43,8 +43,8 @@ export const RETRYABLE_STATUSES: readonly number[] = [429, 500, 502, 503, 504];
 /**
  * Statuses by which the server refuses a request *before* executing it: Dataverse's service
  * protection limits and Adobe's API gateway answer 429 (and 503 when overloaded) without touching
- * data, so replaying any method is safe. 500, 502 and 504 are different: the backend may have
- * written before failing or timing out, so a blind replay of a POST could create a duplicate.
+ * data, so repeating any method is safe. 500, 502 and 504 are different: the backend may have
+ * written before failing or timing out, so a blind repeat of a POST could create a duplicate.
  */
 export const REFUSED_STATUSES: readonly number[] = [401, 429, 503];
 
@@ -63,17 +63,17 @@ export const RETRYABLE_TRANSPORT_CODES: readonly TransportErrorCode[] = ['ECONNR
  * Whether a request may be sent again after the given failure.
  *
  * - GET, PUT and DELETE are idempotent by HTTP semantics: always.
- * - POST and PATCH only when `req.replaySafe` is true, i.e. the caller made a repeat harmless: an
+ * - POST and PATCH only when `req.repeatSafe` is true, i.e. the caller made a repeat harmless: an
  *   upsert by key (Dataverse `PATCH set(key=…)`), a client-generated id, or a lookup by business
  *   key that runs again before the write (Campaign "find, then create"). A PATCH on a PKey that
- *   overwrites the same fields is also replay-safe and callers may mark it so.
- * - Otherwise POST and PATCH are replayed only after a status in `REFUSED_STATUSES`, since the
+ *   overwrites the same fields is also repeat-safe and callers may mark it so.
+ * - Otherwise POST and PATCH are repeated only after a status in `REFUSED_STATUSES`, since the
  *   server did nothing with them. A reset or timeout leaves it unknown whether the write happened,
  *   so it is not repeated.
  */
-export function isReplayable(req: HttpRequest, reason: RetryReason): boolean {
+export function isRepeatable(req: HttpRequest, reason: RetryReason): boolean {
 	if (req.method === 'GET' || req.method === 'PUT' || req.method === 'DELETE') return true;
-	if (req.replaySafe === true) return true;
+	if (req.repeatSafe === true) return true;
 	return reason.kind === 'status' && REFUSED_STATUSES.includes(reason.status);
 }
 
@@ -160,7 +160,7 @@ export function withRetry(
 					if (response) return response;
 					throw failure;
 				};
-				if (attempt >= p.maxAttempts || !isReplayable(req, reason)) return giveUp();
+				if (attempt >= p.maxAttempts || !isRepeatable(req, reason)) return giveUp();
 				const delayMs = serverWaitMs ?? backoffDelay(attempt, p);
 				if (p.now() - started + delayMs > p.deadlineMs) return giveUp();
 

@@ -19,10 +19,10 @@ export interface HttpRequest {
 	/** Per-attempt timeout. */
 	timeoutMs?: number;
 	/**
-	 * POST and PATCH are replayed after a failure only when the caller says replaying is safe
+	 * POST and PATCH are sent again after a failure only when the caller says a repeat is harmless
 	 * (an upsert by key, a client-generated id, or a lookup done before the retry).
 	 */
-	replaySafe?: boolean;
+	repeatSafe?: boolean;
 	/** A short label for request counters, e.g. `dataverse:contacts:GET`. */
 	route?: string;
 	/**

@@ -229,6 +229,12 @@ const BAD_SETTINGS: BadSetting[] = [
 		message: /Options › Page Size is 6000: it must be a whole number from 1 to 5,000/,
 	},
 	{
+		// It used to be clamped to 1 silently; every number setting is now refused alike.
+		name: 'Campaign Upsert: concurrency 0',
+		run: (fx) => chainRun(fx, { concurrency: 0 }),
+		message: /Concurrency is 0: it must be a whole number from 1 to 200/,
+	},
+	{
 		name: 'Email Events Export: batch size 0',
 		run: (fx) => exportRun(fx, { options: { batchSize: 0 } }),
 		message: /Options › Batch Size is 0: it must be a whole number from 1 to 1,000/,

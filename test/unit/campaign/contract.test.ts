@@ -253,7 +253,7 @@ describe('Error samples', () => {
 				apiBaseUrl: BASE,
 			});
 			const error = await client
-				.create('profileAndServicesExt/cusProduct', { name: 'SVC4' }, { replaySafe: true })
+				.create('profileAndServicesExt/cusProduct', { name: 'SVC4' }, { repeatSafe: true })
 				.catch((e: unknown) => e as CampaignApiError);
 			expect(requests).toHaveLength(attempts);
 			expect(error).toBeInstanceOf(CampaignApiError);

@@ -221,7 +221,7 @@ describe('withRetry', () => {
 		});
 	});
 
-	describe('replaying writes', () => {
+	describe('repeating writes', () => {
 		const post: HttpRequest = {
 			method: 'POST',
 			url: 'https://mc.example/org/campaign/profileAndServices/profile',
@@ -237,7 +237,7 @@ describe('withRetry', () => {
 			['POST', post],
 			['PATCH', patch],
 		])(
-			'does not replay a %s after 502, 504 or a reset: it may have been applied',
+			'does not repeat a %s after 502, 504 or a reset: it may have been applied',
 			async (_m, req) => {
 				for (const failure of [reply(502), reply(504)]) {
 					const { client, transport } = setup([failure, reply(201)]);
@@ -256,7 +256,7 @@ describe('withRetry', () => {
 		it.each([
 			['POST', post],
 			['PATCH', patch],
-		])('replays a %s the server refused with 429 or 503', async (_m, req) => {
+		])('repeats a %s the server refused with 429 or 503', async (_m, req) => {
 			const { client, transport } = setup([
 				reply(429, { 'retry-after': '1' }),
 				reply(503),
@@ -269,14 +269,14 @@ describe('withRetry', () => {
 		it.each([
 			['POST', post],
 			['PATCH', patch],
-		])('replays a replay-safe %s after 502, 504 and resets', async (_m, req) => {
+		])('repeats a repeat-safe %s after 502, 504 and resets', async (_m, req) => {
 			const { client, transport } = setup([
 				reply(502),
 				new TransportError('t', 'ETIMEDOUT'),
 				reply(504),
 				reply(200),
 			]);
-			expect((await client.request({ ...req, replaySafe: true })).status).toBe(200);
+			expect((await client.request({ ...req, repeatSafe: true })).status).toBe(200);
 			expect(transport.calls).toHaveLength(4);
 		});
 
