@@ -20,6 +20,7 @@ import {
 	type OptOutMapping,
 } from '../../sync/optout';
 import { checkedAgainstFreshMetadata } from '../metadata';
+import { wholeNumberSetting } from '../settings';
 import { failureMessage } from '../failure';
 import {
 	CONTACT_TABLE,
@@ -228,26 +229,17 @@ interface PairWork {
 /** The node's settings, checked: a bad option names itself. */
 export function readOptInOutSettings(parameter: ParameterOf): OptInOutSettings {
 	const options = (parameter('options', {}) ?? {}) as Record<string, unknown>;
-	const whole = (raw: unknown, fallback: number, max: number, name: string) => {
-		if (raw === undefined || raw === null || raw === '') return fallback;
-		const n = Number(raw);
-		if (!Number.isInteger(n) || n < 1 || n > max) {
-			throw new SyncSettingsError(
-				`Options › ${name} is ${String(raw)}: it must be a whole number from 1 to ${max.toLocaleString('en-US')}`,
-				`Options › ${name}`,
-			);
-		}
-		return n;
-	};
 	return {
 		direction: parameter('direction') as OptOutDirection,
 		mappings: readMappings(parameter),
-		pageSize: whole(options.pageSize, 500, 1000, 'Page Size'),
-		maxRecordsPerRun: whole(
+		pageSize: wholeNumberSetting('Options › Page Size', options.pageSize, {
+			fallback: 500,
+			max: 1000,
+		}),
+		maxRecordsPerRun: wholeNumberSetting(
+			'Options › Max Records per Run',
 			options.maxRecordsPerRun,
-			5000,
-			Number.MAX_SAFE_INTEGER,
-			'Max Records per Run',
+			{ fallback: 5000 },
 		),
 		key: String(parameter('campaignKey', DEFAULT_PROFILE_KEY) || DEFAULT_PROFILE_KEY),
 		keyFilter: String(parameter('campaignKeyFilter', '') ?? ''),
