@@ -35,3 +35,11 @@ export function wholeNumberSetting(setting: string, raw: unknown, range: WholeNu
 	}
 	return value;
 }
+
+/** How a node reads a resource locator nested in a collection (extractValue reads top-level ones). */
+export function locatorValue(value: unknown): unknown {
+	if (value !== null && typeof value === 'object' && 'value' in value) {
+		return (value as { value: unknown }).value;
+	}
+	return value;
+}

@@ -11,7 +11,7 @@ import { loadState, saveState } from '../../lib/state/store';
 import { campaignClient, dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
-import { locatorValue } from '../shared/properties';
+import { locatorValue } from '../../lib/flows/settings';
 import { checkTable, tableParameter } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -5,7 +5,7 @@ import { dataverseClient } from '../shared/clients';
 import { toNodeError } from '../shared/errors';
 import { passedOn, readSyncInput, recordItem } from '../shared/items';
 import { checkedAgainstFreshMetadata, syncColumns } from '../../lib/flows/metadata';
-import { locatorValue } from '../shared/properties';
+import { locatorValue } from '../../lib/flows/settings';
 import { checkTable, tableParameter } from '../shared/table';
 
 export async function execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

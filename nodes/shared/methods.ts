@@ -15,7 +15,7 @@ import { filterNamedAfter, oneParameterFilters } from '../../lib/campaign/keys';
 import { isScalarField } from '../../lib/campaign/metadata';
 import { OPTION_TYPES } from '../../lib/sync/types';
 import { campaignClient, dataverseClient } from './clients';
-import { locatorValue } from './properties';
+import { locatorValue } from '../../lib/flows/settings';
 
 /**
  * Dropdowns filled from live metadata (Dataverse `EntityDefinitions`, Campaign `resourceType`),

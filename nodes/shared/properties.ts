@@ -75,14 +75,6 @@ export function campaignResourceLocator(property: LocatorSettings): INodePropert
 	};
 }
 
-/** How a node reads a resource locator nested in a collection (extractValue reads top-level ones). */
-export function locatorValue(value: unknown): unknown {
-	if (value !== null && typeof value === 'object' && 'value' in value) {
-		return (value as { value: unknown }).value;
-	}
-	return value;
-}
-
 /**
  * The value of a resource locator parameter in a subtitle expression: the value of the locator,
  * or the plain string of a workflow written before the locator.

@@ -3,6 +3,7 @@
  * plain data): the columns they use, and the Campaign table and key of the chain's mapping.
  */
 import { SyncSettingsError } from '../../sync/errors';
+import { locatorValue } from '../settings';
 
 export interface ChainNode {
 	/** The node type's last part, e.g. `applyFieldMapping`. */
@@ -52,10 +53,7 @@ export interface KeyComparisonTarget {
 
 /** A fixed value: a string, or a resource locator's; not an expression. */
 function plain(parameter: unknown): string | undefined {
-	const value =
-		parameter !== null && typeof parameter === 'object' && 'value' in parameter
-			? parameter.value
-			: parameter;
+	const value = locatorValue(parameter);
 	return typeof value === 'string' && value && !value.startsWith('=') ? value : undefined;
 }
 
