@@ -79,7 +79,7 @@ export function renderReport(results: BenchResults): string {
 		const rps = b1.recordsPerSecond as R;
 		const ratio = b1.ratioOursToBuiltIn as number;
 		lines.push(
-			`${n(b1.records)} contacts (${n(b1.passedFilter)} pass the filter "statecode = 0"), read once from the Dataverse sandbox by the Dynamics 365 Trigger, then transformed in n8n-core’s WorkflowExecute. Outputs were compared record by record before timing (Campaign fields externalId, firstName, lastName, email, birthDate, gender): equal. Best of ${(b1.allSeconds as R).ours ? ((b1.allSeconds as R).ours as number[]).length : '?'} interleaved runs.`,
+			`${n(b1.records)} contacts (${n(b1.passedFilter)} pass the filter "statecode = 0"), read once from the Dataverse sandbox by the Dynamics 365 Trigger, then transformed in n8n-core’s WorkflowExecute. The outputs of the first timed runs were compared record by record (Campaign fields externalId, firstName, lastName, email, birthDate, gender): equal. Best of ${(b1.allSeconds as R).ours ? ((b1.allSeconds as R).ours as number[]).length : '?'} interleaved runs.`,
 			'',
 			'| Path | Seconds | Records/s | Ratio to built-in |',
 			'|---|---:|---:|---:|',

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { ROOT, runtimeInstalled } from './support';
+import { ROOT, runtimeInstalled, tsNodeArgs } from './support';
 import { renderReport, type BenchResults, type CaseResult } from './report';
 
 const quick = process.argv.includes('--quick');
@@ -135,14 +135,7 @@ function runCase(p: Plan): Promise<CaseResult> {
 		const started = Date.now();
 		const child = spawn(
 			process.execPath,
-			[
-				'--max-old-space-size=8192',
-				'-r',
-				'ts-node/register/transpile-only',
-				path.join(ROOT, 'bench/case.ts'),
-				p.caseName,
-				JSON.stringify(p.params),
-			],
+			[...tsNodeArgs('bench/case.ts', 8192), p.caseName, JSON.stringify(p.params)],
 			{
 				cwd: ROOT,
 				env: { ...process.env, TS_NODE_PREFER_TS_EXTS: 'true' },
