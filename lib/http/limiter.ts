@@ -248,7 +248,9 @@ export class AdaptiveConcurrency {
 				this.smoothedMs === undefined
 					? Infinity
 					: this.servedWithin(trips * this.smoothedMs, now) / trips;
-			this.cut(Math.min(level - 1, this.rateLevel ?? served), now);
+			// Below the level it was refused at, when the gate was full: with fewer in flight (the
+			// others waiting out a Retry-After) the level says nothing of the service.
+			this.cut(Math.min(full ? level - 1 : Infinity, this.rateLevel ?? served), now);
 			// A probe past the last ceiling that finds about the same limit again is tried less often;
 			// a limit found elsewhere starts the waits over.
 			this.probeAfterMs =

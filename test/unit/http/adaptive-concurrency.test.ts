@@ -211,12 +211,13 @@ describe('AdaptiveConcurrency', () => {
 		expect(adaptive.failed).toBe(0);
 	}, 60_000);
 
-	it('reaches 0.9x of a rate limit with at most 1% throttled from a busy client, over 20,000 requests in runs of 5,000', async () => {
+	it('reaches 0.9x of a rate limit (400 a second at 20 and 35 ms) with at most 1% throttled from a busy client, over 20,000 requests in runs of 5,000', async () => {
 		// The level after throttling is what the service accepted while it throttled, times the
-		// round trip. Taken from one round trip of such a client, it landed below the rate (down to
-		// 0.7x over a load), then climbed back a step every 5 s or more.
-		for (const seed of SEEDS) {
-			const limits = { latencyMs: 20, maxPerSecond: 400, busyClient: true, seed };
+		// round trip. Taken from one round trip of such a client, or from the requests in flight
+		// when most wait out a Retry-After, it landed below the rate (0.87x over one load here), then
+		// climbed back a step every 5 s or more; at 35 ms one load had 1.2% throttled.
+		for (const [latencyMs, seed] of SEEDS.flatMap((seed) => [20, 35].map((ms) => [ms, seed]))) {
+			const limits = { latencyMs, maxPerSecond: 400, busyClient: true, seed };
 			const busy = await loadInRuns(limits, 4, 5000);
 			expect(busy.perSecond).toBeGreaterThanOrEqual(0.9 * 400);
 			expect(busy.throttledShare).toBeLessThanOrEqual(0.01);
