@@ -75,7 +75,7 @@ export interface SandboxProcess extends SandboxUrls {
 }
 
 /** Runs a TypeScript file of the project in a fresh process, its sources cached (bench/ts-cache.js). */
-export function tsNodeArgs(script: string, heapMb: number): string[] {
+function tsNodeArgs(script: string, heapMb: number): string[] {
 	return [
 		`--max-old-space-size=${heapMb}`,
 		'-r',

@@ -1,10 +1,11 @@
 'use strict';
 /**
- * Loads the TypeScript sources of the benchmark's processes (each case, its sandboxes, its set-up)
- * as ts-node's transpile-only mode does, from a cache of their JavaScript: every case starts two or
- * three fresh processes, and transpiling the same few hundred files again in each took about 5 s
- * of CPU per process. The cache (node_modules/.cache/bench-ts) is keyed by the file's path, its
- * source and the TypeScript version, so an edited file is transpiled again.
+ * Loads the TypeScript sources of the processes a benchmark case starts (its sandboxes, its
+ * set-up) as ts-node's transpile-only mode does, from a cache of their JavaScript: every case
+ * starts them afresh, and transpiling the same files again took about 2.5 s of CPU in each
+ * sandbox process and 4 s in each set-up process. The case's own process stays on ts-node (see
+ * bench/run.ts). The cache (node_modules/.cache/bench-ts) is keyed by the file's path, its source
+ * and the TypeScript version, so an edited file is transpiled again.
  */
 const crypto = require('node:crypto');
 const fs = require('node:fs');
