@@ -77,15 +77,24 @@ const PROBE_AFTER_MAX_MS = 60_000;
 /** Latency that grows past twice the quiet latency (and this much more) means a queue forms. */
 const LATENCY_SLACK_MS = 50;
 const LATENCY_WARM_UP = 100;
+/** Round trips over which what the service served is averaged (one alone is a handful of answers). */
+const SERVED_ROUND_TRIPS = 4;
+/** Throttled answers closer together than this belong to one episode. */
+const EPISODE_GAP_MS = 1_000;
+/** Round trips an episode lasts before its accepted rate is taken for the service's. */
+const EPISODE_MIN_ROUND_TRIPS = 3;
 
 /**
  * Finds how many requests a service takes at once: a gate that lets at most `current` requests
  * through, and a controller that moves `current` with the answers (in the manner of TCP's
  * congestion control, per request). It grows while answers come back clean and fast: by one per
- * answer at first, then by one per round trip. On 429 or 503 (throttling) it falls to what the
- * service really served in the last round trip, and below the level the refused request was sent
- * at: that is the service's concurrency for a concurrency limit, and its rate times the round trip
- * for a rate limit. When latency climbs well above its quiet level (a queue forming at the
+ * answer at first, then by one per round trip. On 429 or 503 (throttling) it falls below the level
+ * the refused request was sent at, and to what the service really served per round trip: in the
+ * last one at the first sign of a limit, then over the last few (one round trip of a busy client
+ * holds a handful of answers, and a level taken from it lands well below the limit); once a
+ * throttling episode has lasted a few round trips, to what the service accepted during it times
+ * the round trip. That is the service's concurrency for a concurrency limit, and its rate times
+ * the round trip for a rate limit. When latency climbs well above its quiet level (a queue forming at the
  * service) it falls by a tenth per round trip. It never exceeds `max`. A level that was throttled
  * is kept as a ceiling for a while, then raised a step at a time, so a limit that rose is found
  * too, at the cost of a few throttled answers per try; a try that meets the same limit again waits
@@ -111,6 +120,16 @@ export class AdaptiveConcurrency {
 	private probeAfterMs = PROBE_AFTER_MS;
 	private lastCut = -Infinity;
 	private lastThrottled = -Infinity;
+	/**
+	 * A throttling episode (throttled answers no further apart than `EPISODE_GAP_MS`): when it began,
+	 * the clean answers to requests sent since then and when the last of those was sent, so that
+	 * its accepted rate can be told; and the level that rate implies (accepted per millisecond × the
+	 * round trip), once the episode is long enough.
+	 */
+	private episodeStart = -Infinity;
+	private episodeAccepted = 0;
+	private episodeLastSent = -Infinity;
+	private rateLevel: number | undefined;
 	/** Lowest latency seen lately (the service without a queue), and a smoothed latency. */
 	private quietMs: number | undefined;
 	private quietWindowMin = Infinity;
@@ -213,13 +232,25 @@ export class AdaptiveConcurrency {
 		if (this.fixed) return;
 		if (throttled) {
 			this.throttledOnce = true;
+			if (now - this.lastThrottled > Math.max(EPISODE_GAP_MS, 4 * roundTrip)) {
+				this.episodeStart = now;
+				this.episodeAccepted = 0;
+				this.episodeLastSent = now;
+				this.rateLevel = undefined;
+			}
 			this.lastThrottled = now;
+			this.noteEpisodeRate();
 			if (!mayCut) return;
 			// What the service served in the last round trip, once a clean answer tells how long
-			// a round trip is.
+			// a round trip is; once the episode tells the service's rate, what that rate allows.
+			const trips = this.slowStart ? 1 : SERVED_ROUND_TRIPS;
 			const served =
-				this.smoothedMs === undefined ? Infinity : this.servedWithin(this.smoothedMs, now);
-			this.cut(Math.min(level - 1, served), now);
+				this.smoothedMs === undefined
+					? Infinity
+					: this.servedWithin(trips * this.smoothedMs, now) / trips;
+			// Below the level it was refused at, when the gate was full: with fewer in flight (the
+			// others waiting out a Retry-After) the level says nothing of the service.
+			this.cut(Math.min(full ? level - 1 : Infinity, this.rateLevel ?? served), now);
 			// A probe past the last ceiling that finds about the same limit again is tried less often;
 			// a limit found elsewhere starts the waits over.
 			this.probeAfterMs =
@@ -232,7 +263,12 @@ export class AdaptiveConcurrency {
 		}
 		this.noteLatency(latencyMs);
 		this.served.push(now);
-		this.servedWithin(2 * roundTrip, now);
+		const sent = now - latencyMs;
+		if (sent >= this.episodeStart) {
+			this.episodeAccepted++;
+			this.episodeLastSent = Math.max(this.episodeLastSent, sent);
+		}
+		this.servedWithin(2 * SERVED_ROUND_TRIPS * roundTrip, now);
 		if (now - this.usedSince >= roundTrip) {
 			// Just after throttling, a limit the requests did not fill for a whole round trip (the
 			// others wait out their Retry-After) is brought down to what they used, so that the
@@ -240,7 +276,10 @@ export class AdaptiveConcurrency {
 			// a node sending one request at a time (reading its settings) says nothing of the limit.
 			const recentlyThrottled = now - this.lastThrottled < PROBE_AFTER_MS;
 			if (recentlyThrottled && this.usedPeak < this.current) {
-				this.limit = Math.max(1, this.usedPeak);
+				// Not below what the service's rate was seen to allow: the requests that were free
+				// then were only those not waiting out a Retry-After, a number that says nothing of
+				// the service.
+				this.limit = Math.max(1, this.usedPeak, Math.min(this.limit, this.rateLevel ?? 0));
 			}
 			this.usedPeak = this.inFlight;
 			this.usedSince = now;
@@ -275,6 +314,21 @@ export class AdaptiveConcurrency {
 		}
 		this.limit = Math.min(this.limit, this.max);
 		this.wake();
+	}
+
+	/**
+	 * The level the service's rate allows, from the clean answers since the episode began: while it
+	 * throttles, a rate limit's allowance for bursts is spent and it accepts exactly its rate; a
+	 * concurrency limit accepts its number per round trip. Told once the episode has lasted a few
+	 * round trips. Only requests sent since it began count (the ones sent before it met a service
+	 * that still had room), over the time they were sent in.
+	 */
+	private noteEpisodeRate(): void {
+		const elapsed = this.episodeLastSent - this.episodeStart;
+		if (this.smoothedMs === undefined || elapsed < EPISODE_MIN_ROUND_TRIPS * this.smoothedMs) {
+			return;
+		}
+		this.rateLevel = Math.max(1, (this.episodeAccepted / elapsed) * this.smoothedMs);
 	}
 
 	/** Clean answers within the last `ms` (older ones are forgotten). */
