@@ -16,16 +16,8 @@ export async function run(urls: SandboxUrls): Promise<IDataObject> {
 	const chain = await templateLibChain(urls);
 	const trigger = templateNode('Contacts: Dynamics 365 Trigger');
 	const wf = engine(urls).workflow({ name: 'seed', nodes: [trigger], connections: {} });
-	// Only the columns the template maps: the profiles are the same, and the sandbox serves and this
-	// process reads pages a fraction of the size of the template's (every column, with its display
-	// value). The replay that follows checks it: a profile that differed would be written again.
-	const mapping = templateNode('Contacts: Apply Field Mapping').parameters.fieldMappings as {
-		mapping: Array<{ dynamicsField: string }>;
-	};
-	wf.setParameters(trigger.name, {
-		columns: mapping.mapping.map((m) => m.dynamicsField),
-		options: { pageSize: 5000, maxRecordsPerRun: 5000 },
-	});
+	// The template's trigger as shipped (it reads the mapped columns), 5,000 rows a page.
+	wf.setParameters(trigger.name, { options: { pageSize: 5000, maxRecordsPerRun: 5000 } });
 	const admin = new CampaignSandboxAdmin(urls.campaign);
 	let read = 0;
 	let inserted = 0;

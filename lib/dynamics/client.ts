@@ -503,7 +503,9 @@ export class DataverseClient {
 	 * off, may contradict cached metadata: it is dropped so the next read sees the change.
 	 */
 	private noteStaleMetadata(error: DataverseApiError): DataverseApiError {
-		if (STALE_METADATA_ANSWER.test(error.serviceMessage)) this.forgetCachedMetadata();
+		if (STALE_METADATA_ANSWER.test(error.serviceMessage)) {
+			error.staleMetadataDropped = this.forgetCachedMetadata();
+		}
 		return error;
 	}
 

@@ -35,6 +35,13 @@ export class DataverseApiError extends Error {
 		super(`Dataverse ${route} failed with ${status}${code ? ` ${code}` : ''}: ${serviceMessage}`);
 		this.name = 'DataverseApiError';
 	}
+
+	/**
+	 * The answer named something cached metadata (read by an earlier run) holds and Dataverse no
+	 * longer knows, and that metadata was dropped: the same work against fresh metadata may go
+	 * another way (e.g. a column deleted since is reported by the node that uses it).
+	 */
+	staleMetadataDropped = false;
 }
 
 /** A setting names a column or key Dataverse cannot use as asked; the message says which and why. */

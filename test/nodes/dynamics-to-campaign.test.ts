@@ -51,6 +51,48 @@ describe('Dynamics 365 → Campaign template', () => {
 		}
 	});
 
+	it('reads only the columns its chain uses ($select, as Microsoft advises), and a column mapped later too', async () => {
+		await fx.dataverse.generate('contact', 5, 21);
+		const contacts = (await fx.dataverse.dump('contact')).records;
+		// the generator fills columns the template does not map (phone, city): they must exist to
+		// show that they are not read
+		expect(contacts.some((c) => c.telephone1 && c.address1_city)).toBe(true);
+		const template = loadTemplate();
+		const wf = fx.workflow(template);
+		const [run] = await runUntilQuiet(wf, CONTACTS);
+		const read = run.output(CONTACTS).filter((item) => item.contactid);
+		expect(read).toHaveLength(5);
+		for (const item of read) {
+			expect(Object.keys(item)).toEqual(
+				expect.arrayContaining([
+					'firstname',
+					'lastname',
+					'emailaddress1',
+					'birthdate',
+					'gendercode',
+				]),
+			);
+			expect(item).not.toHaveProperty('telephone1');
+			expect(item).not.toHaveProperty('address1_city');
+		}
+		// A user maps the phone instead of the last name (the sandbox's profile has no phone
+		// field): the next run reads the phone of every contact, and Campaign gets it.
+		const mapping = template.nodes.find((n) => n.name === 'Contacts: Apply Field Mapping')!
+			.parameters.fieldMappings as { mapping: Array<Record<string, string | boolean>> };
+		wf.setParameters('Contacts: Apply Field Mapping', {
+			fieldMappings: {
+				mapping: mapping.mapping.map((m) =>
+					m.dynamicsField === 'lastname' ? { ...m, dynamicsField: 'telephone1' } : m,
+				),
+			},
+		});
+		await runUntilQuiet(wf, CONTACTS);
+		const profiles = await profilesByExternalId();
+		for (const c of contacts) {
+			expect(profiles.get(String(c.contactid))?.lastName || null).toBe(c.telephone1 ?? null);
+		}
+	});
+
 	it('propagates edits and deletes made in Dynamics on the next run', async () => {
 		const ids = await fx.dataverse.generate('contact', 10, 5);
 		const wf = fx.workflow(loadTemplate());

@@ -153,6 +153,43 @@ describe('Reliability: service-side surprises', () => {
 		}
 		expect(message).toMatch(/"emailaddress1" is not a column of Dynamics table "contact"/);
 		expect(await profiles()).toEqual(before);
+
+		// The user takes the column out of the trigger's Columns and of the mapping. The
+		// change-tracking position was made reading it, and Dataverse refuses it for good: the
+		// trigger says so and how to go on, and still writes nothing.
+		const template = loadTemplate('dynamics-to-campaign');
+		const node = (name: string) => template.nodes.find((n) => n.name === name)!;
+		const columns = (node(TRIGGER).parameters.columns as string[]).filter(
+			(c) => c !== 'emailaddress1',
+		);
+		const mapping = (
+			node('Contacts: Apply Field Mapping').parameters.fieldMappings as {
+				mapping: Array<Record<string, string | boolean>>;
+			}
+		).mapping.filter((m) => m.dynamicsField !== 'emailaddress1');
+		wf.setParameters(TRIGGER, { columns });
+		wf.setParameters('Contacts: Apply Field Mapping', { fieldMappings: { mapping } });
+		const refused = await runOnce(wf).then(
+			() => '',
+			(error: Error) => error.message,
+		);
+		expect(refused).toMatch(
+			/change-tracking position reads "emailaddress1", which Dynamics table "contact" no longer has/,
+		);
+		expect(await profiles()).toEqual(before);
+
+		// Replay Data, as the message says: every contact is read again without the column, and
+		// the change made meanwhile arrives.
+		wf.setParameters(TRIGGER, { replayData: 'after emailaddress1 was deleted' });
+		const replayed = await runOnce(wf);
+		// the refused link cannot be read for deletes: the run says so
+		expect(JSON.stringify(replayed?.output(TRIGGER))).toMatch(
+			/records deleted since that run are not seen by this replay/,
+		);
+		await untilQuiet(wf);
+		const after = await profiles();
+		expect(after).toHaveLength(before.length);
+		expect(after.find((p) => p.externalId === ids[0])?.firstName).toBe('Should not arrive');
 	});
 
 	describe('Security', () => {

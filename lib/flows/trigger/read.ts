@@ -10,6 +10,8 @@ import {
 	type TableInfo,
 } from '../../dynamics/client';
 import type { SyncLoad, SyncRecord } from '../../sync/envelope';
+import { SyncSettingsError } from '../../sync/errors';
+import { checkedAgainstFreshMetadata } from '../metadata';
 import {
 	columnsAdded,
 	finishLoad,
@@ -28,9 +30,28 @@ export async function tableCount(
 	return counts[table];
 }
 
+/** Columns every read names, whatever the settings: the key and the two dates of a row. */
+function alwaysRead(table: TableInfo): string[] {
+	return [table.primaryIdAttribute, 'modifiedon', 'versionnumber'];
+}
+
+/** Those of `names` that are not columns of the table (by logical name or `_<x>_value`). */
+function notColumns(
+	names: string[],
+	columns: ReadonlyArray<{ logicalName: string; property?: string }>,
+) {
+	const known = new Set(columns.flatMap((c) => [c.logicalName, c.property ?? c.logicalName]));
+	return names.filter((name) => !known.has(name));
+}
+
+function quotedList(names: string[]): string {
+	return names.map((name) => `"${name}"`).join(', ');
+}
+
 /**
  * The columns to read: `'all'` when the Columns setting is empty; otherwise the listed ones, the
  * key and dates, and the real columns that the nodes after the trigger use (`downstream`).
+ * A listed column the table lacks stops the poll, named: Dataverse refuses a `$select` naming it.
  */
 export async function wantedColumns(
 	client: DataverseClient,
@@ -39,18 +60,36 @@ export async function wantedColumns(
 	table: TableInfo,
 ): Promise<ReadColumns> {
 	if (!columns.length) return 'all';
-	const listed = new Set([table.primaryIdAttribute, 'modifiedon', 'versionnumber', ...columns]);
+	// A listed column missing from metadata an earlier run read is looked for again in fresh
+	// metadata: it may have been added (back) since.
+	return checkedAgainstFreshMetadata([client], () =>
+		listedColumns(client, columns, downstream, table),
+	);
+}
+
+async function listedColumns(
+	client: DataverseClient,
+	columns: string[],
+	downstream: string[],
+	table: TableInfo,
+): Promise<string[]> {
+	const listed = new Set([...alwaysRead(table), ...columns]);
 	const unlisted = downstream.filter((c) => !listed.has(c));
-	if (unlisted.length) {
-		// Only real columns go into $select; the node naming another one reports it. A name the
-		// cached columns lack makes them be read again: it may be a column added since.
-		const known = new Set(
-			(await client.getColumns(table.logicalName, { mustKnow: unlisted })).map(
-				(c) => c.logicalName,
-			),
+	// Names the cached columns lack make them be read again: they may be columns added since.
+	const tableColumns = await client.getColumns(table.logicalName, {
+		mustKnow: [...columns, ...unlisted],
+	});
+	const missing = notColumns(columns, tableColumns);
+	if (missing.length) {
+		throw new SyncSettingsError(
+			`${quotedList(missing)} ${missing.length === 1 ? 'is not a column' : 'are not columns'} of Dynamics table "${table.logicalName}".`,
+			'Columns',
+			'Remove it from Columns, and from the nodes after the trigger that use it.',
 		);
-		for (const column of unlisted) if (known.has(column)) listed.add(column);
 	}
+	// Only real columns go into $select; the node naming another one reports it.
+	const unknown = new Set(notColumns(unlisted, tableColumns));
+	for (const column of unlisted) if (!unknown.has(column)) listed.add(column);
 	return [...listed].sort();
 }
 
@@ -74,13 +113,32 @@ function columnsOfLink(link: string | undefined): ReadColumns | undefined {
 	}
 }
 
-/** Columns whose addition must re-read the table, and the state that does it. */
+/** Those of a link's `$select` columns the table no longer has: Dataverse refuses the link. */
+async function goneColumns(
+	client: DataverseClient,
+	table: TableInfo,
+	read: ReadColumns | undefined,
+): Promise<string[]> {
+	if (!read || read === 'all') return [];
+	const always = new Set(alwaysRead(table));
+	return notColumns(
+		read.filter((c) => !always.has(c)),
+		await client.getColumns(table.logicalName),
+	);
+}
+
+/**
+ * Columns whose addition must re-read the table, and the state that does it. A change-tracking
+ * link made reading a column deleted since cannot be read again (links are opaque: it cannot be
+ * made without that column): the poll stops, naming it, and a replay goes on without reading it
+ * for deletes (`deletesUnseen`, for the run's notice).
+ */
 export async function adoptColumns(
 	client: DataverseClient,
 	table: TableInfo,
 	state: TriggerState,
 	wanted: ReadColumns,
-): Promise<{ state: TriggerState; added: string[] }> {
+): Promise<{ state: TriggerState; added: string[]; deletesUnseen?: string[] }> {
 	const read =
 		state.columns ??
 		(state.mode === 'changeTracking'
@@ -100,7 +158,20 @@ export async function adoptColumns(
 	// What the reads of this run return: a delta link keeps its own `$select`, a fresh read and a
 	// modified-date query use the current columns.
 	const keepsLink = state.mode === 'changeTracking' && !fresh;
-	return { state: { ...state, columns: keepsLink ? read : wanted }, added };
+	const gone = keepsLink ? await goneColumns(client, table, read) : [];
+	if (gone.length) {
+		throw new SyncSettingsError(
+			`This trigger's change-tracking position reads ${quotedList(gone)}, which Dynamics table "${table.logicalName}" no longer has, so Dynamics 365 refuses it.`,
+			'Replay Data',
+			'Type a new value in Replay Data to read every record again with the columns of today; records deleted in Dynamics 365 since the last run are then not seen (delete them in Campaign by hand).',
+		);
+	}
+	const next: TriggerState = { ...state, columns: keepsLink ? read : wanted };
+	const drainLink = state.pending?.drainLink;
+	const unseen = drainLink ? await goneColumns(client, table, columnsOfLink(drainLink)) : [];
+	if (unseen.length)
+		return { state: { ...next, pending: undefined }, added, deletesUnseen: unseen };
+	return { state: next, added };
 }
 
 /** A Dataverse row as a record envelope: plain columns, display values in `_sync.labels`. */

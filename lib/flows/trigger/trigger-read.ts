@@ -6,7 +6,7 @@
  * key-comparison.ts and chain.ts (deletes detection by comparing keys).
  */
 import type { CampaignClient } from '../../campaign/client';
-import { DeltaTokenExpiredError } from '../../dynamics/errors';
+import { DataverseApiError, DeltaTokenExpiredError } from '../../dynamics/errors';
 import type { DataverseClient, TableInfo } from '../../dynamics/client';
 import type { SyncRecord } from '../../sync/envelope';
 import {
@@ -102,10 +102,28 @@ export async function sampleRecords(
 	return rows.map((r) => toRecord(r, table, 'initial')).filter((r) => !!r);
 }
 
+/**
+ * One poll's read. Reads only, so when Dataverse answers that it does not know a name the cached
+ * metadata (read by an earlier run) holds, e.g. a column deleted since, the poll is read once
+ * more against metadata read now: the column is then left out of `$select` and the node that
+ * uses it reports it by name, instead of Dataverse's raw answer.
+ */
 export async function triggerRead(
 	input: TriggerReadInput,
 	prior: TriggerReadPrior,
 ): Promise<TriggerRead> {
+	const first = await readOnce(input, prior).then(
+		(value) => ({ value }),
+		(error: unknown) => ({ error }),
+	);
+	if ('value' in first) return first.value;
+	if (first.error instanceof DataverseApiError && first.error.staleMetadataDropped) {
+		return await readOnce(input, prior);
+	}
+	return await Promise.reject(first.error);
+}
+
+async function readOnce(input: TriggerReadInput, prior: TriggerReadPrior): Promise<TriggerRead> {
 	const { settings, dataverse: client, node } = input;
 	const started = Date.now();
 	const { table, mode } = await tableAndMode(client, settings);
@@ -216,6 +234,9 @@ export async function triggerRead(
 		replay.refused,
 		resyncNotice,
 		adopted.added.length ? columnsNotice(adopted.added) : undefined,
+		adopted.deletesUnseen
+			? `The change-tracking position of the last run reads ${adopted.deletesUnseen.join(', ')}, which the table no longer has, so Dynamics 365 refuses it: records deleted since that run are not seen by this replay (delete them in Campaign by hand).`
+			: undefined,
 	].filter((n): n is string => !!n);
 	// A run that read nothing needs no execution unless it has something an admin must read.
 	if (!result.records.length && !forAdmin.length && state.load === 'incremental') return run;
