@@ -52,6 +52,9 @@ function quotedList(names: string[]): string {
  * The columns to read: `'all'` when the Columns setting is empty; otherwise the listed ones, the
  * key and dates, and the real columns that the nodes after the trigger use (`downstream`).
  * A listed column the table lacks stops the poll, named: Dataverse refuses a `$select` naming it.
+ * Microsoft advises selecting only the columns needed, as a query without `$select` returns every
+ * column and "can reduce performance" (power-apps/developer/data-platform/webapi/query/
+ * select-columns.md); the Dynamics 365 → Campaign template lists its mapped columns.
  */
 export async function wantedColumns(
 	client: DataverseClient,
