@@ -504,7 +504,8 @@ export class DataverseClient {
 	 */
 	private noteStaleMetadata(error: DataverseApiError): DataverseApiError {
 		if (STALE_METADATA_ANSWER.test(error.serviceMessage)) {
-			error.staleMetadataDropped = this.forgetCachedMetadata();
+			error.namesUnknown = true;
+			this.forgetCachedMetadata();
 		}
 		return error;
 	}

@@ -37,11 +37,11 @@ export class DataverseApiError extends Error {
 	}
 
 	/**
-	 * The answer named something cached metadata (read by an earlier run) holds and Dataverse no
-	 * longer knows, and that metadata was dropped: the same work against fresh metadata may go
-	 * another way (e.g. a column deleted since is reported by the node that uses it).
+	 * The answer says Dataverse does not know a name the request used (a column, a table), which
+	 * metadata may still list; the client has dropped the metadata earlier runs read, so the same
+	 * work against fresh metadata may go another way (e.g. the column is reported by name).
 	 */
-	staleMetadataDropped = false;
+	namesUnknown = false;
 }
 
 /** A setting names a column or key Dataverse cannot use as asked; the message says which and why. */

@@ -131,16 +131,19 @@ async function goneColumns(
 }
 
 /**
- * Columns whose addition must re-read the table, and the state that does it. A change-tracking
- * link made reading a column deleted since cannot be read again (links are opaque: it cannot be
- * made without that column): the poll stops, naming it, and a replay goes on without reading it
- * for deletes (`deletesUnseen`, for the run's notice).
+ * Columns whose addition must re-read the table, and the state that does it. After Dataverse
+ * refused this poll's read for a name it does not know (`refused`), a change-tracking link made
+ * reading a column deleted since is taken for the cause: it cannot be read again (links are
+ * opaque: it cannot be made without that column), so the poll stops, naming it, and a replay goes
+ * on without reading it for deletes (`deletesUnseen`, for the run's notice). Not before: a link
+ * Dataverse still reads is kept, deletes and all.
  */
 export async function adoptColumns(
 	client: DataverseClient,
 	table: TableInfo,
 	state: TriggerState,
 	wanted: ReadColumns,
+	refused = false,
 ): Promise<{ state: TriggerState; added: string[]; deletesUnseen?: string[] }> {
 	const read =
 		state.columns ??
@@ -161,7 +164,7 @@ export async function adoptColumns(
 	// What the reads of this run return: a delta link keeps its own `$select`, a fresh read and a
 	// modified-date query use the current columns.
 	const keepsLink = state.mode === 'changeTracking' && !fresh;
-	const gone = keepsLink ? await goneColumns(client, table, read) : [];
+	const gone = refused && keepsLink ? await goneColumns(client, table, read) : [];
 	if (gone.length) {
 		throw new SyncSettingsError(
 			`This trigger's change-tracking position reads ${quotedList(gone)}, which Dynamics table "${table.logicalName}" no longer has, so Dynamics 365 refuses it.`,
@@ -171,7 +174,8 @@ export async function adoptColumns(
 	}
 	const next: TriggerState = { ...state, columns: keepsLink ? read : wanted };
 	const drainLink = state.pending?.drainLink;
-	const unseen = drainLink ? await goneColumns(client, table, columnsOfLink(drainLink)) : [];
+	const unseen =
+		refused && drainLink ? await goneColumns(client, table, columnsOfLink(drainLink)) : [];
 	if (unseen.length)
 		return { state: { ...next, pending: undefined }, added, deletesUnseen: unseen };
 	return { state: next, added };

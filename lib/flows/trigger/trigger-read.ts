@@ -103,27 +103,32 @@ export async function sampleRecords(
 }
 
 /**
- * One poll's read. Reads only, so when Dataverse answers that it does not know a name the cached
- * metadata (read by an earlier run) holds, e.g. a column deleted since, the poll is read once
- * more against metadata read now: the column is then left out of `$select` and the node that
- * uses it reports it by name, instead of Dataverse's raw answer.
+ * One poll's read. Reads only, so when Dataverse answers that it does not know a name the request
+ * used (a column deleted since, which cached metadata may still list), the poll is read once more
+ * against fresh metadata, knowing Dataverse refused it (`refused`): the column is then reported by
+ * name, and a change-tracking link made with it is dealt with (see `adoptColumns`), instead of
+ * Dataverse's raw answer.
  */
 export async function triggerRead(
 	input: TriggerReadInput,
 	prior: TriggerReadPrior,
 ): Promise<TriggerRead> {
-	const first = await readOnce(input, prior).then(
+	const first = await readOnce(input, prior, false).then(
 		(value) => ({ value }),
 		(error: unknown) => ({ error }),
 	);
 	if ('value' in first) return first.value;
-	if (first.error instanceof DataverseApiError && first.error.staleMetadataDropped) {
-		return await readOnce(input, prior);
+	if (first.error instanceof DataverseApiError && first.error.namesUnknown) {
+		return await readOnce(input, prior, true);
 	}
 	return await Promise.reject(first.error);
 }
 
-async function readOnce(input: TriggerReadInput, prior: TriggerReadPrior): Promise<TriggerRead> {
+async function readOnce(
+	input: TriggerReadInput,
+	prior: TriggerReadPrior,
+	refused: boolean,
+): Promise<TriggerRead> {
 	const { settings, dataverse: client, node } = input;
 	const started = Date.now();
 	const { table, mode } = await tableAndMode(client, settings);
@@ -147,7 +152,7 @@ async function readOnce(input: TriggerReadInput, prior: TriggerReadPrior): Promi
 		columnsUsedDownstream(input.chain),
 		table,
 	);
-	const adopted = await adoptColumns(client, table, state, wanted);
+	const adopted = await adoptColumns(client, table, state, wanted, refused);
 	state = adopted.state;
 	// A load starting now (not resumed) counts the table, for its Backlog.
 	if (
