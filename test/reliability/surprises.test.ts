@@ -192,6 +192,38 @@ describe('Reliability: service-side surprises', () => {
 		expect(after.find((p) => p.externalId === ids[0])?.firstName).toBe('Should not arrive');
 	});
 
+	it('names the deleted column of a refused change-tracking position even when a column was added in the same edit', async () => {
+		const { wf } = await synced(3);
+		const { tables } = await fx.dataverse.tables();
+		const contact = tables.find((t) => t.logicalName === 'contact')!;
+		await fx.dataverse.defineTables([
+			{ ...contact, columns: contact.columns.filter((c) => c.logicalName !== 'emailaddress1') },
+		]);
+		const template = loadTemplate('dynamics-to-campaign');
+		const node = (name: string) => template.nodes.find((n) => n.name === name)!;
+		// One edit: the deleted column out of Columns and the mapping, the phone mapped instead of
+		// the last name (a column added, which alone re-reads every contact).
+		const columns = (node(TRIGGER).parameters.columns as string[]).filter(
+			(c) => c !== 'emailaddress1',
+		);
+		const mapping = (
+			node('Contacts: Apply Field Mapping').parameters.fieldMappings as {
+				mapping: Array<Record<string, string | boolean>>;
+			}
+		).mapping
+			.filter((m) => m.dynamicsField !== 'emailaddress1')
+			.map((m) => (m.dynamicsField === 'lastname' ? { ...m, dynamicsField: 'telephone1' } : m));
+		wf.setParameters(TRIGGER, { columns });
+		wf.setParameters('Contacts: Apply Field Mapping', { fieldMappings: { mapping } });
+		const before = await profiles();
+		const refused = await runOnce(wf).then(
+			() => '',
+			(error: Error) => error.message,
+		);
+		expect(refused).toMatch(/change-tracking position reads "emailaddress1"/);
+		expect(await profiles()).toEqual(before);
+	});
+
 	describe('Security', () => {
 		it('never puts a client secret or an issued access token into execution data or errors', async () => {
 			const { wf } = await synced(5);

@@ -157,10 +157,6 @@ export async function adoptColumns(
 			: [];
 	const added = columnsAdded(read, wanted, tableColumns);
 	const fresh = state.load !== 'incremental' && !state.pending?.nextLink && !state.pending?.after;
-	if (added.length) {
-		const count = await tableCount(client, table.logicalName);
-		return { state: { ...startColumnsReread(state, added, count), columns: wanted }, added };
-	}
 	// What the reads of this run return: a delta link keeps its own `$select`, a fresh read and a
 	// modified-date query use the current columns.
 	const keepsLink = state.mode === 'changeTracking' && !fresh;
@@ -171,6 +167,10 @@ export async function adoptColumns(
 			'Replay Data',
 			'Type a new value in Replay Data to read every record again with the columns of today; records deleted in Dynamics 365 since the last run are then not seen (delete them in Campaign by hand).',
 		);
+	}
+	if (added.length) {
+		const count = await tableCount(client, table.logicalName);
+		return { state: { ...startColumnsReread(state, added, count), columns: wanted }, added };
 	}
 	const next: TriggerState = { ...state, columns: keepsLink ? read : wanted };
 	const drainLink = state.pending?.drainLink;
