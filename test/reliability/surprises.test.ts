@@ -74,6 +74,46 @@ describe('Reliability: service-side surprises', () => {
 		return { ids, wf };
 	}
 
+	/** Deletes a column of the contact table in Dynamics, as an admin publishing a change would. */
+	async function deleteContactColumn(column: string) {
+		const { tables } = await fx.dataverse.tables();
+		const contact = tables.find((t) => t.logicalName === 'contact')!;
+		await fx.dataverse.defineTables([
+			{ ...contact, columns: contact.columns.filter((c) => c.logicalName !== column) },
+		]);
+	}
+
+	/**
+	 * The user's edit after a column was deleted: out of the trigger's Columns and of the mapping,
+	 * each remaining mapping row passed through `change`.
+	 */
+	function unmapColumn(
+		wf: TestWorkflow,
+		column: string,
+		change: (row: Record<string, string | boolean>) => Record<string, string | boolean> = (r) => r,
+	) {
+		const template = loadTemplate('dynamics-to-campaign');
+		const node = (name: string) => template.nodes.find((n) => n.name === name)!;
+		const columns = (node(TRIGGER).parameters.columns as string[]).filter((c) => c !== column);
+		const mapping = (
+			node('Contacts: Apply Field Mapping').parameters.fieldMappings as {
+				mapping: Array<Record<string, string | boolean>>;
+			}
+		).mapping
+			.filter((m) => m.dynamicsField !== column)
+			.map(change);
+		wf.setParameters(TRIGGER, { columns });
+		wf.setParameters('Contacts: Apply Field Mapping', { fieldMappings: { mapping } });
+	}
+
+	/** The message of the error a poll stops with ('' when it does not). */
+	function refusalOf(wf: TestWorkflow): Promise<string> {
+		return runOnce(wf).then(
+			() => '',
+			(error: Error) => error.message,
+		);
+	}
+
 	it('re-reads every record when the delta token expired, and Campaign ends unchanged but complete', async () => {
 		const { ids, wf } = await synced(30);
 		await fx.dataverse.editRecord('contact', ids[0], { firstname: 'After expiry' });
@@ -136,11 +176,7 @@ describe('Reliability: service-side surprises', () => {
 
 	it('stops with a clear error naming the column when a mapped Dynamics column was removed, writing nothing', async () => {
 		const { ids, wf } = await synced(4);
-		const { tables } = await fx.dataverse.tables();
-		const contact = tables.find((t) => t.logicalName === 'contact')!;
-		await fx.dataverse.defineTables([
-			{ ...contact, columns: contact.columns.filter((c) => c.logicalName !== 'emailaddress1') },
-		]);
+		await deleteContactColumn('emailaddress1');
 		await fx.dataverse.editRecord('contact', ids[0], { firstname: 'Should not arrive' });
 		const before = await profiles();
 		let message = '';
@@ -157,22 +193,8 @@ describe('Reliability: service-side surprises', () => {
 		// The user takes the column out of the trigger's Columns and of the mapping. The
 		// change-tracking position was made reading it, and Dataverse refuses it for good: the
 		// trigger says so and how to go on, and still writes nothing.
-		const template = loadTemplate('dynamics-to-campaign');
-		const node = (name: string) => template.nodes.find((n) => n.name === name)!;
-		const columns = (node(TRIGGER).parameters.columns as string[]).filter(
-			(c) => c !== 'emailaddress1',
-		);
-		const mapping = (
-			node('Contacts: Apply Field Mapping').parameters.fieldMappings as {
-				mapping: Array<Record<string, string | boolean>>;
-			}
-		).mapping.filter((m) => m.dynamicsField !== 'emailaddress1');
-		wf.setParameters(TRIGGER, { columns });
-		wf.setParameters('Contacts: Apply Field Mapping', { fieldMappings: { mapping } });
-		const refused = await runOnce(wf).then(
-			() => '',
-			(error: Error) => error.message,
-		);
+		unmapColumn(wf, 'emailaddress1');
+		const refused = await refusalOf(wf);
 		expect(refused).toMatch(
 			/change-tracking position reads "emailaddress1", which Dynamics table "contact" no longer has/,
 		);
@@ -194,33 +216,14 @@ describe('Reliability: service-side surprises', () => {
 
 	it('names the deleted column of a refused change-tracking position even when a column was added in the same edit', async () => {
 		const { wf } = await synced(3);
-		const { tables } = await fx.dataverse.tables();
-		const contact = tables.find((t) => t.logicalName === 'contact')!;
-		await fx.dataverse.defineTables([
-			{ ...contact, columns: contact.columns.filter((c) => c.logicalName !== 'emailaddress1') },
-		]);
-		const template = loadTemplate('dynamics-to-campaign');
-		const node = (name: string) => template.nodes.find((n) => n.name === name)!;
+		await deleteContactColumn('emailaddress1');
 		// One edit: the deleted column out of Columns and the mapping, the phone mapped instead of
 		// the last name (a column added, which alone re-reads every contact).
-		const columns = (node(TRIGGER).parameters.columns as string[]).filter(
-			(c) => c !== 'emailaddress1',
+		unmapColumn(wf, 'emailaddress1', (m) =>
+			m.dynamicsField === 'lastname' ? { ...m, dynamicsField: 'telephone1' } : m,
 		);
-		const mapping = (
-			node('Contacts: Apply Field Mapping').parameters.fieldMappings as {
-				mapping: Array<Record<string, string | boolean>>;
-			}
-		).mapping
-			.filter((m) => m.dynamicsField !== 'emailaddress1')
-			.map((m) => (m.dynamicsField === 'lastname' ? { ...m, dynamicsField: 'telephone1' } : m));
-		wf.setParameters(TRIGGER, { columns });
-		wf.setParameters('Contacts: Apply Field Mapping', { fieldMappings: { mapping } });
 		const before = await profiles();
-		const refused = await runOnce(wf).then(
-			() => '',
-			(error: Error) => error.message,
-		);
-		expect(refused).toMatch(/change-tracking position reads "emailaddress1"/);
+		expect(await refusalOf(wf)).toMatch(/change-tracking position reads "emailaddress1"/);
 		expect(await profiles()).toEqual(before);
 	});
 
