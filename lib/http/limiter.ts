@@ -1,3 +1,5 @@
+import { sleep as n8nSleep } from 'n8n-workflow';
+
 import type { HttpRequest, HttpResponse, Transport } from './types';
 
 function checkMax(max: number): void {
@@ -55,6 +57,8 @@ export interface AdaptiveConcurrencyOptions {
 	fixed?: boolean;
 	/** Clock in milliseconds. */
 	now?: () => number;
+	/** Waits `ms` milliseconds (on the same clock as `now`). */
+	sleep?: (ms: number) => Promise<void>;
 }
 
 /** What an `AdaptiveConcurrency` has learnt, to start another run where this one ended. */
@@ -103,6 +107,7 @@ const EPISODE_MIN_ROUND_TRIPS = 3;
 export class AdaptiveConcurrency {
 	private readonly max: number;
 	private readonly now: () => number;
+	private readonly sleep: (ms: number) => Promise<void>;
 	private readonly fixed: boolean;
 	private limit: number;
 	private slowStart: boolean;
@@ -143,6 +148,13 @@ export class AdaptiveConcurrency {
 	 */
 	private usedPeak = 0;
 	private usedSince = 0;
+	/**
+	 * The level last seen to go well: the limit when a clean answer came to a full gate. A run's
+	 * end (fewer requests left than places) and the requests waiting out a Retry-After bring the
+	 * limit down without saying anything of the service; a ceiling kept from a throttled level may
+	 * lie far above what the service took since. The next run starts here.
+	 */
+	private wentWell: number | undefined;
 	/** Answers seen, and how many were throttled. */
 	answers = 0;
 	throttled = 0;
@@ -151,6 +163,8 @@ export class AdaptiveConcurrency {
 		checkMax(options.max);
 		this.max = options.max;
 		this.now = options.now ?? (() => Date.now());
+		// Nodes may not use timers directly, hence n8n's `sleep` by default.
+		this.sleep = options.sleep ?? (async (ms) => await n8nSleep(ms));
 		const { learnt } = options;
 		this.limit = Math.min(this.max, Math.max(1, learnt?.limit ?? options.initial ?? 8));
 		this.slowStart = learnt?.slowStart ?? options.slowStart ?? true;
@@ -175,12 +189,12 @@ export class AdaptiveConcurrency {
 	}
 
 	/**
-	 * What it has learnt: the level it runs at, or the last throttled level when it runs lower
-	 * because fewer requests came (the end of a run).
+	 * What it has learnt: the level last seen to go well (`wentWell`), or where it started when the
+	 * gate was never full.
 	 */
 	state(): AdaptiveConcurrencyState {
 		return {
-			limit: Math.max(this.limit, this.ceiling ?? 0),
+			limit: this.wentWell ?? this.limit,
 			slowStart: this.slowStart,
 			...(this.throttledOnce ? { throttled: true } : {}),
 			...(this.ceiling !== undefined ? { ceiling: this.ceiling } : {}),
@@ -201,12 +215,14 @@ export class AdaptiveConcurrency {
 				// The gate was full if this request took its last place or others wait behind it.
 				const full = level >= this.current || this.waiting.length > 0;
 				const started = this.now();
+				let throttled = false;
 				try {
 					const response = await transport.request<T>(req);
-					this.observe(level, this.now() - started, THROTTLED.includes(response.status), full);
+					throttled = THROTTLED.includes(response.status);
+					this.observe(level, this.now() - started, throttled, full);
 					return response;
 				} finally {
-					this.release();
+					this.releaseAfter(throttled ? started + (this.smoothedMs ?? 0) : 0);
 				}
 			},
 		};
@@ -295,6 +311,7 @@ export class AdaptiveConcurrency {
 			return;
 		}
 		if (!full) return;
+		this.wentWell = this.limit;
 		// Growth: one more per answer at first (doubling each round trip), then one more per round
 		// trip; once the service has throttled, one more per second at most, as a rate limit's
 		// allowance for bursts may take that long to show the level is too high.
@@ -374,6 +391,20 @@ export class AdaptiveConcurrency {
 	private release(): void {
 		this.inFlight--;
 		this.wake();
+	}
+
+	/**
+	 * Frees the place of an answered request, at `at` at the earliest. A gateway refuses at once:
+	 * a refused request that freed its place then would let the next one through to be refused as
+	 * quickly, and within one round trip a gate of a dozen places saw a hundred refusals (an
+	 * initial load against a rate limit of 400 a second, B7). A refused request keeps its place
+	 * for a round trip, as an answered one would have (the request itself goes on to wait out the
+	 * Retry-After). A fixed concurrency is only observed, its places freed at once.
+	 */
+	private releaseAfter(at: number): void {
+		const wait = this.fixed ? 0 : at - this.now();
+		if (wait <= 0) this.release();
+		else void this.sleep(wait).then(() => this.release());
 	}
 
 	private wake(): void {

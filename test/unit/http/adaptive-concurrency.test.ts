@@ -126,6 +126,7 @@ async function load(
 	const concurrency = new AdaptiveConcurrency({
 		max,
 		now: () => clock.now,
+		sleep: clock.sleep,
 		...(adaptive ? { learnt } : { initial: max, slowStart: false, fixed: true }),
 	});
 	let seed = 7;
@@ -166,7 +167,12 @@ async function loadInRuns(limits: ServiceLimits, runs: number, perRun: number, m
 	for (let run = 0; run < runs; run++) {
 		// The trigger's poll and the transformation between two runs.
 		if (run) await clock.run(clock.sleep(500));
-		const concurrency = new AdaptiveConcurrency({ max, now: () => clock.now, learnt });
+		const concurrency = new AdaptiveConcurrency({
+			max,
+			now: () => clock.now,
+			sleep: clock.sleep,
+			learnt,
+		});
 		const client = withRetry(concurrency.wrap(transport), {
 			sleep: clock.sleep,
 			now: () => clock.now,
@@ -265,6 +271,84 @@ describe('AdaptiveConcurrency', () => {
 			}
 		}
 	}, 60_000);
+
+	it('keeps the place of a refused request for a round trip, so a gateway that refuses at once is not asked again at once', async () => {
+		// A gateway answers 429 at once. When a refused request freed its place at once, the next one
+		// was refused as quickly: here every record in hand was refused within 20 ms, and in B7's
+		// rate limit about 90 requests an episode.
+		const clock = new VirtualClock();
+		const refusingFrom = 300;
+		// About a round trip: as a rate limit's bucket runs dry for a moment.
+		const refusingMs = 20;
+		let refused = 0;
+		let served = 0;
+		const transport: Transport = {
+			async request<T>(): Promise<HttpResponse<T>> {
+				await clock.sleep(CHECK_MS);
+				if (clock.now >= refusingFrom && clock.now < refusingFrom + refusingMs) {
+					refused++;
+					return { status: 429, headers: { 'retry-after': '1' }, body: '' as T };
+				}
+				await clock.sleep(20);
+				served++;
+				return { status: 200, headers: {}, body: {} as T };
+			},
+		};
+		// 20 let through at first, of the 100 records in hand (Campaign Upsert's ceiling).
+		const level = 20;
+		const inHand = 100;
+		const concurrency = new AdaptiveConcurrency({
+			max: inHand,
+			initial: level,
+			slowStart: false,
+			now: () => clock.now,
+			sleep: clock.sleep,
+		});
+		let seed = 5;
+		const client = withRetry(concurrency.wrap(transport), {
+			sleep: clock.sleep,
+			now: () => clock.now,
+			random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
+		});
+		const request: HttpRequest = { method: 'GET', url: 'http://service/record' };
+		const answers = await clock.run(
+			mapWithConcurrency(
+				Array.from({ length: 2000 }, (_, i) => i),
+				inHand,
+				async () => (await client.request(request)).status,
+			),
+		);
+		expect(answers.every((status) => status === 200)).toBe(true);
+		expect(served).toBe(2000);
+		// The requests that arrived within the refusing time, each refused once (34 here), not every
+		// record in hand (100 before).
+		expect(refused).toBeLessThan(inHand / 2);
+	});
+
+	it('hands the next run the level last seen to go well, not a throttled level it has run below since', () => {
+		// B7's rate limit: throttled at 80 in flight (the bucket's allowance spent), the level kept as
+		// a ceiling was 57 while the run went on at 12 to 17 (the refused requests waiting out their
+		// Retry-After); the next run started at 62 and 88 of its requests were refused.
+		let now = 0;
+		const c = new AdaptiveConcurrency({ max: 100, initial: 60, slowStart: false, now: () => now });
+		for (let i = 0; i < 200; i++) {
+			c.observe(60, 20, false, true);
+			now += 0.35;
+		}
+		c.observe(60, 20, true, true);
+		const { ceiling } = c.state();
+		expect(ceiling).toBeGreaterThan(10);
+		// A round trip with a few requests in flight, then clean answers to a full gate for 3 s.
+		now += 25;
+		c.observe(1, 20, false, true);
+		for (let i = 0; i < 300; i++) {
+			now += 10;
+			c.observe(c.current, 20, false, true);
+		}
+		expect(c.current).toBeLessThan(ceiling! / 2);
+		expect(c.state().limit).toBeLessThanOrEqual(c.current + 1);
+		expect(c.state().ceiling).toBe(ceiling);
+	});
 
 	it('grows to its ceiling when the service sets no limit, and never past it', async () => {
 		const free = await load({ latencyMs: 20 }, 4000, true, 30);
