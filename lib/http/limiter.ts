@@ -102,7 +102,9 @@ const EPISODE_MIN_ROUND_TRIPS = 3;
  * service) it falls by a tenth per round trip. It never exceeds `max`. A level that was throttled
  * is kept as a ceiling for a while, then raised a step at a time, so a limit that rose is found
  * too, at the cost of a few throttled answers per try; a try that meets the same limit again waits
- * longer before the next. What it learnt carries over to the next run (`state`, `learnt`).
+ * longer before the next. A refused request keeps its place for a round trip (a gateway refuses
+ * at once). What it learnt carries over to the next run (`state`, `learnt`): the level last seen
+ * to go well, the ceiling and the caution.
  */
 export class AdaptiveConcurrency {
 	private readonly max: number;
@@ -222,7 +224,8 @@ export class AdaptiveConcurrency {
 					this.observe(level, this.now() - started, throttled, full);
 					return response;
 				} finally {
-					this.releaseAfter(throttled ? started + (this.smoothedMs ?? 0) : 0);
+					if (throttled) this.releaseAfter(started + (this.smoothedMs ?? 0));
+					else this.release();
 				}
 			},
 		};
@@ -394,7 +397,8 @@ export class AdaptiveConcurrency {
 	}
 
 	/**
-	 * Frees the place of an answered request, at `at` at the earliest. A gateway refuses at once:
+	 * Frees the place of a refused request at `at` (a round trip after it was sent). A gateway
+	 * refuses at once:
 	 * a refused request that freed its place then would let the next one through to be refused as
 	 * quickly, and within one round trip a gate of a dozen places saw a hundred refusals (an
 	 * initial load against a rate limit of 400 a second, B7). A refused request keeps its place
