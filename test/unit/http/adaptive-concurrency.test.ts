@@ -6,6 +6,7 @@
 import {
 	AdaptiveConcurrency,
 	mapWithConcurrency,
+	type AdaptiveConcurrencyOptions,
 	type AdaptiveConcurrencyState,
 } from '../../../lib/http/limiter';
 import { withRetry } from '../../../lib/http/retry';
@@ -112,6 +113,45 @@ function service(clock: VirtualClock, limits: ServiceLimits) {
 	return { transport, stats };
 }
 
+const REQUEST: HttpRequest = { method: 'GET', url: 'http://service/record' };
+
+/** A controller on the virtual clock. */
+function controller(
+	clock: VirtualClock,
+	options: Omit<AdaptiveConcurrencyOptions, 'now' | 'sleep'>,
+): AdaptiveConcurrency {
+	return new AdaptiveConcurrency({ ...options, now: () => clock.now, sleep: clock.sleep });
+}
+
+/**
+ * `records` requests through the controller's gate and the retries (Retry-After waited out), as
+ * Campaign Upsert sends them, `workers` at a time; their last statuses. `oneByOneFirst` requests
+ * go one at a time before them.
+ */
+async function sendAll(
+	clock: VirtualClock,
+	concurrency: AdaptiveConcurrency,
+	transport: Transport,
+	random: () => number,
+	records: number,
+	workers: number,
+	oneByOneFirst = 0,
+): Promise<number[]> {
+	const client = withRetry(concurrency.wrap(transport), {
+		sleep: clock.sleep,
+		now: () => clock.now,
+		random,
+	});
+	for (let i = 0; i < oneByOneFirst; i++) await clock.run(client.request(REQUEST));
+	return await clock.run(
+		mapWithConcurrency(
+			Array.from({ length: records }, (_, i) => i),
+			workers,
+			async () => (await client.request(REQUEST)).status,
+		),
+	);
+}
+
 async function load(
 	limits: ServiceLimits,
 	records: number,
@@ -123,26 +163,18 @@ async function load(
 ) {
 	const clock = new VirtualClock();
 	const { transport, stats } = service(clock, limits);
-	const concurrency = new AdaptiveConcurrency({
+	const concurrency = controller(clock, {
 		max,
-		now: () => clock.now,
-		sleep: clock.sleep,
 		...(adaptive ? { learnt } : { initial: max, slowStart: false, fixed: true }),
 	});
-	let seed = 7;
-	const client = withRetry(concurrency.wrap(transport), {
-		sleep: clock.sleep,
-		now: () => clock.now,
-		random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
-	});
-	const request: HttpRequest = { method: 'GET', url: 'http://service/record' };
-	for (let i = 0; i < oneByOneFirst; i++) await clock.run(client.request(request));
-	const answers = await clock.run(
-		mapWithConcurrency(
-			Array.from({ length: records }, (_, i) => i),
-			max,
-			async () => (await client.request(request)).status,
-		),
+	const answers = await sendAll(
+		clock,
+		concurrency,
+		transport,
+		seeded(7),
+		records,
+		max,
+		oneByOneFirst,
 	);
 	return {
 		perSecond: (stats.served / clock.now) * 1000,
@@ -167,25 +199,8 @@ async function loadInRuns(limits: ServiceLimits, runs: number, perRun: number, m
 	for (let run = 0; run < runs; run++) {
 		// The trigger's poll and the transformation between two runs.
 		if (run) await clock.run(clock.sleep(500));
-		const concurrency = new AdaptiveConcurrency({
-			max,
-			now: () => clock.now,
-			sleep: clock.sleep,
-			learnt,
-		});
-		const client = withRetry(concurrency.wrap(transport), {
-			sleep: clock.sleep,
-			now: () => clock.now,
-			random,
-		});
-		const request: HttpRequest = { method: 'GET', url: 'http://service/record' };
-		const answers = await clock.run(
-			mapWithConcurrency(
-				Array.from({ length: perRun }, (_, i) => i),
-				max,
-				async () => (await client.request(request)).status,
-			),
-		);
+		const concurrency = controller(clock, { max, learnt });
+		const answers = await sendAll(clock, concurrency, transport, random, perRun, max);
 		failed += answers.filter((s) => s !== 200).length;
 		learnt = concurrency.state();
 	}
@@ -297,27 +312,8 @@ describe('AdaptiveConcurrency', () => {
 		// 20 let through at first, of the 100 records in hand (Campaign Upsert's ceiling).
 		const level = 20;
 		const inHand = 100;
-		const concurrency = new AdaptiveConcurrency({
-			max: inHand,
-			initial: level,
-			slowStart: false,
-			now: () => clock.now,
-			sleep: clock.sleep,
-		});
-		let seed = 5;
-		const client = withRetry(concurrency.wrap(transport), {
-			sleep: clock.sleep,
-			now: () => clock.now,
-			random: () => (seed = (seed * 16807) % 2147483647) / 2147483647,
-		});
-		const request: HttpRequest = { method: 'GET', url: 'http://service/record' };
-		const answers = await clock.run(
-			mapWithConcurrency(
-				Array.from({ length: 2000 }, (_, i) => i),
-				inHand,
-				async () => (await client.request(request)).status,
-			),
-		);
+		const concurrency = controller(clock, { max: inHand, initial: level, slowStart: false });
+		const answers = await sendAll(clock, concurrency, transport, seeded(5), 2000, inHand);
 		expect(answers.every((status) => status === 200)).toBe(true);
 		expect(served).toBe(2000);
 		// The requests that arrived within the refusing time, each refused once (34 here), not every
