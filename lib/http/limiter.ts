@@ -398,12 +398,12 @@ export class AdaptiveConcurrency {
 
 	/**
 	 * Frees the place of a refused request at `at` (a round trip after it was sent). A gateway
-	 * refuses at once:
-	 * a refused request that freed its place then would let the next one through to be refused as
-	 * quickly, and within one round trip a gate of a dozen places saw a hundred refusals (an
-	 * initial load against a rate limit of 400 a second, B7). A refused request keeps its place
-	 * for a round trip, as an answered one would have (the request itself goes on to wait out the
-	 * Retry-After). A fixed concurrency is only observed, its places freed at once.
+	 * refuses at once: a refused request that freed its place then let the next one through to be
+	 * refused as quickly, and a gate of a dozen places saw about 90 refusals in each throttling
+	 * episode (an initial load against a rate limit of 400 a second, B7, with the limiter's answers
+	 * logged). A refused request keeps its place for a round trip, as an answered one would have
+	 * (the request itself goes on to wait out the Retry-After). A fixed concurrency is only
+	 * observed, its places freed at once.
 	 */
 	private releaseAfter(at: number): void {
 		const wait = this.fixed ? 0 : at - this.now();
