@@ -675,7 +675,9 @@ function limitsSection(results: BenchResults): string[] {
 		'requests sent together together) and each waiting behind the others’ handling in the client.',
 		'Spacing the requests over the round trip (pacing) got the helper alone 0.89× and Campaign',
 		'Upsert 0.90× to 0.91× in single runs (2026-12-01), but under the rate limit Campaign Upsert',
-		'then got 0.83× to 0.93×, and simulations of a busy client lost more: not adopted.',
+		'then got 0.83× to 0.93×, and in the simulations of a busy client against a latency that varies',
+		'(which scatters such bunches by itself) it lost under both limits: not adopted, as it mostly',
+		'undoes what the sandbox’s fixed latency does.',
 	);
 	return lines;
 }
