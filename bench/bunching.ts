@@ -6,12 +6,14 @@
  * second as a share of the bound (20 ÷ the mean time the server held a request), the mean time a
  * request took to come back, and the mean time from a request's creation to its arrival at the
  * server and from the server's answer to its arrival at the client (both processes stamp
- * `Date.now()`). B7's report explains with it why a node sending exactly at the limit through
+ * `Date.now()`), and how busy the client's event loop was (a queue forms at moments, not on
+ * average). B7's report explains with it why a node sending exactly at the limit through
  * n8n's helper gets about 0.85× of the bound.
  * `npm run bench:bunching`; prints JSON.
  */
 import { fork } from 'node:child_process';
 import http from 'node:http';
+import { performance } from 'node:perf_hooks';
 
 import axios from 'axios';
 
@@ -96,6 +98,7 @@ async function measure(base: string, send: Send) {
 	let roundTripMs = 0;
 	let downMs = 0;
 	let refused = 0;
+	const loop = performance.eventLoopUtilization();
 	const started = Date.now();
 	const worker = async () => {
 		while (next++ < REQUESTS) {
@@ -109,6 +112,7 @@ async function measure(base: string, send: Send) {
 	};
 	await Promise.all(Array.from({ length: PLACES }, worker));
 	const seconds = (Date.now() - started) / 1000;
+	const clientBusy = performance.eventLoopUtilization(loop).utilization;
 	const held = (await axios.get<Held>(`${base}/held`, { proxy: false })).data;
 	const heldMs = held.heldMs / held.requests;
 	const perSecond = REQUESTS / seconds;
@@ -119,6 +123,7 @@ async function measure(base: string, send: Send) {
 		roundTripMs: Number((roundTripMs / REQUESTS).toFixed(1)),
 		upMs: Number((held.upMs / held.requests).toFixed(1)),
 		downMs: Number((downMs / REQUESTS).toFixed(1)),
+		clientBusy: Number(clientBusy.toFixed(2)),
 		refused,
 	};
 }

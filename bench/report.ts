@@ -618,6 +618,18 @@ const LIMITS_VARIANTS: Record<string, string> = {
 	helperAtLimit: 'none: n8n’s request helper alone at exactly the limit',
 };
 
+/**
+ * How long the helper's requests took to come back, from its own row (its places ÷ the requests
+ * served a second, as every place is always taken), against how long the sandbox held them.
+ */
+function helperRoundTrip(helper: R): string {
+	const roundTripMs =
+		((helper.maxConcurrent as number) * 1000) / (helper.servedPerSecond as number);
+	const held =
+		helper.heldMs !== undefined ? ` where the sandbox held them ${n(helper.heldMs)} ms` : '';
+	return `its requests took ${n(roundTripMs)} ms to come back${held}`;
+}
+
 /** B7: Campaign Upsert against a Campaign that throttles, adaptive vs today's fixed setting. */
 function limitsSection(results: BenchResults): string[] {
 	const cases = results.cases.filter((c) => c.id.startsWith('b7-'));
@@ -650,7 +662,7 @@ function limitsSection(results: BenchResults): string[] {
 		const helper = peerOf('helperAtLimit');
 		const met = (r.ratioToBound as number) >= 0.9 && (r.throttledShare as number) <= 0.01;
 		lines.push(
-			`- ${limitOf(r)}: ≥ 0.9× the bound with ≤ 1% answered 429: ${sizedVerdict(r.count, met)} (${n(r.ratioToBound, 2)}×, ${n((r.throttledShare as number) * 100, 2)}%)${peer ? `; the fixed setting: ${n(peer.ratioToBound, 2)}×, ${n((peer.throttledShare as number) * 100, 2)}% answered 429, ${n(peer.failed)} records failed` : ''}${helper ? `; n8n’s request helper alone at exactly the limit: ${n(helper.ratioToBound, 2)}× the bound, so the template reaches ${n((r.servedPerSecond as number) / (helper.servedPerSecond as number), 2)}× of what a node gets through the helper from this gateway` : ''}.`,
+			`- ${limitOf(r)}: ≥ 0.9× the bound with ≤ 1% answered 429: ${sizedVerdict(r.count, met)} (${n(r.ratioToBound, 2)}×, ${n((r.throttledShare as number) * 100, 2)}%)${peer ? `; the fixed setting: ${n(peer.ratioToBound, 2)}×, ${n((peer.throttledShare as number) * 100, 2)}% answered 429, ${n(peer.failed)} records failed` : ''}${helper ? `; n8n’s request helper alone at exactly the limit: ${n(helper.ratioToBound, 2)}× the bound (${helperRoundTrip(helper)}), so the template reaches ${n((r.servedPerSecond as number) / (helper.servedPerSecond as number), 2)}× of what a node gets through the helper from this gateway` : ''}.`,
 		);
 	}
 	lines.push(
@@ -668,17 +680,18 @@ function limitsSection(results: BenchResults): string[] {
 		'were still refused after five attempts are counted as failed (error output on in this copy).',
 		'The helper alone is a node that only sends one lookup per record through n8n’s',
 		'`httpRequestWithAuthentication`, exactly as many at once as the gateway takes (it knows the',
-		'limit). Such a request takes 117 to 125 ms to come back where the sandbox held it 102 ms. The',
+		'limit). Its requests take longer to come back than the sandbox holds them (above). The',
 		'difference is not the connection n8n’s helper opens per request: against a plain server',
-		'holding each request 100 ms, 20 at once (`npm run bench:bunching`), Node’s own client opening',
-		'a connection each time gets 0.94× to 0.95× and axios alone 0.85× to 0.87×, its requests taking',
-		'5 ms longer each way. It is answers coming back together (a fixed latency keeps',
-		'requests sent together together) and each waiting behind the others’ handling in the client.',
-		'Spacing the requests over the round trip (pacing) got the helper alone 0.89× and Campaign',
-		'Upsert 0.88× to 0.91× (three variants, single runs, 2026-12-01), but under the rate limit',
-		'Campaign Upsert then got 0.83× to 0.93×, and in the simulations of a busy client against a latency that varies',
-		'(which scatters such bunches by itself) it lost under both limits. Not adopted: what it gains',
-		'here comes from the sandbox’s fixed latency, which keeps bunches together for good.',
+		'holding each request 100 ms, 20 at once (`npm run bench:bunching`, 2026-12-01), Node’s own',
+		'client opening a connection each time got 0.93× to 0.95× and axios alone 0.84× to 0.87×, its',
+		'requests taking 5 ms longer each way. It is answers coming back together (a fixed latency',
+		'keeps requests sent together together) and each waiting behind the others’ handling in the',
+		'client. Spacing the requests over the round trip (pacing, an experiment not kept in the code)',
+		'got the helper alone 0.89× and Campaign Upsert 0.88× to 0.91× (three variants, single runs,',
+		'2026-12-01), but under the rate limit Campaign Upsert then got 0.83× to 0.93×, and in the',
+		'simulations of a busy client against a latency that varies (which scatters such bunches by',
+		'itself) it lost under both limits. Not adopted: what it gains here comes from the sandbox’s',
+		'fixed latency, which keeps bunches together for good.',
 	);
 	return lines;
 }
