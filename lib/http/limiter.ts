@@ -100,9 +100,10 @@ const EPISODE_MIN_ROUND_TRIPS = 3;
  * the round trip. That is the service's concurrency for a concurrency limit, and its rate times
  * the round trip for a rate limit. When latency climbs well above its quiet level (a queue forming at the
  * service) it falls by a tenth per round trip. It never exceeds `max`. A level that was throttled
- * is kept as a ceiling for a while, then raised a step at a time, so a limit that rose is found
- * too, at the cost of a few throttled answers per try; a try that meets the same limit again waits
- * longer before the next. A refused request keeps its place for a round trip (a gateway refuses
+ * is kept as a ceiling for a while (at the first sign of a limit, the level refused: what came
+ * back in a round trip of the slow start says too little to stop below it), then raised a step
+ * at a time, so a limit that rose is found too, at the cost of a few throttled answers per try;
+ * a try that meets the same limit again waits longer before the next. A refused request keeps its place for a round trip (a gateway refuses
  * at once). What it learnt carries over to the next run (`state`, `learnt`): the level last seen
  * to go well, the ceiling and the caution.
  */
@@ -116,8 +117,9 @@ export class AdaptiveConcurrency {
 	private inFlight = 0;
 	private readonly waiting: Array<(level: number) => void> = [];
 	/**
-	 * The level last throttled, kept as a ceiling until `probeAt`; then a step higher (a probe),
-	 * and so on while the service does not throttle.
+	 * The level last throttled (at the first sign of a limit, the level refused; after that, the
+	 * level it fell to), kept as a ceiling until `probeAt`; then a step higher (a probe), and so on
+	 * while the service does not throttle.
 	 */
 	private ceiling: number | undefined;
 	private probeAt = 0;
@@ -262,7 +264,8 @@ export class AdaptiveConcurrency {
 			if (!mayCut) return;
 			// What the service served in the last round trip, once a clean answer tells how long
 			// a round trip is; once the episode tells the service's rate, what that rate allows.
-			const trips = this.slowStart ? 1 : SERVED_ROUND_TRIPS;
+			const firstSign = this.slowStart;
+			const trips = firstSign ? 1 : SERVED_ROUND_TRIPS;
 			const served =
 				this.smoothedMs === undefined
 					? Infinity
@@ -276,7 +279,13 @@ export class AdaptiveConcurrency {
 				this.probedFrom !== undefined && this.current <= this.probedFrom + 1
 					? Math.min(this.probeAfterMs * 2, PROBE_AFTER_MAX_MS)
 					: PROBE_AFTER_MS;
-			this.ceiling = this.current;
+			// The ceiling is the level the service refused: below it, the level grows again (one more
+			// a second at most). At the first sign of a limit, what came back in the one round trip
+			// of a slow start that was still doubling lies well below the limit (16 for a limit of
+			// 20, B7); kept as the ceiling, the level climbed back a step per probe, 5 s each: 20 s
+			// at 80–95% of the limit in the first run. After that, the level it fell to is the
+			// ceiling: what a throttling episode accepted, a rate limit's allowance for bursts spent.
+			this.ceiling = firstSign && full ? Math.max(this.current, level - 1) : this.current;
 			this.probeAt = now + this.probeAfterMs;
 			return;
 		}
