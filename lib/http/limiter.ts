@@ -98,12 +98,12 @@ const EPISODE_MIN_ROUND_TRIPS = 3;
  * holds a handful of answers, and a level taken from it lands well below the limit); once a
  * throttling episode has lasted a few round trips, to what the service accepted during it times
  * the round trip. That is the service's concurrency for a concurrency limit, and its rate times
- * the round trip for a rate limit. When latency climbs well above its quiet level (a queue forming at the
- * service) it falls by a tenth per round trip. It never exceeds `max`. A level that was throttled
- * is kept as a ceiling for a while (at the first sign of a limit, the level refused: what came
- * back in a round trip of the slow start says too little to stop below it), then raised a step
- * at a time, so a limit that rose is found too, at the cost of a few throttled answers per try;
- * a try that meets the same limit again waits longer before the next. A refused request keeps its place for a round trip (a gateway refuses
+ * the round trip for a rate limit. When latency climbs well above its quiet level (a queue
+ * forming at the service) it falls by a tenth per round trip. It never exceeds `max`. The level
+ * below the one refused is kept as a ceiling for a while (not the level it fell to, which may lie
+ * below what the service takes), then raised a step at a time, so a limit that rose is found too,
+ * at the cost of a few throttled answers per try; a try that meets the same limit again waits
+ * longer before the next. A refused request keeps its place for a round trip (a gateway refuses
  * at once). What it learnt carries over to the next run (`state`, `learnt`): the level last seen
  * to go well, the ceiling and the caution.
  */
@@ -117,14 +117,15 @@ export class AdaptiveConcurrency {
 	private inFlight = 0;
 	private readonly waiting: Array<(level: number) => void> = [];
 	/**
-	 * The level last throttled (at the first sign of a limit, the level refused; after that, the
-	 * level it fell to), kept as a ceiling until `probeAt`; then a step higher (a probe), and so on
-	 * while the service does not throttle.
+	 * The level below the one last refused (or the level it fell to, if higher), kept as a ceiling
+	 * until `probeAt`; then a step higher (a probe), and so on while the service does not throttle.
 	 */
 	private ceiling: number | undefined;
 	private probeAt = 0;
-	/** The ceiling the last probe started from. */
+	/** The ceiling the last probe started from, until a throttling episode has judged it. */
 	private probedFrom: number | undefined;
+	/** The episode (its start) whose first cut judged the last probe. */
+	private judgedEpisode = -Infinity;
 	private throttledOnce = false;
 	private probeAfterMs = PROBE_AFTER_MS;
 	private lastCut = -Infinity;
@@ -264,8 +265,7 @@ export class AdaptiveConcurrency {
 			if (!mayCut) return;
 			// What the service served in the last round trip, once a clean answer tells how long
 			// a round trip is; once the episode tells the service's rate, what that rate allows.
-			const firstSign = this.slowStart;
-			const trips = firstSign ? 1 : SERVED_ROUND_TRIPS;
+			const trips = this.slowStart ? 1 : SERVED_ROUND_TRIPS;
 			const served =
 				this.smoothedMs === undefined
 					? Infinity
@@ -274,18 +274,28 @@ export class AdaptiveConcurrency {
 			// others waiting out a Retry-After) the level says nothing of the service.
 			this.cut(Math.min(full ? level - 1 : Infinity, this.rateLevel ?? served), now);
 			// A probe past the last ceiling that finds about the same limit again is tried less often;
-			// a limit found elsewhere starts the waits over.
-			this.probeAfterMs =
-				this.probedFrom !== undefined && this.current <= this.probedFrom + 1
-					? Math.min(this.probeAfterMs * 2, PROBE_AFTER_MAX_MS)
-					: PROBE_AFTER_MS;
-			// The ceiling is the level the service refused: below it, the level grows again (one more
-			// a second at most). At the first sign of a limit, what came back in the one round trip
-			// of a slow start that was still doubling lies well below the limit (16 for a limit of
-			// 20, B7); kept as the ceiling, the level climbed back a step per probe, 5 s each: 20 s
-			// at 80–95% of the limit in the first run. After that, the level it fell to is the
-			// ceiling: what a throttling episode accepted, a rate limit's allowance for bursts spent.
-			this.ceiling = firstSign && full ? Math.max(this.current, level - 1) : this.current;
+			// a limit found elsewhere starts the waits over. Judged once per episode, at its first cut:
+			// the cuts after it (one a round trip while refusals last) are the same finding, and
+			// judged each, they doubled the wait up to its longest (60 s) within one episode, so
+			// the runs after the first never probed (B7's rate limit stuck at 10 for all four runs,
+			// 0.88x of the rate).
+			if (this.judgedEpisode !== this.episodeStart) {
+				this.judgedEpisode = this.episodeStart;
+				this.probeAfterMs =
+					this.probedFrom !== undefined && this.current <= this.probedFrom + 1
+						? Math.min(this.probeAfterMs * 2, PROBE_AFTER_MAX_MS)
+						: PROBE_AFTER_MS;
+				this.probedFrom = undefined;
+			}
+			// The ceiling is the level below the one the service refused, not the level it fell to:
+			// from there it grows again (one more a second at most) to the ceiling. At the first sign
+			// of a limit, what came back in the one round trip of a slow start that was still
+			// doubling lies well below the limit (16 for a limit of 20, B7); kept as the ceiling, the
+			// level climbed back a step per probe, 5 s each (20 s at 80–95% of the limit in the
+			// first run). Under a rate limit, what an episode accepted times a round trip measured
+			// while the refusals shortened it lands a level or two below the rate (9 or 10 where 11
+			// held, B7).
+			this.ceiling = full ? Math.max(this.current, level - 1) : this.current;
 			this.probeAt = now + this.probeAfterMs;
 			return;
 		}
