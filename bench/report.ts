@@ -691,7 +691,12 @@ function limitsSection(results: BenchResults): string[] {
 		'2026-12-01), but under the rate limit Campaign Upsert then got 0.83× to 0.93×, and in the',
 		'simulations of a busy client against a latency that varies (which scatters such bunches by',
 		'itself) it lost under both limits. Not adopted: what it gains here comes from the sandbox’s',
-		'fixed latency, which keeps bunches together for good.',
+		'fixed latency, which keeps bunches together for good. Since 2026-12-01 the level just below',
+		'the one refused is kept as the ceiling after throttling, not the level it fell to: the first',
+		'run climbed back to the concurrency limit a step per 5-second probe (20 s at 80–95% of it),',
+		'and under the rate limit the level could stay a step below the rate for every run (0.85× to',
+		'0.89× in some single runs); a probe is also judged once per throttling episode (each of its',
+		'cuts doubled the wait before the next probe, to 60 s, so later runs never probed).',
 	);
 	return lines;
 }
