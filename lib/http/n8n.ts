@@ -1,4 +1,6 @@
 import type {
+	IAdditionalCredentialOptions,
+	ICredentialDataDecryptedObject,
 	IExecuteFunctions,
 	IHookFunctions,
 	IHttpRequestOptions,
@@ -18,6 +20,11 @@ export type N8nRequestContext =
 export interface N8nTransportOptions {
 	/** Per-attempt timeout when the request sets none. */
 	defaultTimeoutMs?: number;
+	/**
+	 * The credential as the node read it at the start of its run. n8n's helper otherwise reads
+	 * (and in n8n, decrypts from its database) the credential again for every request.
+	 */
+	credentials?: ICredentialDataDecryptedObject;
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -32,7 +39,8 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
  * `expired = true`, which fetches a fresh token into the hidden expirable `accessToken` field,
  * and sends the request once more. If that second attempt is a 401 too, n8n throws; we turn it
  * back into a 401 response so callers see the service's own error body. n8n 1.x knows only
- * `true`/`false` there; see the second send below.
+ * `true`/`false` there; see the second send below. With `credentials`, the token n8n fetches
+ * goes into the one credential object every request of this transport sends (`readOnce`).
  *
  * Bodies: objects go out as JSON; strings (a `$batch` multipart body) go out untouched with the
  * caller's `Content-Type`. Responses are read as text and parsed here when they say JSON, the
@@ -44,6 +52,7 @@ export function n8nTransport(
 	options: N8nTransportOptions = {},
 ): Transport {
 	const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+	const additional = readOnce(ctx, credentialType, options.credentials);
 	return {
 		async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
 			const url = buildUrl(req.url, req.qs);
@@ -66,6 +75,7 @@ export function n8nTransport(
 					ctx,
 					credentialType,
 					requestOptions,
+					additional,
 				)) as { statusCode: number; headers: unknown; body: unknown };
 			};
 
@@ -94,6 +104,31 @@ export function n8nTransport(
 			}
 			// credential problems (preAuthentication's clear message), cancellation: as n8n made them
 			throw failure;
+		},
+	};
+}
+
+/**
+ * The credential handed to n8n's helper with every request (`credentialsDecrypted`, n8n-core
+ * request-helpers/authentication.js, 2.40; the same in 1.x), so the helper does not read it for
+ * each. One object for the transport's life: when the helper fetches a token (empty, or after a
+ * 401), it writes it into this object (`Object.assign`), so the requests after it send the new
+ * token, as they did when each read the credential n8n had just saved. A copy of what the node
+ * read, so nothing else the node holds changes under it.
+ */
+function readOnce(
+	ctx: N8nRequestContext,
+	credentialType: string,
+	credentials: ICredentialDataDecryptedObject | undefined,
+): IAdditionalCredentialOptions | undefined {
+	if (!credentials) return undefined;
+	const stored = ctx.getNode().credentials?.[credentialType];
+	return {
+		credentialsDecrypted: {
+			id: stored?.id ?? '',
+			name: stored?.name ?? '',
+			type: credentialType,
+			data: { ...credentials },
 		},
 	};
 }

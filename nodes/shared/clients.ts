@@ -1,5 +1,3 @@
-import type { IDataObject } from 'n8n-workflow';
-
 import { campaignApiRoot } from '../../lib/campaign/auth';
 import { CampaignClient } from '../../lib/campaign/client';
 import { DataverseClient } from '../../lib/dynamics/client';
@@ -86,10 +84,10 @@ export async function dataverseClient(
 	ctx: N8nRequestContext,
 	options: { maxPageSize?: number } = {},
 ): Promise<DataverseClient> {
-	const credentials = (await ctx.getCredentials(DYNAMICS_CREDENTIAL)) as IDataObject;
+	const credentials = await ctx.getCredentials(DYNAMICS_CREDENTIAL);
 	const environmentUrl = String(credentials.environmentUrl ?? '');
 	return new DataverseClient({
-		transport: withRetry(n8nTransport(ctx, DYNAMICS_CREDENTIAL)),
+		transport: withRetry(n8nTransport(ctx, DYNAMICS_CREDENTIAL, { credentials })),
 		environmentUrl,
 		maxPageSize: options.maxPageSize,
 		...metadataFor(ctx, DYNAMICS_CREDENTIAL, environmentUrl),
@@ -105,12 +103,12 @@ export async function campaignClient(
 	hooks: HttpHooks = {},
 	options: { concurrency?: AdaptiveConcurrency } = {},
 ): Promise<CampaignClient> {
-	const credentials = (await ctx.getCredentials(CAMPAIGN_CREDENTIAL)) as IDataObject;
+	const credentials = await ctx.getCredentials(CAMPAIGN_CREDENTIAL);
 	const apiBaseUrl = campaignApiRoot({
 		apiBaseUrl: String(credentials.apiBaseUrl ?? ''),
 		organizationId: String(credentials.organizationId ?? ''),
 	});
-	const transport = n8nTransport(ctx, CAMPAIGN_CREDENTIAL);
+	const transport = n8nTransport(ctx, CAMPAIGN_CREDENTIAL, { credentials });
 	return new CampaignClient({
 		transport: withRetry(options.concurrency?.wrap(transport) ?? transport, {}, hooks),
 		apiBaseUrl,

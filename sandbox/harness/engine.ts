@@ -134,6 +134,11 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 	private readonly types = new Map<string, ICredentialType>();
 	/** How often each credential type's preAuthentication ran (token requests). */
 	readonly preAuthenticationRuns = new Map<string, number>();
+	/**
+	 * How often each credential type was read (decrypted): in n8n every read loads the credential
+	 * from its database and decrypts it.
+	 */
+	readonly reads = new Map<string, number>();
 
 	constructor(credentialTypes: ICredentialType[]) {
 		super();
@@ -232,6 +237,7 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 	): Promise<ICredentialDataDecryptedObject> {
 		const data = this.store.get(type);
 		if (!data) throw new Error(`No test credentials of type ${type}`);
+		this.reads.set(type, (this.reads.get(type) ?? 0) + 1);
 		// A copy, as n8n decrypts a fresh object for every use.
 		return { ...data };
 	}

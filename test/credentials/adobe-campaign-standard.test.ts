@@ -102,6 +102,27 @@ describe('Adobe Campaign Standard API credential', () => {
 		expect(listRequests()).toBe(3);
 	});
 
+	it('lets a transport hand n8n the credential it read once, and sends the token it refreshed with the requests after', async () => {
+		const c = context();
+		const credentials = await c.ctx.getCredentials('adobeCampaignStandardApi');
+		const transport = n8nTransport(c.ctx, 'adobeCampaignStandardApi', { credentials });
+		const list = () =>
+			transport.request({ method: 'GET', url: `${sandbox.apiBase}/profileAndServices/profile` });
+		for (let i = 0; i < 3; i++) expect((await list()).status).toBe(200);
+		expect(c.tokenRuns()).toBe(1);
+		sandbox.server.setFaults({ script: [{ kind: 'tokenExpiry', route: '^campaign:list$' }] });
+		expect((await list()).status).toBe(200);
+		for (let i = 0; i < 3; i++) expect((await list()).status).toBe(200);
+		// One token, then one more after the 401, which every later request sends.
+		expect(c.tokenRuns()).toBe(2);
+		expect(tokenRequests()).toBe(2);
+		expect(listRequests()).toBe(8);
+		// n8n read the credential for none of the requests (the node's own read only).
+		expect(c.credentials.reads.get('adobeCampaignStandardApi')).toBe(1);
+		// What the node read is left as it was.
+		expect(credentials.accessToken ?? '').toBe('');
+	});
+
 	it('refreshes once when the token lifetime ran out', async () => {
 		const shortLived = await startCampaignSandbox({ port: 0, tokenLifetimeSeconds: 1 });
 		try {

@@ -163,6 +163,23 @@ describe('Campaign Upsert', () => {
 		expect((await fx.campaign.counters())['PATCH campaign:record']).toBe(1);
 	});
 
+	it('reads each credential a few times a run, not once a request (in n8n each read loads and decrypts it)', async () => {
+		const { wf, names } = setup();
+		const readsOfALoad = async (contacts: number, seed: number) => {
+			await fx.dataverse.generate('contact', contacts, seed);
+			fx.credentials.reads.clear();
+			const runs = await runUntilQuiet(wf, names.trigger);
+			expect(runs).toHaveLength(1);
+			expect(summaryOf(runs[0], names.upsert)).toMatchObject({ created: contacts, failed: 0 });
+			return Object.fromEntries(fx.credentials.reads);
+		};
+		const few = await readsOfALoad(3, 5);
+		const many = await readsOfALoad(40, 6);
+		// A lookup and a create per record: 80 Campaign requests where there were 6.
+		expect(many).toEqual(few);
+		expect(few.adobeCampaignStandardApi).toBeLessThanOrEqual(3);
+	});
+
 	it('writes at most Concurrency records at the same time', async () => {
 		await fx.dataverse.generate('contact', 16, 4);
 		// Watch the requests in flight at the Campaign sandbox's HTTP server itself.
