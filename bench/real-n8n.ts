@@ -30,6 +30,8 @@ import {
 	workflowForApi,
 } from '../sandbox/n8n/templates';
 import { createSandboxCredentials } from '../sandbox/queue/workload';
+import type { WorkflowJson } from '../sandbox/harness/engine';
+import { chainOf } from './support';
 
 const TRIGGER = 'Contacts: Dynamics 365 Trigger';
 const MAPPING = 'Contacts: Apply Field Mapping';
@@ -119,27 +121,13 @@ function templateChain(
 	keyUnique: boolean,
 ): WorkflowDefinition {
 	const file = loadTemplate('dynamicsToCampaign');
-	const keep = new Set([TRIGGER]);
-	for (let grew = true; grew;) {
-		grew = false;
-		for (const name of [...keep]) {
-			for (const outputs of file.connections?.[name]?.main ?? []) {
-				for (const c of outputs ?? []) {
-					if (keep.has(c.node)) continue;
-					keep.add(c.node);
-					grew = true;
-				}
-			}
-		}
-	}
+	const chain = chainOf(file as unknown as WorkflowJson, TRIGGER);
 	let workflow = workflowForApi(
 		{
 			...file,
 			name: `B8 template${keyUnique ? ', key declared unique' : ''}`,
-			nodes: file.nodes.filter((n) => keep.has(n.name)),
-			connections: Object.fromEntries(
-				Object.entries(file.connections ?? {}).filter(([name]) => keep.has(name)),
-			),
+			nodes: chain.nodes as unknown as WorkflowNode[],
+			connections: chain.connections as unknown as WorkflowDefinition['connections'],
 			settings: withSuccessfulExecutionsSaved(file.settings),
 		},
 		credentials,

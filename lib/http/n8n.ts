@@ -40,7 +40,7 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
  * and sends the request once more. If that second attempt is a 401 too, n8n throws; we turn it
  * back into a 401 response so callers see the service's own error body. n8n 1.x knows only
  * `true`/`false` there; see the second send below. With `credentials`, the token n8n fetches
- * goes into the one credential object every request of this transport sends (`readOnce`).
+ * goes into the one credential object every request of this transport sends (`handedCredential`).
  *
  * Bodies: objects go out as JSON; strings (a `$batch` multipart body) go out untouched with the
  * caller's `Content-Type`. Responses are read as text and parsed here when they say JSON, the
@@ -52,7 +52,7 @@ export function n8nTransport(
 	options: N8nTransportOptions = {},
 ): Transport {
 	const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS;
-	const additional = readOnce(ctx, credentialType, options.credentials);
+	const additional = handedCredential(ctx, credentialType, options.credentials);
 	return {
 		async request<T = unknown>(req: HttpRequest): Promise<HttpResponse<T>> {
 			const url = buildUrl(req.url, req.qs);
@@ -116,7 +116,7 @@ export function n8nTransport(
  * token, as they did when each read the credential n8n had just saved. A copy of what the node
  * read, so nothing else the node holds changes under it.
  */
-function readOnce(
+function handedCredential(
 	ctx: N8nRequestContext,
 	credentialType: string,
 	credentials: ICredentialDataDecryptedObject | undefined,
