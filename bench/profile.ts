@@ -27,17 +27,23 @@ interface CallFrame {
 	lineNumber: number;
 }
 
-interface Profile {
+export interface Profile {
 	nodes: Array<{ id: number; callFrame: CallFrame }>;
 	samples: number[];
 	timeDeltas: number[];
 }
 
-/** Where a script lives: a path in the repository, or `<package>/…` below node_modules. */
+/**
+ * Where a script lives: a path in the repository, or `<package>/…` below node_modules; this
+ * package as n8n installed it (B8) counts as the repository (`dist/lib/…` is `lib/…`).
+ */
 function fileOf(url: string): string {
 	const file = url.replace(/^file:\/\//, '');
 	const modules = file.lastIndexOf('node_modules/');
-	if (modules >= 0) return file.slice(modules + 'node_modules/'.length);
+	if (modules >= 0) {
+		const inPackage = file.slice(modules + 'node_modules/'.length);
+		return inPackage.replace(/^n8n-nodes-dynamics-campaign\/dist\//, '');
+	}
 	return file.startsWith(ROOT) ? path.relative(ROOT, file) : file;
 }
 
@@ -56,10 +62,14 @@ function areaOf(frame: CallFrame): string {
 		return 'HTTP client (axios, @n8n/backend-network)';
 	if (/^node:/.test(file)) return 'Node.js (sockets, HTTP, buffers)';
 	if (/^typescript\//.test(file)) return 'TypeScript compiler (loading the code)';
+	if (/^(n8n|@n8n\/[^/]+)\//.test(file)) return "n8n's server and its packages (n8n, @n8n/…)";
+	if (/^(typeorm|sqlite3|flatted)\//.test(file))
+		return 'database (TypeORM, SQLite) and execution data';
 	return 'other packages';
 }
 
-function summarize(profile: Profile, top: number): ProfileSummary {
+/** A V8 CPU profile (`Profiler.stop`'s answer) told as its top functions and areas. */
+export function summarize(profile: Profile, top: number): ProfileSummary {
 	const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
 	const byName = new Map<string, number>();
 	const byArea = new Map<string, number>();

@@ -1,26 +1,30 @@
 /**
  * B8 Real n8n: the template's contacts load in a real n8n (the pinned release, our package
  * installed as a community package, its own database, credentials and expression engine),
- * against the ceiling of n8n's request helper in the same n8n: a node that only sends one Campaign
- * lookup per item through `httpRequestWithAuthentication`, 100 at a time. B2 measures the same
- * chain in n8n-core's engine inside the benchmark's process, where credentials live in memory;
- * in n8n each credential read is a database read and a decryption, and n8n 2.x evaluates a
- * credential's generic `{{$credentials…}}` headers in its isolated expression runtime.
+ * against the ceiling of n8n's request helper in the same n8n: the same chain with Campaign Upsert
+ * replaced by a node that only sends the same Campaign requests through
+ * `httpRequestWithAuthentication`, 100 at a time (bench/ceiling-node.ts, loaded from a custom
+ * extensions folder). B2 measures the same chain in n8n-core's engine inside the benchmark's
+ * process, where credentials live in memory; in n8n each credential read is a database read and
+ * a decryption, and n8n stores every execution's data.
  *
  * Every case runs on its own execution, started by publishing (publishing polls the trigger at
  * once): the contacts (all in one execution) come from the Dynamics 365 Trigger, and n8n's own
  * execution times are the figures (startedAt to stoppedAt; the poll is not part of it).
- * `npm run bench:real [-- --count 5000]`; writes bench/real-n8n.json, which the report shows.
+ * `npm run bench:real [-- --count 5000] [-- --profile]`; writes bench/real-n8n.json, which the
+ * report shows. `--profile` also profiles n8n's main process during each case (its speed under the
+ * profiler is not a figure, so its figures are not written).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as ts from 'typescript';
 
 import { CampaignSandboxAdmin } from '../sandbox/campaign/admin';
 import { DataverseSandboxAdmin } from '../sandbox/dataverse/admin';
 import { SANDBOX_DEFAULTS } from '../sandbox/defaults';
 import { startSandbox } from '../sandbox';
-import type { Execution, N8nApi, WorkflowDefinition, WorkflowNode } from '../sandbox/n8n/api';
+import type { N8nApi, WorkflowDefinition, WorkflowNode } from '../sandbox/n8n/api';
 import { installRuntime } from '../sandbox/n8n/install-runtime';
 import { packPackage, startN8n } from '../sandbox/n8n/launcher';
 import {
@@ -31,72 +35,26 @@ import {
 } from '../sandbox/n8n/templates';
 import { createSandboxCredentials } from '../sandbox/queue/workload';
 import type { WorkflowJson } from '../sandbox/harness/engine';
+import type { IDataObject } from 'n8n-workflow';
+import { CEILING_NODE_NAME, type CeilingRequests } from './ceiling-node';
+import { summarize, type Profile, type ProfileSummary } from './profile';
 import { chainOf } from './support';
 
 const TRIGGER = 'Contacts: Dynamics 365 Trigger';
 const MAPPING = 'Contacts: Apply Field Mapping';
 const LATENCY_MS = 20;
 const CEILING_CONCURRENCY = 100;
-const CEILING_TYPE = 'CUSTOM.benchOneRequestPerItem';
+const CEILING_TYPE = `CUSTOM.${CEILING_NODE_NAME}`;
 
-/**
- * The ceiling's node, loaded by n8n from a custom extensions folder (benchmark only, never in the
- * package): one `GET profile/byExternalId` per item through n8n's helper, `concurrency` at a time.
- * "Credential read once" hands the helper the credential the node read (as our nodes do); without
- * it the helper reads the credential for every request, as a node calls it by default.
- */
-const CEILING_NODE = `
-class BenchOneRequestPerItem {
-	constructor() {
-		this.description = {
-			displayName: 'One Request per Item',
-			name: 'benchOneRequestPerItem',
-			group: ['transform'],
-			version: 1,
-			description: 'Benchmark only',
-			defaults: { name: 'One Request per Item' },
-			inputs: ['main'],
-			outputs: ['main'],
-			credentials: [{ name: 'adobeCampaignStandardApi', required: true }],
-			properties: [
-				{ displayName: 'URL', name: 'url', type: 'string', default: '' },
-				{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 100 },
-				{ displayName: 'Credential Read Once', name: 'credentialOnce', type: 'boolean', default: false },
-			],
-		};
-	}
-	async execute() {
-		const items = this.getInputData();
-		const url = this.getNodeParameter('url', 0);
-		const concurrency = this.getNodeParameter('concurrency', 0);
-		let additional;
-		if (this.getNodeParameter('credentialOnce', 0)) {
-			const data = await this.getCredentials('adobeCampaignStandardApi');
-			const ref = this.getNode().credentials.adobeCampaignStandardApi;
-			additional = {
-				credentialsDecrypted: { id: ref.id, name: ref.name, type: 'adobeCampaignStandardApi', data: { ...data } },
-			};
-		}
-		let next = 0;
-		let found = 0;
-		const worker = async () => {
-			while (next < items.length) {
-				const item = items[next++];
-				const answer = await this.helpers.httpRequestWithAuthentication.call(
-					this,
-					'adobeCampaignStandardApi',
-					{ method: 'GET', url: url + '/byExternalId', qs: { externalId_parameter: String(item.json.contactid) }, json: true },
-					additional,
-				);
-				found += answer.content.length;
-			}
-		};
-		await Promise.all(Array.from({ length: concurrency }, worker));
-		return [[{ json: { requests: items.length, found } }]];
-	}
+const UPSERT = 'Contacts: Campaign Upsert';
+
+/** The ceiling's node as n8n loads it: bench/ceiling-node.ts, transpiled to CommonJS. */
+function ceilingNodeSource(): string {
+	const source = readFileSync(path.join(__dirname, 'ceiling-node.ts'), 'utf8');
+	return ts.transpileModule(source, {
+		compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+	}).outputText;
 }
-module.exports = { BenchOneRequestPerItem };
-`;
 
 interface CaseFigures {
 	records: number;
@@ -108,6 +66,11 @@ interface CaseFigures {
 	campaignRequestsPerSecond: number;
 	/** Node execution times n8n recorded, by node. */
 	nodeSeconds: Record<string, number>;
+	/** Campaign Upsert's summary: the concurrency it reached, and 429/503 answers. */
+	concurrency?: number;
+	throttled?: number;
+	/** n8n's main process during the case, with `--profile`. */
+	profile?: ProfileSummary;
 }
 
 function progress(line: string): void {
@@ -140,64 +103,104 @@ function templateChain(
 	return workflow;
 }
 
-/** The contacts trigger of the template, then the ceiling's node. */
+/** The template's chain with Campaign Upsert replaced by the ceiling's node (the same input). */
 function ceilingWorkflow(
 	credentials: Record<string, { id: string; name: string }>,
 	count: number,
 	campaignApi: string,
+	requests: CeilingRequests,
 	credentialOnce: boolean,
 ): WorkflowDefinition {
 	const template = templateChain(credentials, count, false);
-	const trigger = template.nodes.find((n) => n.name === TRIGGER)!;
+	const upsert = template.nodes.find((n) => n.name === UPSERT)!;
 	const ceiling: WorkflowNode = {
 		id: 'bench-ceiling',
 		name: 'One Request per Item',
 		type: CEILING_TYPE,
 		typeVersion: 1,
-		position: [trigger.position[0] + 240, trigger.position[1]],
-		parameters: { url: campaignApi, concurrency: CEILING_CONCURRENCY, credentialOnce },
+		position: upsert.position,
+		parameters: { url: campaignApi, requests, concurrency: CEILING_CONCURRENCY, credentialOnce },
 		credentials: { adobeCampaignStandardApi: credentials.adobeCampaignStandardApi },
 	};
+	const connections = JSON.parse(
+		JSON.stringify(template.connections)
+			.split(JSON.stringify(UPSERT))
+			.join(JSON.stringify(ceiling.name)),
+	) as WorkflowDefinition['connections'];
 	return {
 		...template,
-		name: `B8 ceiling${credentialOnce ? ', credential read once' : ''}`,
-		nodes: [trigger, ceiling],
-		connections: { [TRIGGER]: { main: [[{ node: ceiling.name, type: 'main', index: 0 }]] } },
+		name: `B8 ceiling, ${requests}${credentialOnce ? ', credential read once' : ''}`,
+		nodes: [...template.nodes.filter((n) => n !== upsert), ceiling],
+		connections,
 	};
 }
 
+/** Profiles n8n's main process while `fn` runs (bench/n8n-profiler.js). */
+async function profiledIn<T>(
+	pid: number,
+	file: string | undefined,
+	fn: () => Promise<T>,
+): Promise<{ value: T; profile?: ProfileSummary }> {
+	if (!file) return { value: await fn() };
+	rmSync(file, { force: true });
+	process.kill(pid, 'SIGUSR2');
+	const value = await fn();
+	process.kill(pid, 'SIGUSR2');
+	const deadline = Date.now() + 60_000;
+	for (;;) {
+		try {
+			return { value, profile: summarize(JSON.parse(readFileSync(file, 'utf8')) as Profile, 15) };
+		} catch (error) {
+			if (Date.now() > deadline) throw error;
+			await new Promise((resolve) => setTimeout(resolve, 500));
+		}
+	}
+}
+
+interface Run {
+	api: N8nApi;
+	campaign: CampaignSandboxAdmin;
+	/** n8n's main process, and where bench/n8n-profiler.js writes (with `--profile`). */
+	pid: number;
+	profileFile?: string;
+}
+
 /** Publishes, waits for the one execution publishing starts, unpublishes; n8n's figures. */
-async function runOnce(
-	api: N8nApi,
-	campaign: CampaignSandboxAdmin,
-	body: WorkflowDefinition,
-	records: number,
-): Promise<CaseFigures> {
+async function runOnce(run: Run, body: WorkflowDefinition, records: number): Promise<CaseFigures> {
+	const { api, campaign } = run;
 	const workflow = await api.createWorkflow(body);
 	await campaign.resetCounters();
-	await api.publishWorkflow(workflow.id);
-	let done: Execution | undefined;
-	try {
-		const deadline = Date.now() + 10 * 60_000;
-		while (!done) {
-			if (Date.now() > deadline) throw new Error(`${body.name}: no execution within 10 minutes`);
-			await new Promise((resolve) => setTimeout(resolve, 1000));
-			const executions = await api.listExecutions({ workflowId: workflow.id, limit: 5 });
-			done = executions.find((e) => e.stoppedAt);
+	const { value: done, profile } = await profiledIn(run.pid, run.profileFile, async () => {
+		await api.publishWorkflow(workflow.id);
+		try {
+			const deadline = Date.now() + 10 * 60_000;
+			for (;;) {
+				if (Date.now() > deadline) throw new Error(`${body.name}: no execution within 10 minutes`);
+				await new Promise((resolve) => setTimeout(resolve, 250));
+				const executions = await api.listExecutions({ workflowId: workflow.id, limit: 5 });
+				const stopped = executions.find((e) => e.stoppedAt);
+				if (stopped) return stopped;
+			}
+		} finally {
+			await api.unpublishWorkflow(workflow.id);
 		}
-	} finally {
-		await api.unpublishWorkflow(workflow.id);
-	}
+	});
 	if (done.status !== 'success') throw new Error(`${body.name}: execution ${done.status}`);
 	const full = await api.getExecution(done.id, true);
 	const runData = full.data?.resultData.runData as
-		Record<string, Array<{ executionTime?: number }>> | undefined;
+		| Record<
+				string,
+				Array<{ executionTime?: number; data?: { main?: Array<Array<{ json: IDataObject }>> } }>
+		  >
+		| undefined;
 	const nodeSeconds = Object.fromEntries(
 		Object.entries(runData ?? {}).map(([name, runs]) => [
 			name,
 			runs.reduce((s, r) => s + (r.executionTime ?? 0), 0) / 1000,
 		]),
 	);
+	const summary = runData?.[UPSERT]?.at(-1)?.data?.main?.[0]?.at(-1)?.json._summary as
+		IDataObject | undefined;
 	const seconds = (new Date(done.stoppedAt!).getTime() - new Date(done.startedAt).getTime()) / 1000;
 	const counters = await campaign.counters();
 	const campaignRequests = Object.entries(counters)
@@ -211,6 +214,10 @@ async function runOnce(
 		campaignRequests,
 		campaignRequestsPerSecond: campaignRequests / seconds,
 		nodeSeconds,
+		...(summary
+			? { concurrency: Number(summary.concurrency), throttled: Number(summary.throttled ?? 0) }
+			: {}),
+		...(profile ? { profile } : {}),
 	};
 }
 
@@ -218,10 +225,12 @@ async function main(): Promise<void> {
 	const args = process.argv.slice(2);
 	const index = args.indexOf('--count');
 	const count = index >= 0 ? Number(args[index + 1]) : 5000;
+	const profiling = args.includes('--profile');
 	await installRuntime({ log: progress });
 	const tarball = await packPackage(undefined, progress);
 	const extensions = mkdtempSync(path.join(os.tmpdir(), 'n8n-bench-nodes-'));
-	writeFileSync(path.join(extensions, 'BenchOneRequestPerItem.node.js'), CEILING_NODE);
+	writeFileSync(path.join(extensions, 'BenchOneRequestPerItem.node.js'), ceilingNodeSource());
+	const profileFile = profiling ? path.join(extensions, 'n8n.cpuprofile') : undefined;
 	const sandbox = await startSandbox({
 		dataverse: { port: 0, demoRecords: 0 },
 		campaign: { port: 0 },
@@ -229,48 +238,45 @@ async function main(): Promise<void> {
 	try {
 		const n8n = await startN8n({
 			packageTarball: tarball,
-			env: { N8N_CUSTOM_EXTENSIONS: extensions },
+			env: {
+				N8N_CUSTOM_EXTENSIONS: extensions,
+				...(profileFile ? { BENCH_PROFILE_FILE: profileFile } : {}),
+			},
+			nodeArgs: profiling ? ['--require', path.join(__dirname, 'n8n-profiler.js')] : [],
 			log: progress,
 		});
 		try {
 			const { api } = n8n;
 			const campaign = new CampaignSandboxAdmin(sandbox.campaign.url);
 			const dataverse = new DataverseSandboxAdmin(sandbox.dataverse.url);
+			const run: Run = { api, campaign, pid: n8n.pid, profileFile };
 			const credentials = await createSandboxCredentials(api, sandbox);
 			const campaignApi = `${sandbox.campaign.url}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
 			await dataverse.generate('contact', count, 21);
 			await dataverse.setLatency(LATENCY_MS);
-			await campaign.setLatency(LATENCY_MS);
-			const load = async (keyUnique: boolean) => {
-				await campaign.reset({ profiles: 0 });
+			/** Campaign empty (or holding every contact, for lookups that find them), then the case. */
+			const fresh = async (body: WorkflowDefinition, profiles: 'none' | 'all') => {
+				if (profiles === 'none') await campaign.reset({ profiles: 0 });
 				await campaign.setLatency(LATENCY_MS);
-				const figures = await runOnce(
-					api,
-					campaign,
-					templateChain(credentials, count, keyUnique),
-					count,
-				);
-				const profiles = (await campaign.dump('profile')).records.length;
-				if (profiles !== count)
-					throw new Error(`Campaign holds ${profiles} profiles, expected ${count}`);
+				const figures = await runOnce(run, body, count);
+				const held = (await campaign.dump('profile')).records.length;
+				if (held !== count)
+					throw new Error(`${body.name}: Campaign holds ${held} profiles, expected ${count}`);
 				return figures;
 			};
-			const ceiling = (credentialOnce: boolean) =>
-				runOnce(
-					api,
-					campaign,
-					ceilingWorkflow(credentials, count, campaignApi, credentialOnce),
-					count,
+			const ceiling = (requests: CeilingRequests, credentialOnce = true) =>
+				fresh(
+					ceilingWorkflow(credentials, count, campaignApi, requests, credentialOnce),
+					requests === 'lookup' ? 'all' : 'none',
 				);
-			// Interleaved: each load leaves Campaign holding every contact, which the ceiling looks up.
-			const oursUnique = await load(true);
-			const ceilingPlain = await ceiling(false);
-			const ceilingOnce = await ceiling(true);
-			const ours = await load(false);
-			const best = Math.max(
-				ceilingPlain.campaignRequestsPerSecond,
-				ceilingOnce.campaignRequestsPerSecond,
-			);
+			// Each load and each create ceiling starts from an empty Campaign; the lookup ceilings
+			// follow a load, so that they find every contact.
+			const oursUnique = await fresh(templateChain(credentials, count, true), 'none');
+			const ceilingLookupPlain = await ceiling('lookup', false);
+			const ceilingLookup = await ceiling('lookup');
+			const ceilingCreate = await ceiling('create');
+			const ours = await fresh(templateChain(credentials, count, false), 'none');
+			const ceilingLookupCreate = await ceiling('lookupCreate');
 			const result = {
 				case: 'b8-real-n8n',
 				n8nVersion: n8n.version,
@@ -281,13 +287,18 @@ async function main(): Promise<void> {
 				cpus: os.cpus().length,
 				ours,
 				oursUnique,
-				ceilingPlain,
-				ceilingOnce,
-				uniqueRatioToCeiling: oursUnique.recordsPerSecond / best,
+				ceilingLookupPlain,
+				ceilingLookup,
+				ceilingCreate,
+				ceilingLookupCreate,
+				// Each load against the helper alone sending the same requests, over the same chain.
+				uniqueRatioToCeiling: oursUnique.recordsPerSecond / ceilingCreate.recordsPerSecond,
+				templateRatioToCeiling: ours.recordsPerSecond / ceilingLookupCreate.recordsPerSecond,
 				note: 'n8n, the sandboxes and this script share the same CPUs.',
 				measuredAt: new Date().toISOString(),
 			};
-			writeFileSync(path.join(__dirname, 'real-n8n.json'), JSON.stringify(result, null, 2) + '\n');
+			const out = profiling ? 'real-n8n-profile.json' : 'real-n8n.json';
+			writeFileSync(path.join(__dirname, out), JSON.stringify(result, null, 2) + '\n');
 			console.log(JSON.stringify(result, null, 2));
 		} finally {
 			await n8n.stop();

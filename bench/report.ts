@@ -240,6 +240,7 @@ export function renderReport(results: BenchResults): string {
 
 	lines.push(...b6Section(results), '');
 	lines.push(...limitsSection(results), '');
+	lines.push(...realN8nSection(readJson('real-n8n.json'), readJson('real-n8n-profile.json')), '');
 	lines.push(...queueSection(), '');
 	lines.push('## Gaps and notes', '');
 	lines.push(
@@ -314,8 +315,18 @@ const B2_LABEL: Record<string, string> = {
 	oursUnique: 'Template, key declared unique (Campaign Refuses Duplicate Keys)',
 	handBuilt: 'Hand-built HTTP Request workflow',
 	ceiling: 'Ceiling: one lookup per record through n8n’s helper, nothing else',
+	ceilingCreate: 'Ceiling: one create per record (the unique-key load’s requests), nothing else',
+	ceilingLookupCreate:
+		'Ceiling: a lookup and a create per record (the template’s requests), nothing else',
 };
-const B2_VARIANTS = ['ours', 'oursUnique', 'handBuilt', 'ceiling'];
+const B2_VARIANTS = [
+	'ours',
+	'oursUnique',
+	'handBuilt',
+	'ceiling',
+	'ceilingCreate',
+	'ceilingLookupCreate',
+];
 
 /** Campaign requests per second of a B2 row (the ceiling's are all lookups). */
 function campaignRate(r: R | undefined): number | undefined {
@@ -350,8 +361,8 @@ function b2Section(
 					? `${n(rate / (peer.recordsPerSecond as number), 2)}×`
 					: '1.0×';
 			rows.push(
-				variant === 'ceiling'
-					? `| ${B2_LABEL[variant]} (${n(r.concurrency)} at a time) | ${latency} ms | ${n(rate)} | ${ratio} | 1.000 | ${n(rate)} | – | ${mib(r.peakRssBytes)} |`
+				variant.startsWith('ceiling')
+					? `| ${B2_LABEL[variant]} (${n(r.concurrency)} at a time) | ${latency} ms | ${n(rate)} | ${ratio} | ${n(r.campaignRequestsPerRecord ?? 1, 4)} | ${n(campaignRate(r))} | – | ${mib(r.peakRssBytes)} |`
 					: `| ${B2_LABEL[variant]} | ${latency} ms | ${n(rate)} | ${ratio} | ${n(r.campaignRequestsPerRecord, 4)} | ${n(campaignRate(r))} | ${n(r.dataverseRequestsPerRecord, 4)} (${n(r.dataverseContactReads)} contact reads) | ${mib(r.peakRssBytes)} |`,
 			);
 		}
@@ -369,6 +380,8 @@ function b2Section(
 	const u20 = at('oursUnique', 20);
 	const h20 = at('handBuilt', 20);
 	const c20 = at('ceiling', 20);
+	const create20 = at('ceilingCreate', 20);
+	const lookupCreate20 = at('ceilingLookupCreate', 20);
 	const o = at('ours', 0) ?? o20;
 	const u = at('oursUnique', 0) ?? u20;
 	const speed = (r: R | undefined) =>
@@ -383,8 +396,14 @@ function b2Section(
 	const ceiling = c20?.requestsPerSecond as number | undefined;
 	const ofCeiling = (rate: number | undefined) =>
 		rate !== undefined && ceiling ? rate / ceiling : undefined;
-	const uniqueShare = ofCeiling(u20?.recordsPerSecond as number | undefined);
-	const templateShare = ofCeiling(campaignRate(o20));
+	// Each load against the helper alone sending the same requests (records/s over records/s).
+	const share = (load: R | undefined, bound: R | undefined) =>
+		load && bound
+			? (load.recordsPerSecond as number) / (bound.recordsPerSecond as number)
+			: undefined;
+	const uniqueShare = share(u20, create20);
+	const templateShare = share(o20, lookupCreate20);
+	const lookupShare = ofCeiling(u20?.recordsPerSecond as number | undefined);
 	const perRecord = (r: R | undefined) => r?.campaignRequestsPerRecord as number | undefined;
 	const within = (v: number | undefined, max: number) => (v === undefined ? undefined : v <= max);
 	const atLeast = (v: number | undefined, min: number) => (v === undefined ? undefined : v >= min);
@@ -393,7 +412,7 @@ function b2Section(
 		`- Campaign requests per record during the initial load, judged on what each variant can reach: with the key declared unique (Campaign refuses a duplicate, so a new record is created without a lookup), ≤ 1.01: ${verdict(within(perRecord(u), 1.01))} (${n(perRecord(u), 4)}); the template as shipped (Campaign does not document \`externalId\` as unique, so every create is preceded by a lookup, the floor that writes no duplicate), ≤ 2.01: ${verdict(within(perRecord(o), 2.01))} (${n(perRecord(o), 4)}). During a replay (one lookup per record), ≤ 1.01: ${verdict(replay ? (replay.campaignRequestsPerRecord as number) <= 1.01 : undefined)} (${n(replay?.campaignRequestsPerRecord, 4)} over ${n(replay?.records)} records, B3).`,
 		`- ≤ 2 Campaign requests per record in incremental runs: ${incrementalVerdict(inc)} (${n(inc?.campaignRecordRequestsPerChange, 2)} per changed record: a lookup and a PATCH, for ${n(inc?.changes)} contacts changed after the load; plus ${n(inc?.campaignMetadataRequests)} metadata requests for the run's ${n(inc?.runs)} ${inc?.runs === 1 ? 'poll' : 'polls'}, ${n(inc?.campaignRequestsPerChange, 3)} in all).`,
 		`- Dataverse reads ≤ 1 request per page: ${verdict(o20 ? (o20.dataverseContactReads as number) - 1 <= pages : undefined)} (${n(o20?.dataverseContactReads)} contact requests for ${pages} page${pages === 1 ? '' : 's'} of 5,000, one of them the quiet poll that ends the load; plus ${n(o20 ? (o20.dataverseRequests as number) - (o20.dataverseContactReads as number) : undefined)} other requests: table metadata and the row count of the load).`,
-		`- ≥ 0.9× the ceiling of n8n’s request helper at 20 ms, measured in the same run: with the key declared unique (one request per record) ${sizedVerdict(u20?.records, atLeast(uniqueShare, 0.9))} (${n(u20?.recordsPerSecond)} records/s, ${n(uniqueShare, 2)}× the ceiling’s ${n(ceiling)} requests/s); the template as shipped sends ${n(campaignRate(o20))} Campaign requests/s (${n(templateShare, 2)}× the ceiling), for ${n(o20?.recordsPerSecond)} records/s at two requests each.${timeSplit(u20, ceiling)}`,
+		`- ≥ 0.9× the ceiling of n8n’s request helper at 20 ms, measured in the same run, the helper alone sending the same requests as the load: with the key declared unique (one create per record) ${sizedVerdict(u20?.records, atLeast(uniqueShare, 0.9))} (${n(u20?.recordsPerSecond)} records/s, ${n(uniqueShare, 2)}× the ${n(create20?.recordsPerSecond)} creates/s of the create ceiling); the template as shipped (a lookup and a create per record) ${sizedVerdict(o20?.records, atLeast(templateShare, 0.9))} (${n(o20?.recordsPerSecond)} records/s, ${n(templateShare, 2)}× the ${n(lookupCreate20?.recordsPerSecond)} records/s of the lookup-and-create ceiling). Against lookups alone (${n(ceiling)} requests/s, the figure the issue started from) the key-unique load is ${n(lookupShare, 2)}×: a create costs more than a lookup at both ends (a body to send, a record to store and to answer with), whoever sends it.${timeSplit(u20, create20?.recordsPerSecond as number | undefined)}`,
 		'',
 	);
 	const needed = h20 ? 5 * (h20.recordsPerSecond as number) : undefined;
@@ -409,9 +428,13 @@ function b2Section(
 		'→ HTTP Request (GET profile byExternalId) → If (found?) → HTTP Request PATCH or POST,',
 		'authenticated with this package’s credentials, with HTTP Request batching of 50 items every',
 		'10 ms (without it, 20,000 simultaneous requests failed); it also asked for a token per item in',
-		'this engine (concurrent pre-authentication; token requests are not counted above). The ceiling:',
-		'a benchmark-only node that sends one `GET profile/byExternalId` per item through',
-		'`httpRequestWithAuthentication`, as Campaign Upsert and HTTP Request do, and nothing else.',
+		'this engine (concurrent pre-authentication; token requests are not counted above). The ceilings:',
+		'a benchmark-only node (bench/ceiling-node.ts) that sends per item, through',
+		'`httpRequestWithAuthentication` as Campaign Upsert and HTTP Request do, one',
+		'`GET profile/byExternalId` (Campaign holding every profile), one `POST profile`, or the lookup',
+		'then the create (Campaign empty), 100 at a time, handing the helper the credential it read',
+		'once (as our nodes do), and nothing else; its items are handed over at once, so only its',
+		'requests are timed, where the loads’ figures also hold their polls and transformations.',
 		'',
 		...metadataLines(o20 ?? o, u20 ?? u),
 	);
@@ -701,15 +724,91 @@ function limitsSection(results: BenchResults): string[] {
 	return lines;
 }
 
+/** A figure file a benchmark of its own writes beside the report (undefined when not run). */
+function readJson(name: string): R | undefined {
+	const file = path.join(__dirname, name);
+	return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as R) : undefined;
+}
+
+const B8_ROWS: Array<[string, string]> = [
+	['ours', 'Template (contacts chain)'],
+	['oursUnique', 'Template, key declared unique'],
+	['ceilingLookupCreate', 'Chain → a lookup and a create per record through the helper'],
+	['ceilingCreate', 'Chain → one create per record through the helper'],
+	['ceilingLookup', 'Chain → one lookup per record through the helper'],
+	[
+		'ceilingLookupPlain',
+		'Chain → one lookup per record, the helper reading the credential each time',
+	],
+];
+
+/**
+ * B8: the template's contacts load in a real n8n against the helper alone sending the same
+ * requests over the same chain (bench/real-n8n.ts writes the figures, with `--profile` where
+ * n8n's main process spent its time).
+ */
+export function realN8nSection(b8: R | undefined, profiled?: R): string[] {
+	const lines = ['## B8 The contacts load in a real n8n', ''];
+	if (!b8) return [...lines, 'Not measured: run `npm run bench:real`.'];
+	const node = (r: R) => {
+		const seconds = r.nodeSeconds as Record<string, number>;
+		const [name, value] =
+			Object.entries(seconds).find(([k]) => /Campaign Upsert|One Request per Item/.test(k)) ?? [];
+		return name ? `${n(value, 2)} s` : '–';
+	};
+	lines.push(
+		`${String(b8.load)}; n8n ${String(b8.n8nVersion)}, the sandboxes and the benchmark on the same ${n(b8.cpus)} cores (measured ${String(b8.measuredAt)}). Times are n8n’s own: the execution, and the last node’s.`,
+		'',
+		'| Workflow | Execution s | Records/s | Campaign req/s | Last node s | Concurrency reached |',
+		'|---|---:|---:|---:|---:|---:|',
+	);
+	for (const [key, label] of B8_ROWS) {
+		const r = b8[key] as R | undefined;
+		if (!r) continue;
+		lines.push(
+			`| ${label} | ${n(r.seconds, 2)} | ${n(r.recordsPerSecond)} | ${n(r.campaignRequestsPerSecond)} | ${node(r)} | ${r.concurrency === undefined ? `${n(b8.ceilingConcurrency)} (fixed)` : n(r.concurrency)} |`,
+		);
+	}
+	const unique = b8.uniqueRatioToCeiling as number | undefined;
+	const template = b8.templateRatioToCeiling as number | undefined;
+	lines.push(
+		'',
+		`- ≥ 0.9× the helper alone sending the same requests over the same chain: with the key declared unique ${verdict(unique === undefined ? undefined : unique >= 0.9)} (${n(unique, 2)}×); the template as shipped ${verdict(template === undefined ? undefined : template >= 0.9)} (${n(template, 2)}×).`,
+		'',
+		'The ceilings run the same trigger, Record Filter, Field Replacement and Apply Field Mapping',
+		'with Campaign Upsert replaced by a benchmark-only node (bench/ceiling-node.ts, loaded from',
+		'a custom extensions folder) that sends the same Campaign requests through',
+		'`httpRequestWithAuthentication`, 100 at a time, and nothing else.',
+	);
+	const profile = (profiled?.oursUnique as R | undefined)?.profile as R | undefined;
+	if (profile) {
+		const entries = (list: unknown) =>
+			(list as Array<{ name: string; percent: number }>).map(
+				(e) => `| ${e.name.replace(/\|/g, '\\|')} | ${n(e.percent, 1)}% |`,
+			);
+		lines.push(
+			'',
+			`Where n8n’s main process spent the key-unique load (\`npm run bench:real -- --profile\`, ${String(profiled?.measuredAt)}; its speed under the profiler is not a figure):`,
+			'',
+			'| Area | Share |',
+			'|---|---:|',
+			...entries(profile.areas),
+			'',
+			'| Function (self time) | Share |',
+			'|---|---:|',
+			...entries((profile.top as unknown[]).slice(0, 10)),
+		);
+	}
+	return lines;
+}
+
 /**
  * Queue mode: one worker vs two on the same load, measured by `bench/queue-workers.ts`
  * (it needs PostgreSQL, Redis and the real n8n, so it runs on its own and writes its own JSON).
  */
 function queueSection(): string[] {
-	const file = path.join(__dirname, 'queue-workers.json');
-	if (!fs.existsSync(file))
-		return ['## Queue mode', '', 'Not measured: run `npm run bench:queue`.'];
-	const q = JSON.parse(fs.readFileSync(file, 'utf8')) as R;
+	const q = readJson('queue-workers.json');
+	if (!q) return ['## Queue mode', '', 'Not measured: run `npm run bench:queue`.'];
 	const one = q.oneWorker as R;
 	const two = q.twoWorkers as R;
 	return [

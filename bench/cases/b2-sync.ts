@@ -4,9 +4,9 @@
  * same (page through Dataverse, look each record up in Campaign by key, PATCH or POST). One variant
  * per process, so peak memory is that variant's alone; the sandboxes run in a process of their own.
  */
-import type { IDataObject, IExecuteFunctions, INode, INodeType } from 'n8n-workflow';
+import type { IDataObject, INode } from 'n8n-workflow';
 
-import { mapWithConcurrency } from '../../lib/http/limiter';
+import { BenchOneRequestPerItem, CEILING_NODE_NAME, type CeilingRequests } from '../ceiling-node';
 import { profiled, type ProfileSummary } from '../profile';
 
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
@@ -252,13 +252,7 @@ export function handBuiltWorkflow(urls: SandboxProcess, pageSize: number): Workf
 /** Requests in flight in the ceiling measurement: as many as the hand-built workflow keeps. */
 export const CEILING_CONCURRENCY = 100;
 
-/**
- * The ceiling: a node that does nothing but one Campaign lookup per item through n8n's
- * `httpRequestWithAuthentication` (the helper every verified community node must use, and the one
- * Campaign Upsert and HTTP Request use), many at a time. No workflow that needs one request per
- * record can go faster on this machine.
- */
-/** A profile as the template's mapping writes one (the ceiling looks these up by key). */
+/** A profile as the template's mapping writes one (the lookup ceiling looks these up by key). */
 export function ceilingProfile(i: number): IDataObject {
 	return {
 		externalId: `6f1c2b7e-0000-4000-8000-${String(i).padStart(12, '0')}`,
@@ -270,42 +264,26 @@ export function ceilingProfile(i: number): IDataObject {
 	};
 }
 
-function ceilingNode(campaignApi: string, concurrency: number): INodeType {
-	return {
-		description: {
-			displayName: 'One Request per Item',
-			name: 'oneRequestPerItem',
-			group: ['transform'],
-			version: 1,
-			description: 'Benchmark only',
-			defaults: { name: 'One Request per Item' },
-			inputs: ['main'],
-			outputs: ['main'],
-			credentials: [{ name: 'adobeCampaignStandardApi', required: true }],
-			properties: [],
-		},
-		async execute(this: IExecuteFunctions) {
-			const items = this.getInputData();
-			await mapWithConcurrency(items, concurrency, (item) =>
-				this.helpers.httpRequestWithAuthentication.call(this, 'adobeCampaignStandardApi', {
-					method: 'GET',
-					url: `${campaignApi}/byExternalId?externalId_parameter=${encodeURIComponent(String(item.json.externalId))}`,
-					json: true,
-				}),
-			);
-			return [items];
-		},
-	};
-}
+/** The ceiling variants of B2, by what their node sends per record (bench/ceiling-node.ts). */
+export const CEILING_REQUESTS: Record<string, CeilingRequests> = {
+	ceiling: 'lookup',
+	ceilingCreate: 'create',
+	ceilingLookupCreate: 'lookupCreate',
+};
 
+/**
+ * The ceiling: n8n-core's engine runs the ceiling's node on `count` profiles (a start node hands
+ * them over at once, so only the requests are timed).
+ */
 export async function runCeiling(
 	sandbox: SandboxProcess,
 	count: number,
+	requests: CeilingRequests,
 	concurrency = CEILING_CONCURRENCY,
 ) {
 	const campaignApi = `${sandbox.campaign}/${SANDBOX_DEFAULTS.campaign.organizationId}/campaign/profileAndServicesExt/profile`;
 	const env = engine(sandbox, true, {
-		'bench.oneRequestPerItem': ceilingNode(campaignApi, concurrency),
+		[`bench.${CEILING_NODE_NAME}`]: new BenchOneRequestPerItem(),
 	});
 	const wf = env.workflow({
 		name: 'B2 ceiling',
@@ -320,20 +298,25 @@ export async function runCeiling(
 			},
 			{
 				id: 'c1',
-				name: 'Lookups',
-				type: 'bench.oneRequestPerItem',
+				name: 'Requests',
+				type: `bench.${CEILING_NODE_NAME}`,
 				typeVersion: 1,
 				position: [220, 0],
-				parameters: {},
+				parameters: { url: campaignApi, requests, concurrency, credentialOnce: true },
 				credentials: { adobeCampaignStandardApi: { id: '2', name: 'Campaign (sandbox)' } },
 			},
 		],
-		connections: { Start: { main: [[{ node: 'Lookups', type: 'main', index: 0 }]] } },
+		connections: { Start: { main: [[{ node: 'Requests', type: 'main', index: 0 }]] } },
 	});
 	const input = Array.from({ length: count }, (_, i) => ({ json: ceilingProfile(i) }));
 	const result = await wf.run('Start', [input]);
 	if (result.error) throw result.error;
-	if (result.output('Lookups').length !== count) throw new Error('lookups went missing');
+	const sent = result.output('Requests')[0]?.json as IDataObject | undefined;
+	const expected = requests === 'lookup' ? { found: count } : { created: count };
+	for (const [field, n] of Object.entries(expected)) {
+		if (sent?.[field] !== n)
+			throw new Error(`the ceiling ${field} ${String(sent?.[field])} of ${n}`);
+	}
 }
 
 /**
@@ -426,7 +409,8 @@ export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 }
 
 export async function run(params: {
-	variant: 'ours' | 'oursUnique' | 'handBuilt' | 'ceiling';
+	variant:
+		'ours' | 'oursUnique' | 'handBuilt' | 'ceiling' | 'ceilingCreate' | 'ceilingLookupCreate';
 	count: number;
 	latencyMs: number;
 	/** Profile the load (CPU), for the report's profile; its speed is not a figure. */
@@ -434,8 +418,10 @@ export async function run(params: {
 }): Promise<IDataObject> {
 	const sandbox = await startSandboxProcess();
 	try {
-		if (params.variant === 'ceiling') {
-			for (let i = 0; i < params.count; i += 10_000) {
+		const requests = CEILING_REQUESTS[params.variant];
+		if (requests) {
+			// The lookups find every profile; the creates start from an empty Campaign, as the loads do.
+			for (let i = 0; requests === 'lookup' && i < params.count; i += 10_000) {
 				const profiles = Array.from({ length: Math.min(10_000, params.count - i) }, (_, k) =>
 					ceilingProfile(i + k),
 				);
@@ -443,15 +429,18 @@ export async function run(params: {
 			}
 			await sandbox.campaignAdmin.setLatency(params.latencyMs);
 			await sandbox.campaignAdmin.resetCounters();
-			const { seconds } = await timed(() => runCeiling(sandbox, params.count));
+			const { seconds } = await timed(() => runCeiling(sandbox, params.count, requests));
 			const campaign = sumCounters(await sandbox.campaignAdmin.counters(), /^(?!POST ims:token)/);
 			return {
 				variant: params.variant,
 				records: params.count,
 				latencyMs: params.latencyMs,
+				requests,
 				concurrency: CEILING_CONCURRENCY,
 				seconds,
+				recordsPerSecond: params.count / seconds,
 				requestsPerSecond: campaign / seconds,
+				campaignRequestsPerRecord: campaign / params.count,
 				campaignRequests: campaign,
 				peakRssBytes: peakRss(),
 			};

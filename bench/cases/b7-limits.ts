@@ -134,7 +134,9 @@ async function chainLoad(sandbox: SandboxProcess, params: LimitsParams) {
 /** n8n's request helper alone, one lookup per record, exactly as many at once as the limit. */
 async function helperAtLimit(sandbox: SandboxProcess, params: LimitsParams) {
 	if (!params.maxConcurrent) throw new Error('helperAtLimit needs a concurrency limit');
-	const { seconds } = await timed(() => runCeiling(sandbox, params.count, params.maxConcurrent));
+	const { seconds } = await timed(() =>
+		runCeiling(sandbox, params.count, 'lookup', params.maxConcurrent),
+	);
 	return {
 		seconds,
 		runs: 1,

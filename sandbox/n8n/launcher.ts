@@ -48,6 +48,8 @@ export interface StartN8nOptions {
 	withoutPackage?: boolean;
 	/** Extra environment for n8n; wins over the defaults below. */
 	env?: Record<string, string>;
+	/** Options for n8n's Node.js (`--require` of a benchmark's profiler, say), before n8n's script. */
+	nodeArgs?: string[];
 	/** The n8n release to run (installed with install-runtime.ts); defaults to N8N_VERSION. */
 	n8nVersion?: string;
 	/** Runtime folder of that release (see install-runtime.ts). */
@@ -146,13 +148,17 @@ export async function startN8n(options: StartN8nOptions = {}): Promise<N8nInstan
 	log(`[n8n] starting on ${baseUrl} (user folder ${userFolder})`);
 	const started = Date.now();
 	// Own process group, so stopping it reaches the task runner and anything else n8n spawns.
-	const group = spawnProcessGroup(paths.nodeBin, [paths.n8nBin, 'start'], {
-		cwd: userFolder,
-		env,
-		name: 'n8n',
-		log,
-		maxLogLines: MAX_LOG_LINES,
-	});
+	const group = spawnProcessGroup(
+		paths.nodeBin,
+		[...(options.nodeArgs ?? []), paths.n8nBin, 'start'],
+		{
+			cwd: userFolder,
+			env,
+			name: 'n8n',
+			log,
+			maxLogLines: MAX_LOG_LINES,
+		},
+	);
 	const logs = group.logs;
 
 	let stopped = false;
