@@ -47,7 +47,8 @@ export class BenchOneRequestPerItem implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions) {
-		const items = this.getInputData();
+		// The records: the trigger's run report (one item a run, `_syncRun`) is not one.
+		const items = this.getInputData().filter((item) => !('_syncRun' in item.json));
 		const url = this.getNodeParameter('url', 0) as string;
 		const requests = this.getNodeParameter('requests', 0) as CeilingRequests;
 		const concurrency = this.getNodeParameter('concurrency', 0) as number;

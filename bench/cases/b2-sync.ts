@@ -311,7 +311,7 @@ export async function runCeiling(
 	const input = Array.from({ length: count }, (_, i) => ({ json: ceilingProfile(i) }));
 	const result = await wf.run('Start', [input]);
 	if (result.error) throw result.error;
-	const sent = result.output('Requests')[0]?.json as IDataObject | undefined;
+	const sent = result.output('Requests')[0] as IDataObject | undefined;
 	const expected = requests === 'lookup' ? { found: count } : { created: count };
 	for (const [field, n] of Object.entries(expected)) {
 		if (sent?.[field] !== n)
