@@ -300,11 +300,10 @@ async function main(): Promise<void> {
 				WARM_UP,
 				false,
 			);
-			// Each load and each create ceiling starts from an empty Campaign; the lookup ceilings
-			// follow a load, so that they find every contact.
-			// Three rounds, each load's and its ceiling's order swapped in the second, the fastest of
-			// each kept: in one process, whichever of two equal executions ran first was up to 1.5x
-			// slower (n8n's heap still growing), more than the difference measured.
+			// Each load and each create ceiling starts from an empty Campaign. Three rounds, each
+			// load's and its ceiling's order swapped in the second, the fastest of each kept: in one
+			// process, whichever of two executions ran first was up to 1.5x slower than the other,
+			// more than the difference measured (seen on 2026-12-02, warm-up or not).
 			const rounds: Array<Record<string, CaseFigures>> = [];
 			for (const loadFirst of [false, true, false]) {
 				const round: Record<string, CaseFigures> = {};
