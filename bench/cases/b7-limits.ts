@@ -25,7 +25,7 @@ import {
 	CONTACTS_MAPPING,
 	CONTACTS_TRIGGER,
 	CONTACTS_UPSERT,
-	runCeiling,
+	prepareCeiling,
 } from './b2-sync';
 
 export interface LimitsParams {
@@ -134,9 +134,8 @@ async function chainLoad(sandbox: SandboxProcess, params: LimitsParams) {
 /** n8n's request helper alone, one lookup per record, exactly as many at once as the limit. */
 async function helperAtLimit(sandbox: SandboxProcess, params: LimitsParams) {
 	if (!params.maxConcurrent) throw new Error('helperAtLimit needs a concurrency limit');
-	const { seconds } = await timed(() =>
-		runCeiling(sandbox, params.count, 'lookup', params.maxConcurrent),
-	);
+	const ceiling = prepareCeiling(sandbox, params.count, 'lookup', params.maxConcurrent);
+	const { seconds } = await timed(ceiling);
 	return {
 		seconds,
 		runs: 1,
