@@ -142,7 +142,11 @@ describe('Chaos convergence (10% faults on both services)', () => {
 			expect(short(diff)).toEqual(NO_DIFF);
 			expect(profiles).toHaveLength(contacts.length);
 		},
-		300_000,
+		// On a slower 2-core machine (2026-12-02) the suite took 21 minutes and one seed more than
+		// the 5 minutes allowed then. A seed that times out keeps running in the background and
+		// writes into the next seed's sandboxes (two executions creating the same keys at once:
+		// that seed then failed on a duplicate), so the margin is wide.
+		600_000,
 	);
 
 	describe('email events', () => {
