@@ -143,9 +143,9 @@ describe('Chaos convergence (10% faults on both services)', () => {
 			expect(profiles).toHaveLength(contacts.length);
 		},
 		// On a slower 2-core machine (2026-12-02) the suite took 21 minutes and one seed more than
-		// the 5 minutes allowed then. A seed that times out keeps running in the background and
-		// writes into the next seed's sandboxes (two executions creating the same keys at once:
-		// that seed then failed on a duplicate), so the margin is wide.
+		// the 5 minutes allowed then. A seed that times out keeps running in the background, into
+		// the next seed's sandboxes; the next seed then failed on a duplicate key, most likely two
+		// executions creating the same keys at once (not reproduced). Hence the wide margin.
 		600_000,
 	);
 
