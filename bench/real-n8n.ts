@@ -137,6 +137,20 @@ function ceilingWorkflow(
 	};
 }
 
+/**
+ * Waits until no execution of the workflow runs. Unpublishing stops its polls, not an execution a
+ * poll had already started: a warm-up (1,000 of the 5,000 contacts a run) polled again at the
+ * minute (the template's poll time) kept creating profiles in the background after Campaign was
+ * emptied for the next case, which then found 5,400 profiles where it made 5,000 (2026-12-02).
+ */
+async function untilNoneRunning(api: Run['api'], workflowId: string, name: string): Promise<void> {
+	const deadline = Date.now() + 10 * 60_000;
+	while ((await api.listExecutions({ workflowId, status: 'running' })).length > 0) {
+		if (Date.now() > deadline) throw new Error(`${name}: an execution still runs after 10 minutes`);
+		await new Promise((resolve) => setTimeout(resolve, 250));
+	}
+}
+
 /** Profiles n8n's main process while `fn` runs (bench/n8n-profiler.js). */
 async function profiledIn<T>(
 	pid: number,
@@ -194,6 +208,7 @@ async function runOnce(
 				}
 			} finally {
 				await api.unpublishWorkflow(workflow.id);
+				await untilNoneRunning(api, workflow.id, body.name);
 			}
 		},
 	);
