@@ -142,6 +142,8 @@ function ceilingWorkflow(
  * poll had already started: a warm-up (1,000 of the 5,000 contacts a run) polled again at the
  * minute (the template's poll time) kept creating profiles in the background after Campaign was
  * emptied for the next case, which then found 5,400 profiles where it made 5,000 (2026-12-02).
+ * Not `api.waitForExecutions`: n8n's public API leaves running executions out of its list unless
+ * asked for `status=running` (n8n 2.40, executions.public.controller: `excludeRunning`).
  */
 async function untilNoneRunning(api: Run['api'], workflowId: string, name: string): Promise<void> {
 	const deadline = Date.now() + 10 * 60_000;
