@@ -210,10 +210,11 @@ async function runOnce(
 				}
 			} finally {
 				await api.unpublishWorkflow(workflow.id);
-				await untilNoneRunning(api, workflow.id, body.name);
 			}
 		},
 	);
+	// Outside the profile: waiting out a stray execution is not the case's work.
+	await untilNoneRunning(api, workflow.id, body.name);
 	const full = await api.getExecution(done.id, true);
 	if (done.status !== 'success') {
 		const error = full.data?.resultData.error;
