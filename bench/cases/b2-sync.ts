@@ -7,6 +7,7 @@
 import type { IDataObject, INode } from 'n8n-workflow';
 
 import { BenchOneRequestPerItem, CEILING_NODE_NAME, type CeilingRequests } from '../ceiling-node';
+import { measureOwnCode } from '../own-code';
 import { profiled, type ProfileSummary } from '../profile';
 
 import { SANDBOX_DEFAULTS } from '../../sandbox/defaults';
@@ -411,6 +412,12 @@ export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 	};
 }
 
+/** CPU time of this process (every thread: the engine, the nodes, garbage collection) since `start`, in µs. */
+function cpuMicros(start: NodeJS.CpuUsage): number {
+	const used = process.cpuUsage(start);
+	return used.user + used.system;
+}
+
 export async function run(params: {
 	variant:
 		'ours' | 'oursUnique' | 'handBuilt' | 'ceiling' | 'ceilingCreate' | 'ceilingLookupCreate';
@@ -434,10 +441,12 @@ export async function run(params: {
 			await sandbox.campaignAdmin.resetCounters();
 			const ceiling = prepareCeiling(sandbox, params.count, requests);
 			let profile: ProfileSummary | undefined;
+			const cpu = process.cpuUsage();
 			const { seconds } = await timed(async () => {
 				if (params.profile) profile = (await profiled(ceiling)).profile;
 				else await ceiling();
 			});
+			const cpuMicrosPerRecord = cpuMicros(cpu) / params.count;
 			const campaign = sumCounters(await sandbox.campaignAdmin.counters(), /^(?!POST ims:token)/);
 			return {
 				variant: params.variant,
@@ -447,6 +456,7 @@ export async function run(params: {
 				concurrency: CEILING_CONCURRENCY,
 				seconds,
 				recordsPerSecond: params.count / seconds,
+				cpuMicrosPerRecord,
 				requestsPerSecond: campaign / seconds,
 				campaignRequestsPerRecord: campaign / params.count,
 				campaignRequests: campaign,
@@ -488,10 +498,12 @@ export async function run(params: {
 			}
 		};
 		let profile: ProfileSummary | undefined;
+		const cpu = process.cpuUsage();
 		const { seconds } = await timed(async () => {
 			if (params.profile) profile = (await profiled(load)).profile;
 			else await load();
 		});
+		const cpuMicrosPerRecord = cpuMicros(cpu) / params.count;
 		const profiles = (await sandbox.campaignAdmin.dump('profile')).records.length;
 		if (profiles !== params.count) {
 			throw new Error(
@@ -499,6 +511,8 @@ export async function run(params: {
 			);
 		}
 		const c = await counts(sandbox);
+		// Beside the profile: what Campaign Upsert's own code costs per record, apart from the helper.
+		const ownCode = params.profile ? await measureOwnCode(sandbox.campaign) : undefined;
 		const incremental =
 			loadedWorkflow && (await incrementalRun(sandbox, env, loadedWorkflow, params.count));
 		const idle = loadedWorkflow && (await idlePolls(sandbox, loadedWorkflow));
@@ -508,12 +522,14 @@ export async function run(params: {
 			latencyMs: params.latencyMs,
 			seconds,
 			recordsPerSecond: params.count / seconds,
+			cpuMicrosPerRecord,
 			...requestFigures(c, params.count, Math.ceil(params.count / pageSize)),
 			counters: c as unknown as IDataObject,
 			detail: detail!,
 			...(incremental ? { incremental } : {}),
 			...(idle ? { idle, metadataPerRun: metadata.runs } : {}),
 			...(profile ? { profile: profile as unknown as IDataObject } : {}),
+			...(ownCode ? { ownCode: ownCode as unknown as IDataObject } : {}),
 			peakRssBytes: peakRss(),
 			rssBeforeBytes: rssBefore,
 			sandboxPeakRssBytes: sandbox.peakRss(),

@@ -229,6 +229,34 @@ describe('benchmark report', () => {
 		expect(text).toMatch(/\| Metadata requests of each run \| 29, 29, 29, 29 \| 6, 0 \|/);
 		expect(text).toContain('| Campaign Upsert |');
 		expect(text).toContain('5.0% our nodes and clients (lib/, nodes/)');
+		expect(text).not.toContain('Campaign Upsert’s own code, measured apart');
+	});
+
+	it('sets Campaign Upsert’s own CPU per record beside the whole load’s and the ceiling’s', () => {
+		const after = result('b2-profile-20ms', {
+			records: 20_000,
+			recordsPerSecond: 650,
+			profile: { seconds: 30, top: [], areas: [] },
+			ownCode: { records: 30_000, rounds: 3, oursMicros: 28.5, bareMicros: 4.5 },
+		});
+		const load = b2('oursUnique', 20, 1000);
+		(load.result as Record<string, unknown>).cpuMicrosPerRecord = 960;
+		const ceiling = result('b2-ceilingCreate-20ms', {
+			variant: 'ceilingCreate',
+			records: 20_000,
+			latencyMs: 20,
+			recordsPerSecond: 1100,
+			cpuMicrosPerRecord: 900,
+		});
+		const text = report([after, load, ceiling]);
+		expect(text).toContain('28.5 µs of CPU per record for the whole path');
+		expect(text).toContain('against 4.5 µs for a loop that only hands the helper the record');
+		expect(text).toContain('The key-unique load above spent 960 µs of CPU per record in all');
+		expect(text).toContain('its create ceiling 900 µs per create');
+		// 960 - 900 = 60 µs more; 28.5 - 4.5 = 24 µs of it Campaign Upsert's, 2.5% of 960.
+		expect(text).toContain(
+			'the load 60 µs more, of which Campaign Upsert’s code beyond what the ceiling’s node does 24.0 µs (2.5% of the load’s CPU)',
+		);
 	});
 
 	it('judges B6 memory at 1,000,000 pairs against 100,000, and dates figures kept from a --scale run', () => {
