@@ -618,9 +618,15 @@ function ownCodeLines(after: R, load: R | undefined, createCeiling: R | undefine
 	const bare = own.bareMicros as number;
 	const loadCpu = load?.cpuMicrosPerRecord as number | undefined;
 	const ceilingCpu = createCeiling?.cpuMicrosPerRecord as number | undefined;
+	const ourShare = `Campaign Upsert’s code beyond what the ceiling’s node does ${n(ours - bare, 1)} µs (${n((100 * (ours - bare)) / (loadCpu ?? 1), 1)}% of the load’s CPU)`;
+	const extra = loadCpu !== undefined && ceilingCpu !== undefined ? loadCpu - ceilingCpu : 0;
 	const whole =
 		loadCpu !== undefined && ceilingCpu !== undefined
-			? ` The key-unique load above spent ${n(loadCpu)} µs of CPU per record in all (the process running the engine and the nodes, every thread, without the profiler) and its create ceiling ${n(ceilingCpu)} µs per create, nearly all of it n8n’s request helper and Node’s HTTP stack: the load ${n(loadCpu - ceilingCpu)} µs more, of which Campaign Upsert’s code beyond what the ceiling’s node does ${n(ours - bare, 1)} µs (${n((100 * (ours - bare)) / loadCpu, 1)}% of the load’s CPU); the rest is the trigger’s polls, the transformations and the engine between nodes.`
+			? ` The key-unique load above spent ${n(loadCpu)} µs of CPU per record in all (the process running the engine and the nodes, every thread, without the profiler) and its create ceiling ${n(ceilingCpu)} µs per create, most of it n8n’s request helper and Node’s HTTP stack: ${
+					extra > 0
+						? `the load ${n(extra)} µs more, of which ${ourShare}; the rest is the trigger’s polls, the transformations, the engine between nodes and the garbage of the items they carry.`
+						: `the load no more than its ceiling in this run (${ourShare}).`
+				}`
 			: '';
 	return [
 		`Campaign Upsert’s own code, measured apart in the same process after the profiled load: ${n(ours, 1)} µs of CPU per record for the whole path a record takes in this package (the flow, the adaptive gate, retries, the Campaign client, the n8n transport, its result) with n8n’s helper replaced by one that answers each create at once, against ${n(bare, 1)} µs for a loop that only hands the helper the record and parses the answer, as the ceiling’s node does (median of ${n(own.rounds)} rounds of ${n(own.records)} records, 100 at a time).${whole}`,

@@ -257,6 +257,11 @@ describe('benchmark report', () => {
 		expect(text).toContain(
 			'the load 60 µs more, of which Campaign Upsert’s code beyond what the ceiling’s node does 24.0 µs (2.5% of the load’s CPU)',
 		);
+		// A load that spent no more than its ceiling is not said to have spent a negative amount more.
+		(load.result as Record<string, unknown>).cpuMicrosPerRecord = 880;
+		expect(report([after, load, ceiling])).toContain(
+			'the load no more than its ceiling in this run (Campaign Upsert’s code beyond what the ceiling’s node does 24.0 µs (2.7% of the load’s CPU))',
+		);
 	});
 
 	it('judges B6 memory at 1,000,000 pairs against 100,000, and dates figures kept from a --scale run', () => {
