@@ -16,6 +16,7 @@ import type { SyncRecord } from '../lib/sync/envelope';
 import { SANDBOX_DEFAULTS } from '../sandbox/defaults';
 import { axiosTransport } from '../sandbox/harness/axios-transport';
 import { campaignTokens, sandboxCampaignSettings } from '../sandbox/harness/tokens';
+import { cpuMicrosSince } from './support';
 
 const RESOURCE = 'profileAndServicesExt/profile';
 const CREDENTIAL = 'adobeCampaignStandardApi';
@@ -85,8 +86,7 @@ function median(values: number[]): number {
 async function cpuMicrosPerRecord(count: number, fn: () => Promise<void>): Promise<number> {
 	const start = process.cpuUsage();
 	await fn();
-	const used = process.cpuUsage(start);
-	return (used.user + used.system) / count;
+	return cpuMicrosSince(start) / count;
 }
 
 export async function measureOwnCode(

@@ -15,6 +15,7 @@ import type { TestWorkflow, WorkflowJson } from '../../sandbox/harness/engine';
 import {
 	BUILT_IN_VERSIONS,
 	chainOf,
+	cpuMicrosSince,
 	engine,
 	generateContacts,
 	loadTemplate,
@@ -412,12 +413,6 @@ export async function counts(sandbox: SandboxProcess): Promise<Counts> {
 	};
 }
 
-/** CPU time of this process (every thread: the engine, the nodes, garbage collection) since `start`, in µs. */
-function cpuMicros(start: NodeJS.CpuUsage): number {
-	const used = process.cpuUsage(start);
-	return used.user + used.system;
-}
-
 export async function run(params: {
 	variant:
 		'ours' | 'oursUnique' | 'handBuilt' | 'ceiling' | 'ceilingCreate' | 'ceilingLookupCreate';
@@ -446,7 +441,7 @@ export async function run(params: {
 				if (params.profile) profile = (await profiled(ceiling)).profile;
 				else await ceiling();
 			});
-			const cpuMicrosPerRecord = cpuMicros(cpu) / params.count;
+			const cpuMicrosPerRecord = cpuMicrosSince(cpu) / params.count;
 			const campaign = sumCounters(await sandbox.campaignAdmin.counters(), /^(?!POST ims:token)/);
 			return {
 				variant: params.variant,
@@ -503,7 +498,7 @@ export async function run(params: {
 			if (params.profile) profile = (await profiled(load)).profile;
 			else await load();
 		});
-		const cpuMicrosPerRecord = cpuMicros(cpu) / params.count;
+		const cpuMicrosPerRecord = cpuMicrosSince(cpu) / params.count;
 		const profiles = (await sandbox.campaignAdmin.dump('profile')).records.length;
 		if (profiles !== params.count) {
 			throw new Error(
