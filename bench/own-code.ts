@@ -7,12 +7,10 @@
  * other process on the machine. The settings checks before the first write (resource metadata,
  * the key's filter) go to the Campaign sandbox as usual; only the creates are answered here.
  */
-import { CampaignClient } from '../lib/campaign/client';
 import { writeToCampaign } from '../lib/flows/campaign-write';
 import type { N8nRequestContext } from '../lib/http/n8n';
-import { n8nTransport } from '../lib/http/n8n';
-import { withRetry } from '../lib/http/retry';
 import type { SyncRecord } from '../lib/sync/envelope';
+import { campaignClient } from '../nodes/shared/clients';
 import { SANDBOX_DEFAULTS } from '../sandbox/defaults';
 import { axiosTransport } from '../sandbox/harness/axios-transport';
 import { campaignTokens, sandboxCampaignSettings } from '../sandbox/harness/tokens';
@@ -20,7 +18,7 @@ import { cpuMicrosSince } from './support';
 
 const RESOURCE = 'profileAndServicesExt/profile';
 const CREDENTIAL = 'adobeCampaignStandardApi';
-/** A created profile as the sandbox answers it (its size matters: both sides parse it). */
+/** A created profile, about as the sandbox answers one (both sides parse it). */
 const CREATED = JSON.stringify({
 	PKey: '@bench',
 	href: 'https://campaign.example/profileAndServicesExt/profile/@bench',
@@ -114,21 +112,19 @@ export async function measureOwnCode(
 			body: JSON.stringify(answer.body),
 		};
 	};
+	// The node's context as Campaign Upsert's client reads it: the credential names the sandbox.
 	const ctx = {
 		helpers: { httpRequestWithAuthentication: helper },
-		getNode: () => ({ credentials: {} }),
+		getNode: () => ({ name: 'Campaign Upsert', credentials: {} }),
+		getCredentials: async () => ({
+			apiBaseUrl: campaignUrl,
+			organizationId: SANDBOX_DEFAULTS.campaign.organizationId,
+		}),
 	} as unknown as N8nRequestContext;
 	const ours = async (count: number, round: number) => {
+		// The node's own wiring (nodes/shared/clients.ts), as Campaign Upsert's execute calls it.
 		const written = await writeToCampaign(
-			async ({ concurrency, hooks }) =>
-				new CampaignClient({
-					transport: withRetry(
-						concurrency.wrap(n8nTransport(ctx, CREDENTIAL, { credentials: {} })),
-						{},
-						hooks,
-					),
-					apiBaseUrl: apiBase,
-				}),
+			async ({ concurrency, hooks }) => await campaignClient(ctx, hooks, { concurrency }),
 			{ records: mapped(count, round), strays: [], runs: [] },
 			{ concurrency: 100, adapt: true },
 			undefined,
