@@ -6,7 +6,9 @@
  * the same load with the fixed setting it had before (the template's 50 at once). Failed records go
  * to the error output and are counted. Under a concurrency limit, a third peer: n8n's request
  * helper alone, one request per record at exactly the limit (as if it knew the limit), the most a
- * node can get from that gateway through the helper on this machine.
+ * node can get from that gateway through the helper on this machine; and a fourth: Campaign Upsert
+ * fixed at one request above the limit, to show whether sending more than the gateway takes gets
+ * past what the helper gets at the limit (it does not: each refusal is waited out for a second).
  */
 import type { IDataObject } from 'n8n-workflow';
 
@@ -29,7 +31,7 @@ import {
 } from './b2-sync';
 
 export interface LimitsParams {
-	variant: 'adaptive' | 'fixed' | 'helperAtLimit';
+	variant: 'adaptive' | 'fixed' | 'aboveLimit' | 'helperAtLimit';
 	count: number;
 	/** Campaign's latency on every request. */
 	latencyMs: number;
@@ -103,9 +105,12 @@ async function chainLoad(sandbox: SandboxProcess, params: LimitsParams) {
 	const wf = engine(sandbox).workflow(template);
 	wf.setParameters(CONTACTS_TRIGGER, { options: { pageSize: 5000, maxRecordsPerRun: 5000 } });
 	wf.setParameters(CONTACTS_MAPPING, { campaignKeyUnique: true });
-	if (params.variant === 'fixed') {
+	if (params.variant === 'fixed' || params.variant === 'aboveLimit') {
+		if (params.variant === 'aboveLimit' && !params.maxConcurrent) {
+			throw new Error('aboveLimit needs a concurrency limit');
+		}
 		wf.setParameters(CONTACTS_UPSERT, {
-			concurrency: FIXED_CONCURRENCY,
+			concurrency: params.variant === 'aboveLimit' ? params.maxConcurrent! + 1 : FIXED_CONCURRENCY,
 			adaptConcurrency: false,
 		});
 	}

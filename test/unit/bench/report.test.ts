@@ -13,7 +13,7 @@ function result(id: string, values: Record<string, unknown>, params = {}): CaseR
 	return { id, params, ok: true, wallSeconds: 1, result: values };
 }
 
-function report(cases: CaseResult[]): string {
+function report(cases: CaseResult[], rerun?: BenchResults['rerun']): string {
 	const results: BenchResults = {
 		mode: 'full',
 		date: '2026-11-26T00:00:00.000Z',
@@ -26,6 +26,7 @@ function report(cases: CaseResult[]): string {
 			loadAverageAtStart: [0, 0, 0],
 		},
 		cases,
+		...(rerun ? { rerun } : {}),
 	};
 	return renderReport(results);
 }
@@ -167,6 +168,16 @@ describe('benchmark report', () => {
 		expect(text).toContain('in incremental runs: not judged at 20 changes');
 	});
 
+	it('says when a rerun ran on other processors than the figures it was merged into', () => {
+		const rerun = { ids: 'b7', previousDate: '2026-11-25T00:00:00.000Z' };
+		expect(report([], { ...rerun, earlierProcessors: '2 × other' })).toContain(
+			'That is the machine of the last rerun; the figures before it were measured on 2 × other.',
+		);
+		expect(report([], { ...rerun, earlierProcessors: '2 × test' })).not.toContain(
+			'machine of the last rerun',
+		);
+	});
+
 	it('judges the adaptive concurrency against the limit’s bound and the share answered 429', () => {
 		const b7 = (variant: string, ratioToBound: number, throttledShare: number) =>
 			result(
@@ -193,6 +204,10 @@ describe('benchmark report', () => {
 		);
 		expect(report([b7('adaptive', 0.95, 0.02)])).toContain(
 			'answered 429: **missed** (0.95×, 2.00%)',
+		);
+		// One above the limit: its figures in the same line, Concurrency the limit plus one.
+		expect(report([b7('adaptive', 0.83, 0.001), b7('aboveLimit', 0.79, 0.007)])).toContain(
+			'(0.83×, 0.10%); Campaign Upsert fixed at 21, one above the limit: 0.79×, 0.70% answered 429 (each waited out for its Retry-After), 0 records failed.',
 		);
 	});
 
