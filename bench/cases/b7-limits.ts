@@ -8,7 +8,7 @@
  * helper alone, one request per record at exactly the limit (as if it knew the limit), the most a
  * node can get from that gateway through the helper on this machine; and a fourth: Campaign Upsert
  * fixed at one request above the limit, to show whether sending more than the gateway takes gets
- * past what the helper gets at the limit (it does not: each refusal is waited out for a second).
+ * past what the helper gets at the limit, at the cost of each refusal waited out for a second.
  */
 import type { IDataObject } from 'n8n-workflow';
 
