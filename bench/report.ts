@@ -70,7 +70,7 @@ export function renderReport(results: BenchResults): string {
 	lines.push(
 		'# Benchmarks',
 		'',
-		`Mode: ${results.mode}. Date: ${results.date}. Total: ${n(results.totalSeconds)} s.`,
+		`Mode: ${results.mode}. Date: ${results.date}. ${results.rerun ? 'Total of the last rerun' : 'Total'}: ${n(results.totalSeconds)} s.`,
 		results.rerun
 			? `Cases starting with ${results.rerun.ids
 					.split(', ')

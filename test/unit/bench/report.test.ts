@@ -168,7 +168,7 @@ describe('benchmark report', () => {
 		expect(text).toContain('in incremental runs: not judged at 20 changes');
 	});
 
-	it('says when a rerun ran on other processors than the figures it was merged into', () => {
+	it('says when a rerun ran on other processors than the figures it was merged into, and whose total the header gives', () => {
 		const rerun = { ids: 'b7', previousDate: '2026-11-25T00:00:00.000Z' };
 		expect(report([], { ...rerun, earlierProcessors: '2 × other' })).toContain(
 			'That is the machine of the last rerun; the figures before it were measured on 2 × other.',
@@ -176,6 +176,9 @@ describe('benchmark report', () => {
 		expect(report([], { ...rerun, earlierProcessors: '2 × test' })).not.toContain(
 			'machine of the last rerun',
 		);
+		// The total is the last rerun's time, not the whole report's.
+		expect(report([], rerun)).toContain('Total of the last rerun: ');
+		expect(report([])).toMatch(/\. Total: /);
 	});
 
 	it('judges the adaptive concurrency against the limit’s bound and the share answered 429', () => {
